@@ -1,0 +1,1 @@
+"""Admin REST API of Learning Loop (FastAPI)."""

@@ -1,0 +1,45 @@
+"""What the commands share: the database the settings point at, and common options."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from learning_loop.db.engine import Database
+from learning_loop.services.context import open_database
+from learning_loop.services.errors import InvalidInput
+from learning_loop.services.rows import read_rows
+from learning_loop.settings import load_settings
+
+ProjectOpt = Annotated[str, typer.Option("--project", help="Project id (UUID).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+FileOpt = Annotated[Path, typer.Option("--file", help="CSV with header, or JSONL.")]
+
+
+@lru_cache(maxsize=1)
+def database() -> Database:
+    return open_database(load_settings())
+
+
+def reset() -> None:
+    """Forget the open database (tests change the environment between invocations)."""
+    if database.cache_info().currsize:
+        database().dispose()
+    database.cache_clear()
+
+
+def parse_date(value: str | None, field: str = "as_of") -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(f"--{field.replace('_', '-')} must be a date YYYY-MM-DD, got {value!r}", field) from None
+
+
+def rows_of(path: Path, columns: Any) -> list[tuple[int, dict[str, Any]]]:
+    return read_rows(path, columns)

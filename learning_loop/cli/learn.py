@@ -1,0 +1,242 @@
+"""`shorts-engine learn`: the loop's data commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from learning_loop.cli.common import FileOpt, JsonOpt, ProjectOpt, database, parse_date, rows_of
+from learning_loop.cli.output import print_fields, print_json, print_table
+from learning_loop.services import experiments as experiments_service
+from learning_loop.services import planning, stats, videos
+from learning_loop.services.errors import InvalidInput
+from learning_loop.services.metrics import METRIC_COLUMNS, ingest_metrics
+from learning_loop.services.recipes import list_recipes
+
+app = typer.Typer(help="Rewards, recipes, experiments and batches.", no_args_is_help=True)
+
+DaysOpt = Annotated[int, typer.Option("--days", help="Window length in days for recipe stats.")]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (default: today, UTC).")
+]
+
+
+def _short(h: str | None) -> str | None:
+    return h[:12] if h else h
+
+
+@app.command("import-videos")
+def import_videos(project: ProjectOpt, file: FileOpt, json_: JsonOpt = False) -> None:
+    """Import existing (manual) videos from a CSV or JSONL file; all rows or none."""
+    result = videos.import_videos(
+        database(), project, rows_of(file, videos.VIDEO_COLUMNS), what=file.name
+    )
+    if json_:
+        print_json(result)
+    else:
+        typer.echo(f"imported {result.imported} video(s), {result.unchanged} already present")
+
+
+@app.command("backfill")
+def backfill(project: ProjectOpt, json_: JsonOpt = False) -> None:
+    """Extract recipes from videos that have none."""
+    result = videos.backfill_recipes(database(), project)
+    if json_:
+        print_json(result)
+    else:
+        typer.echo(
+            f"backfilled {result.videos_backfilled} video(s), "
+            f"{result.recipes_created} new recipe(s)"
+        )
+
+
+@app.command("ingest-metrics")
+def ingest(project: ProjectOpt, file: FileOpt, json_: JsonOpt = False) -> None:
+    """Ingest metric snapshots from a CSV or JSONL file; all rows or none."""
+    result = ingest_metrics(database(), project, rows_of(file, METRIC_COLUMNS), what=file.name)
+    if json_:
+        print_json(result)
+    else:
+        typer.echo(f"ingested {result.ingested} snapshot(s), {result.unchanged} already present")
+
+
+@app.command("publish")
+def publish(
+    project: ProjectOpt,
+    job: Annotated[str, typer.Option("--job", help="Video job id (UUID).")],
+    external_id: Annotated[str, typer.Option("--external-id", help="The platform's video id.")],
+    published_at: Annotated[
+        str | None, typer.Option("--published-at", help="ISO 8601 (default: now).")
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Mark a planned job published."""
+    video = videos.publish_job(database(), project, job, external_id, published_at)
+    if json_:
+        print_json(video)
+    else:
+        typer.echo(f"published {video.id} as {video.external_id} at {video.published_at}")
+
+
+@app.command("update-stats")
+def update_stats(
+    project: ProjectOpt, days: DaysOpt = 30, as_of: AsOfOpt = None, json_: JsonOpt = False
+) -> None:
+    """Compute the rewards of a date, then the recipe stats of that date."""
+    result = stats.update_stats(database(), project, parse_date(as_of), days)
+    if json_:
+        print_json(result)
+    else:
+        typer.echo(
+            f"as of {result.as_of}: {result.rewards.videos_rewarded} video reward(s), "
+            f"{result.recipe_stats.rewarded_recipes} of {result.recipe_stats.recipes} "
+            f"recipe(s) rewarded over {result.days} days"
+        )
+
+
+@app.command("evaluate-experiments")
+def evaluate(project: ProjectOpt, as_of: AsOfOpt = None, json_: JsonOpt = False) -> None:
+    """Evaluate running experiments and record the verdicts of those that completed."""
+    result = experiments_service.evaluate_project(database(), project, parse_date(as_of))
+    if json_:
+        print_json(result)
+        return
+    typer.echo(
+        f"as of {result.as_of}: {result.evaluated} running experiment(s) evaluated, "
+        f"{result.completed} completed"
+    )
+    for d in result.decisions:
+        typer.echo(
+            f"  {d.variable_tested}: {d.baseline_value} -> {d.variant_value}: {d.winner} "
+            f"({d.reason})"
+        )
+
+
+@app.command("videos")
+def list_videos(
+    project: ProjectOpt,
+    status: Annotated[str | None, typer.Option("--status")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Videos with recipe, mode, status, current reward and its percentiles."""
+    rows = videos.list_videos(database(), project, status=status)
+    if json_:
+        print_json(rows)
+        return
+    print_table(
+        "Videos",
+        ["id", "external_id", "topic", "recipe", "mode", "status", "published", "reward",
+         "pct_avd", "pct_v6h", "pct_eng", "as of"],
+        [
+            (str(v.id)[:8], v.external_id, v.topic, _short(v.recipe_hash), v.generation_mode,
+             v.status, v.published_at.strftime("%Y-%m-%d %H:%M") if v.published_at else None,
+             v.reward, v.pct_avg_view_duration, v.pct_views_6h, v.pct_engagement, v.reward_date)
+            for v in rows
+        ],
+    )
+
+
+@app.command("recipes")
+def recipes(project: ProjectOpt, json_: JsonOpt = False) -> None:
+    """Recipes, best first, with times_used, avg_reward_score and best_reward_score."""
+    rows = list_recipes(database(), project)
+    if json_:
+        print_json(rows)
+        return
+    print_table(
+        "Recipes (best first)",
+        ["#", "recipe_hash", "preset", "hook", "scenes", "wpm", "captions", "ending",
+         "used", "avg reward", "best", "videos"],
+        [
+            (i, _short(r.recipe_hash), r.preset, r.hook_type, r.scene_count,
+             r.narration_wpm_bucket, r.caption_density_bucket, r.ending_type, r.times_used,
+             r.avg_reward_score, r.best_reward_score, r.rewarded_videos)
+            for i, r in enumerate(rows, start=1)
+        ],
+    )
+
+
+@app.command("experiments")
+def experiments(
+    project: ProjectOpt,
+    status: Annotated[str | None, typer.Option("--status", help="running or completed")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Experiments and their verdicts."""
+    rows = experiments_service.list_experiments(database(), project, status)
+    if json_:
+        print_json(rows)
+        return
+    print_table(
+        "Experiments",
+        ["id", "status", "variable", "baseline", "variant", "jobs", "n base/var",
+         "diff", "95% CI", "p", "winner"],
+        [
+            (str(e.id)[:8], e.status, e.variable_tested, e.baseline_value, e.variant_value,
+             e.variant_jobs,
+             f"{e.baseline_n}/{e.variant_n}" if e.baseline_n is not None else None,
+             e.difference,
+             f"[{e.ci_low:.3f}, {e.ci_high:.3f}]" if e.ci_low is not None else None,
+             e.p_value, e.winner)
+            for e in rows
+        ],
+    )
+
+
+@app.command("stats")
+def project_stats(project: ProjectOpt, json_: JsonOpt = False) -> None:
+    """Aggregate statistics of the project."""
+    result = stats.project_stats(database(), project)
+    if json_:
+        print_json(result)
+    else:
+        data = result.model_dump(mode="json")
+        best = data.pop("best_recipe")
+        data["best_recipe"] = best["recipe_hash"][:12] if best else None
+        print_fields("Learning loop statistics", data)
+
+
+def read_topics(path: Path | None) -> list[str] | None:
+    if path is None:
+        return None
+    if not path.is_file():
+        raise InvalidInput(f"topics file not found: {path.name}", "topics_file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"topics file {path.name} is not UTF-8 text", "topics_file") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@app.command("recommend")
+def recommend(
+    project: ProjectOpt,
+    count: Annotated[int, typer.Option("--count", help="Batch size, 1..100.")] = 5,
+    topics_file: Annotated[
+        Path | None, typer.Option("--topics-file", help="One topic per line.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Preview the next batch's recommendations (writes nothing)."""
+    result = planning.preview(database(), project, count, read_topics(topics_file), seed)
+    if json_:
+        print_json(result)
+        return
+    print_table(
+        "Recommendations (preview)",
+        ["type", "topic", "recipe_hash", "preset", "hook", "scenes", "wpm", "captions",
+         "ending", "reason"],
+        [
+            (r.type, r.topic, _short(r.recipe_hash), r.recipe.preset, r.recipe.hook_type,
+             r.recipe.scene_count, r.recipe.narration_wpm_bucket,
+             r.recipe.caption_density_bucket, r.recipe.ending_type, r.reason)
+            for r in result.recommendations
+        ],
+    )
+    for s in result.skipped_topics:
+        typer.echo(f"skipped topic {s.topic!r}: {s.reason}")
+    if result.note:
+        typer.echo(result.note)

@@ -1,0 +1,59 @@
+"""Printing for people (Rich tables) and for machines (`--json`), and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+
+def jsonable(data: Any) -> Any:
+    if isinstance(data, BaseModel):
+        return data.model_dump(mode="json")
+    if isinstance(data, list | tuple):
+        return [jsonable(d) for d in data]
+    if isinstance(data, dict):
+        return {k: jsonable(v) for k, v in data.items()}
+    return data
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(jsonable(data), indent=2, ensure_ascii=False) + "\n")
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*(fmt(v) for v in row))
+    Console(width=max(160, Console().width)).print(table)
+
+
+def print_fields(title: str, data: BaseModel | dict[str, Any]) -> None:
+    items = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    print_table(title, ["field", "value"], [(k, _short(v)) for k, v in items.items()])
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def error_line(message: str) -> None:
+    text = " ".join(str(message).split())
+    sys.stderr.write(f"error: {text}\n")

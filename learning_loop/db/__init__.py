@@ -1,0 +1,1 @@
+"""Database layer: models, engine and session helpers, queries and Alembic migrations."""

@@ -1,0 +1,29 @@
+"""Alembic environment: runs on the connection handed over by `db.engine.upgrade` or on a URL."""
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from learning_loop.db.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    run(connection)
+else:
+    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    with engine.begin() as conn:
+        run(conn)

@@ -1,0 +1,307 @@
+"""SQLAlchemy 2.0 models of the product tables; Alembic migrations are built from this metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+GENERATION_MODES = ("exploit", "explore", "manual")
+JOB_STATUSES = ("queued", "published", "failed")
+EXPERIMENT_STATUSES = ("running", "completed")
+PLAN_REQUEST_STATUSES = ("pending", "running", "succeeded", "failed")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores naive UTC on every backend and hands back aware UTC datetimes.
+
+    SQLite has no time zones and PostgreSQL's `timestamptz` converts on the session's zone;
+    naive UTC in the column keeps both identical and comparisons exact.
+    """
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Settings (SPEC §3-§7); defaults are the contract's.
+    weight_avg_view_duration: Mapped[float] = mapped_column(Float, default=0.5)
+    weight_views_6h: Mapped[float] = mapped_column(Float, default=0.3)
+    weight_engagement: Mapped[float] = mapped_column(Float, default=0.2)
+    window_days: Mapped[int] = mapped_column(Integer, default=30)
+    explore_rate: Mapped[float] = mapped_column(Float, default=0.3)
+    top_k: Mapped[int] = mapped_column(Integer, default=3)
+    max_running_experiments: Mapped[int] = mapped_column(Integer, default=3)
+    min_samples: Mapped[int] = mapped_column(Integer, default=8)
+    max_days: Mapped[int] = mapped_column(Integer, default=28)
+    alpha: Mapped[float] = mapped_column(Float, default=0.05)
+    default_recipe: Mapped[dict[str, Any]] = mapped_column(JSON)
+    presets: Mapped[list[str]] = mapped_column(JSON)
+    target_duration_s: Mapped[float] = mapped_column(Float, default=45.0)
+    policy: Mapped[str] = mapped_column(String(20), default="seed")
+    auto_plan: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_plan_count: Mapped[int] = mapped_column(Integer, default=5)
+    topic_backlog: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    __table_args__ = (
+        CheckConstraint("explore_rate >= 0 AND explore_rate <= 1", name="explore_rate_range"),
+        CheckConstraint("window_days >= 1", name="window_days_positive"),
+    )
+
+
+class Recipe(Base):
+    __tablename__ = "recipes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    preset: Mapped[str] = mapped_column(String(64))
+    hook_type: Mapped[str] = mapped_column(String(20))
+    scene_count: Mapped[int] = mapped_column(Integer)
+    narration_wpm_bucket: Mapped[str] = mapped_column(String(10))
+    caption_density_bucket: Mapped[str] = mapped_column(String(10))
+    ending_type: Mapped[str] = mapped_column(String(20))
+    recipe_hash: Mapped[str] = mapped_column(String(64))
+    times_used: Mapped[int] = mapped_column(Integer, default=0)
+    avg_reward_score: Mapped[float | None] = mapped_column(Float)
+    best_reward_score: Mapped[float | None] = mapped_column(Float)
+    rewarded_videos: Mapped[int] = mapped_column(Integer, default=0)
+    stats_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("project_id", "recipe_hash"),)
+
+
+class RecipeDailyStats(Base):
+    """Recipe stats as of one date: the rows behind the daily-partitioned recipe stats."""
+
+    __tablename__ = "recipe_daily_stats"
+
+    recipe_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("recipes.id", ondelete="CASCADE"), primary_key=True
+    )
+    stats_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    window_days: Mapped[int] = mapped_column(Integer)
+    times_used: Mapped[int] = mapped_column(Integer)
+    avg_reward_score: Mapped[float | None] = mapped_column(Float)
+    best_reward_score: Mapped[float | None] = mapped_column(Float)
+    rewarded_videos: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index(None, "project_id", "stats_date"),)
+
+
+class Experiment(Base):
+    __tablename__ = "experiments"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    baseline_recipe_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("recipes.id"))
+    variant_recipe_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("recipes.id"))
+    variable_tested: Mapped[str] = mapped_column(String(40))
+    baseline_value: Mapped[str] = mapped_column(String(64))
+    variant_value: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    baseline_avg_reward: Mapped[float | None] = mapped_column(Float)
+    variant_avg_reward: Mapped[float | None] = mapped_column(Float)
+    baseline_n: Mapped[int | None] = mapped_column(Integer)
+    variant_n: Mapped[int | None] = mapped_column(Integer)
+    difference: Mapped[float | None] = mapped_column(Float)
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    p_value: Mapped[float | None] = mapped_column(Float)
+    winner: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (
+        Index(None, "project_id", "status"),
+        # Two planners must never open the same test twice while it runs.
+        Index(
+            "uq_experiments_running_test",
+            "project_id",
+            "baseline_recipe_id",
+            "variable_tested",
+            "variant_value",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
+
+
+class PlannedBatch(Base):
+    __tablename__ = "planned_batches"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    batch_date: Mapped[dt.date] = mapped_column(Date)
+    requested: Mapped[int] = mapped_column(Integer)
+    exploit_count: Mapped[int] = mapped_column(Integer)
+    explore_count: Mapped[int] = mapped_column(Integer)
+    jobs_created: Mapped[int] = mapped_column(Integer)
+    jobs_completed: Mapped[int] = mapped_column(Integer, default=0)
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    skipped_topics: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    plan_request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index(None, "project_id", "created_at"),)
+
+
+class VideoJob(Base):
+    __tablename__ = "video_jobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    recipe_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("recipes.id"))
+    recipe_hash: Mapped[str | None] = mapped_column(String(64))
+    experiment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("experiments.id"))
+    generation_mode: Mapped[str] = mapped_column(String(10))
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("planned_batches.id"))
+    topic: Mapped[str | None] = mapped_column(Text)
+    topic_hash: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Raw production values of imported videos, read by backfill.
+    source_preset: Mapped[str | None] = mapped_column(String(64))
+    source_hook_type: Mapped[str | None] = mapped_column(String(20))
+    source_scene_count: Mapped[int | None] = mapped_column(Integer)
+    source_narration_wpm: Mapped[float | None] = mapped_column(Float)
+    source_caption_density: Mapped[float | None] = mapped_column(Float)
+    source_ending_type: Mapped[str | None] = mapped_column(String(20))
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    selection_probability: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "external_id"),
+        # Planned jobs never repeat a topic with a recipe. Imported (manual) history is exempt:
+        # two old videos may share both, and the planner still treats them as taken.
+        Index(
+            "uq_video_jobs_planned_topic_recipe",
+            "project_id",
+            "topic_hash",
+            "recipe_hash",
+            unique=True,
+            sqlite_where=text("generation_mode IN ('exploit', 'explore')"),
+            postgresql_where=text("generation_mode IN ('exploit', 'explore')"),
+        ),
+        Index(None, "project_id", "topic_hash"),
+        Index(None, "project_id", "published_at"),
+        Index(None, "experiment_id"),
+        Index(None, "batch_id"),
+        Index(None, "recipe_id"),
+    )
+
+
+class MetricSnapshot(Base):
+    __tablename__ = "metric_snapshots"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("video_jobs.id", ondelete="CASCADE"))
+    captured_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    views: Mapped[int] = mapped_column(BigInteger)
+    views_6h: Mapped[int] = mapped_column(BigInteger)
+    avg_view_duration_s: Mapped[float] = mapped_column(Float)
+    likes: Mapped[int] = mapped_column(BigInteger)
+    comments: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (UniqueConstraint("video_id", "captured_at"),)
+
+
+class VideoReward(Base):
+    """A video's reward as computed for one evaluation date (SPEC §3)."""
+
+    __tablename__ = "video_rewards"
+
+    video_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("video_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    reward_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    engagement: Mapped[float] = mapped_column(Float)
+    pct_avg_view_duration: Mapped[float] = mapped_column(Float)
+    pct_views_6h: Mapped[float] = mapped_column(Float)
+    pct_engagement: Mapped[float] = mapped_column(Float)
+    reward: Mapped[float] = mapped_column(Float)
+    window_size: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index(None, "project_id", "reward_date"),)
+
+
+class PlanRequest(Base):
+    __tablename__ = "plan_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    n: Mapped[int] = mapped_column(Integer)
+    topics: Mapped[list[str] | None] = mapped_column(JSON)
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(20), default="api")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("planned_batches.id"))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index(None, "status", "created_at"),)

@@ -1,0 +1,92 @@
+"""Queries shared by the services: recipes get-or-create, current rewards, window reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from learning_loop.db.models import Recipe as RecipeRow
+from learning_loop.db.models import VideoReward
+from learning_loop.domain.recipe import Recipe
+
+
+def dialect_insert(session: Session, table: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def ensure_recipes(
+    session: Session, project_id: uuid.UUID, recipes: Iterable[Recipe]
+) -> dict[str, RecipeRow]:
+    """The project's rows for these recipes, creating the missing ones.
+
+    ON CONFLICT DO NOTHING lets two writers add the same recipe at once without either failing.
+    """
+    wanted = {r.recipe_hash: r for r in recipes}
+    if not wanted:
+        return {}
+    rows = [
+        {"id": uuid.uuid4(), "project_id": project_id, "recipe_hash": h, "times_used": 0,
+         "rewarded_videos": 0, "created_at": dt.datetime.now(dt.UTC), **r.to_dict()}
+        for h, r in wanted.items()
+    ]
+    existing = set(
+        session.scalars(
+            select(RecipeRow.recipe_hash).where(
+                RecipeRow.project_id == project_id, RecipeRow.recipe_hash.in_(list(wanted))
+            )
+        )
+    )
+    missing = [row for row in rows if row["recipe_hash"] not in existing]
+    if missing:
+        stmt = dialect_insert(session, RecipeRow.__table__).on_conflict_do_nothing(
+            index_elements=["project_id", "recipe_hash"]
+        )
+        session.execute(stmt, missing)
+    found = session.scalars(
+        select(RecipeRow).where(
+            RecipeRow.project_id == project_id, RecipeRow.recipe_hash.in_(list(wanted))
+        )
+    )
+    return {row.recipe_hash: row for row in found}
+
+
+def recipe_of(row: RecipeRow) -> Recipe:
+    return Recipe(
+        row.preset,
+        row.hook_type,
+        row.scene_count,
+        row.narration_wpm_bucket,
+        row.caption_density_bucket,
+        row.ending_type,
+    )
+
+
+def latest_rewards(as_of: dt.date | None = None) -> Select[Any]:
+    """Each video's most recent reward (up to `as_of` when given), as a subquery-able select."""
+    latest = select(
+        VideoReward.video_id.label("video_id"),
+        func.max(VideoReward.reward_date).label("reward_date"),
+    )
+    if as_of is not None:
+        latest = latest.where(VideoReward.reward_date <= as_of)
+    latest_sq = latest.group_by(VideoReward.video_id).subquery()
+    return select(VideoReward).join(
+        latest_sq,
+        and_(
+            VideoReward.video_id == latest_sq.c.video_id,
+            VideoReward.reward_date == latest_sq.c.reward_date,
+        ),
+    )
+
+
+def chunks(items: Sequence[Any], size: int = 5000) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

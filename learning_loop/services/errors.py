@@ -1,0 +1,50 @@
+"""Errors the services raise; the CLI turns them into one line, the API into a 4xx."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class LearningLoopError(Exception):
+    """Base of every expected failure: a message a person can act on, and the field at fault."""
+
+    status_code = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(LearningLoopError):
+    status_code = 422
+
+
+class NotFound(LearningLoopError):
+    status_code = 404
+
+
+class Conflict(LearningLoopError):
+    status_code = 409
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+class InvalidFile(InvalidInput):
+    """A file or a list of rows with at least one bad row: nothing of it was written."""
+
+    def __init__(self, what: str, errors: list[RowError], field: str | None = None) -> None:
+        shown = "; ".join(str(e) for e in errors[:20])
+        more = f"; and {len(errors) - 20} more" if len(errors) > 20 else ""
+        super().__init__(
+            f"{what} rejected, {len(errors)} invalid row(s), nothing written: {shown}{more}",
+            field,
+        )
+        self.errors = errors

@@ -1,0 +1,205 @@
+"""Fixed-horizon A/B evaluation of running experiments (SPEC §7) and experiment listings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from learning_loop.db.engine import Database
+from learning_loop.db.models import Experiment, Project, VideoJob, VideoReward
+from learning_loop.db.models import Recipe as RecipeRow
+from learning_loop.db.queries import latest_rewards
+from learning_loop.domain.experiments import should_complete, welch_verdict
+from learning_loop.services.errors import InvalidInput
+from learning_loop.services.projects import get_project
+from learning_loop.services.views import ExperimentView
+
+EXPERIMENT_STATUS_FILTER = ("running", "completed")
+
+
+class Decision(BaseModel):
+    experiment_id: uuid.UUID
+    project_id: uuid.UUID
+    variable_tested: str
+    baseline_value: str
+    variant_value: str
+    winner: str
+    reason: str
+    difference: float | None
+    p_value: float | None
+
+
+class EvaluationResult(BaseModel):
+    as_of: dt.date
+    evaluated: int
+    completed: int
+    still_running: int
+    decisions: list[Decision]
+
+
+def _arm_rewards(
+    session: Session, experiments: Sequence[Experiment], as_of: dt.date
+) -> tuple[dict[uuid.UUID, list[float]], dict[uuid.UUID, list[float]]]:
+    """Current rewards (as of the date) of each experiment's variant and baseline arms."""
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    ids = [e.id for e in experiments]
+    project_ids = list({e.project_id for e in experiments})
+    current = latest_rewards(as_of).where(VideoReward.project_id.in_(project_ids)).subquery()
+    variant: dict[uuid.UUID, list[float]] = defaultdict(list)
+    for exp_id, reward in session.execute(
+        select(VideoJob.experiment_id, current.c.reward)
+        .join(current, current.c.video_id == VideoJob.id)
+        .where(VideoJob.experiment_id.in_(ids))
+        .order_by(VideoJob.id)
+    ):
+        variant[exp_id].append(float(reward))
+    baseline: dict[uuid.UUID, list[float]] = defaultdict(list)
+    exp = aliased(Experiment)
+    for exp_id, reward in session.execute(
+        select(exp.id, current.c.reward)
+        .join(
+            VideoJob,
+            (VideoJob.project_id == exp.project_id)
+            & (VideoJob.recipe_id == exp.baseline_recipe_id)
+            & (VideoJob.generation_mode == "exploit")
+            & (VideoJob.published_at >= exp.started_at)
+            & (VideoJob.published_at < end),
+        )
+        .join(current, current.c.video_id == VideoJob.id)
+        .where(exp.id.in_(ids))
+        .order_by(VideoJob.id)
+    ):
+        baseline[exp_id].append(float(reward))
+    return variant, baseline
+
+
+def evaluate_experiments(
+    db: Database, as_of: dt.date, project_ids: Sequence[uuid.UUID] | None = None
+) -> EvaluationResult:
+    """Complete the experiments that reached their samples or deadline; the verdict is final."""
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    with db.transaction() as session:
+        stmt = (
+            select(Experiment, Project)
+            .join(Project, Project.id == Experiment.project_id)
+            .where(Experiment.status == "running", Experiment.started_at < end)
+            .order_by(Experiment.started_at, Experiment.id)
+        )
+        if project_ids is not None:
+            stmt = stmt.where(Experiment.project_id.in_(list(project_ids)))
+        pairs = session.execute(stmt).all()
+        experiments = [e for e, _ in pairs]
+        variant, baseline = _arm_rewards(session, experiments, as_of) if experiments else ({}, {})
+        decisions = []
+        now = dt.datetime.now(dt.UTC)
+        for experiment, project in pairs:
+            b, v = baseline.get(experiment.id, []), variant.get(experiment.id, [])
+            if not should_complete(
+                len(b), len(v), project.min_samples, experiment.started_at, end, project.max_days
+            ):
+                continue
+            verdict = welch_verdict(b, v, project.alpha)
+            experiment.status = "completed"
+            experiment.completed_at = now
+            experiment.decided_as_of = as_of
+            experiment.baseline_avg_reward = verdict.baseline_mean
+            experiment.variant_avg_reward = verdict.variant_mean
+            experiment.baseline_n = verdict.baseline_n
+            experiment.variant_n = verdict.variant_n
+            experiment.difference = verdict.difference
+            experiment.ci_low = verdict.ci_low
+            experiment.ci_high = verdict.ci_high
+            experiment.p_value = verdict.p_value
+            experiment.winner = verdict.winner
+            experiment.reason = verdict.reason
+            decisions.append(
+                Decision(
+                    experiment_id=experiment.id,
+                    project_id=experiment.project_id,
+                    variable_tested=experiment.variable_tested,
+                    baseline_value=experiment.baseline_value,
+                    variant_value=experiment.variant_value,
+                    winner=verdict.winner,
+                    reason=verdict.reason,
+                    difference=verdict.difference,
+                    p_value=verdict.p_value,
+                )
+            )
+        return EvaluationResult(
+            as_of=as_of,
+            evaluated=len(pairs),
+            completed=len(decisions),
+            still_running=len(pairs) - len(decisions),
+            decisions=decisions,
+        )
+
+
+def evaluate_project(
+    db: Database, project_id: Any, as_of: dt.date | None = None
+) -> EvaluationResult:
+    """Evaluate one project's running experiments as of a date (default: today, UTC)."""
+    with db.read() as session:
+        pid = get_project(session, project_id).id
+    return evaluate_experiments(db, as_of or dt.datetime.now(dt.UTC).date(), [pid])
+
+
+def experiment_views(
+    session: Session,
+    project_id: uuid.UUID,
+    status: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[ExperimentView]:
+    base, variant = aliased(RecipeRow), aliased(RecipeRow)
+    jobs = (
+        select(VideoJob.experiment_id, func.count().label("n"))
+        .where(VideoJob.project_id == project_id, VideoJob.experiment_id.is_not(None))
+        .group_by(VideoJob.experiment_id)
+        .subquery()
+    )
+    stmt = (
+        select(Experiment, base.recipe_hash, variant.recipe_hash, jobs.c.n)
+        .join(base, base.id == Experiment.baseline_recipe_id)
+        .join(variant, variant.id == Experiment.variant_recipe_id)
+        .outerjoin(jobs, jobs.c.experiment_id == Experiment.id)
+        .where(Experiment.project_id == project_id)
+        .order_by(Experiment.started_at, Experiment.id)
+    )
+    if status is not None:
+        stmt = stmt.where(Experiment.status == status)
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    out = []
+    for exp, base_hash, variant_hash, n in session.execute(stmt):
+        data: dict[str, Any] = {
+            c.key: getattr(exp, c.key) for c in Experiment.__table__.columns
+        }
+        data.update(
+            baseline_recipe_hash=base_hash, variant_recipe_hash=variant_hash, variant_jobs=n or 0
+        )
+        out.append(ExperimentView.model_validate(data))
+    return out
+
+
+def list_experiments(
+    db: Database,
+    project_id: Any,
+    status: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[ExperimentView]:
+    if status is not None and status not in EXPERIMENT_STATUS_FILTER:
+        raise InvalidInput(
+            f"status must be one of {', '.join(EXPERIMENT_STATUS_FILTER)}, got {status!r}",
+            "status",
+        )
+    with db.read() as session:
+        project = get_project(session, project_id)
+        return experiment_views(session, project.id, status, limit, offset)

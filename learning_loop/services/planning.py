@@ -1,0 +1,306 @@
+"""Planning a batch (SPEC §5-§6): read the project's state, run the sampler, preview or write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, aliased
+
+from learning_loop.db.engine import Database
+from learning_loop.db.models import Experiment, PlannedBatch, Project, VideoJob
+from learning_loop.db.models import Recipe as RecipeRow
+from learning_loop.db.queries import chunks, ensure_recipes, recipe_of
+from learning_loop.domain.recipe import Recipe
+from learning_loop.domain.sampler import (
+    BatchPlan,
+    RankedRecipe,
+    RunningExperiment,
+    SamplerState,
+    plan_batch,
+)
+from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
+from learning_loop.services.errors import Conflict, InvalidInput
+from learning_loop.services.projects import get_project, planner_settings
+from learning_loop.services.recipes import ranked_recipe_rows
+from learning_loop.services.views import (
+    BatchView,
+    JobView,
+    PlannedBatchView,
+    PreviewView,
+    RecipeFields,
+    RecipeView,
+    RecommendationView,
+    SkippedTopicView,
+)
+
+MAX_N = 100
+MAX_TOPICS = 1000
+RECENT_BATCH_DAYS = 7
+WRITE_ATTEMPTS = 8
+
+
+def check_request(n: Any, topics: Sequence[Any] | None, seed: Any = None) -> list[str] | None:
+    """Validate a plan request's inputs; return the cleaned topics."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_N:
+        raise InvalidInput(f"n must be a whole number within 1..{MAX_N}, got {n!r}", "n")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise InvalidInput("seed must be a whole number", "seed")
+    if seed is not None and not -(2**63) <= seed < 2**63:
+        raise InvalidInput("seed must fit in 64 bits", "seed")
+    if topics is None:
+        return None
+    if len(topics) > MAX_TOPICS:
+        raise InvalidInput(f"at most {MAX_TOPICS} topics per request, got {len(topics)}", "topics")
+    cleaned = []
+    for i, topic in enumerate(topics):
+        if not isinstance(topic, str):
+            raise InvalidInput(f"topics[{i}] must be a string", "topics")
+        try:
+            cleaned.append(clean_topic(topic))
+        except InvalidTopic as exc:
+            raise InvalidInput(f"topics[{i}]: {exc}", "topics") from None
+    return cleaned
+
+
+def sampler_state(
+    session: Session, project: Project, topics: Sequence[str] | None
+) -> tuple[SamplerState, list[RecipeRow]]:
+    ranked_rows = ranked_recipe_rows(session, project.id)
+    ranked = [
+        RankedRecipe(recipe_of(r), r.avg_reward_score, r.times_used)
+        for r in ranked_rows
+        if r.avg_reward_score is not None
+    ]
+    base, variant = aliased(RecipeRow), aliased(RecipeRow)
+    jobs = (
+        select(VideoJob.experiment_id, func.count().label("n"))
+        .where(VideoJob.project_id == project.id, VideoJob.experiment_id.is_not(None))
+        .group_by(VideoJob.experiment_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Experiment, base, variant, jobs.c.n)
+        .join(base, base.id == Experiment.baseline_recipe_id)
+        .join(variant, variant.id == Experiment.variant_recipe_id)
+        .outerjoin(jobs, jobs.c.experiment_id == Experiment.id)
+        .where(Experiment.project_id == project.id)
+        .order_by(Experiment.started_at, Experiment.id)
+    ).all()
+    running = [
+        RunningExperiment(
+            id=str(exp.id),
+            baseline=recipe_of(b),
+            variant=recipe_of(v),
+            variable_tested=exp.variable_tested,
+            variant_value=exp.variant_value,
+            variant_jobs=n or 0,
+        )
+        for exp, b, v, n in rows
+        if exp.status == "running"
+    ]
+    tested = frozenset((b.recipe_hash, exp.variable_tested, exp.variant_value) for exp, b, _, _ in rows)
+    keys: set[tuple[str, str]] = set()
+    if topics:
+        hashes = sorted({topic_hash(t) for t in topics})
+        for part in chunks(hashes):
+            keys.update(
+                session.execute(
+                    select(VideoJob.topic_hash, VideoJob.recipe_hash).where(
+                        VideoJob.project_id == project.id,
+                        VideoJob.topic_hash.in_(part),
+                        VideoJob.recipe_hash.is_not(None),
+                    )
+                ).tuples()
+            )
+    state = SamplerState(
+        ranked=ranked, running=running, tested=tested, existing_keys=frozenset(keys)
+    )
+    return state, ranked_rows
+
+
+def _recipe_fields(recipe: Recipe) -> RecipeFields:
+    return RecipeFields(**recipe.to_dict())
+
+
+def preview(
+    db: Database,
+    project_id: Any,
+    n: Any = 5,
+    topics: Sequence[Any] | None = None,
+    seed: Any = None,
+) -> PreviewView:
+    """What the next batch would be; writes nothing."""
+    cleaned = check_request(n, topics, seed)
+    with db.read() as session:
+        project = get_project(session, project_id)
+        state, ranked_rows = sampler_state(session, project, cleaned)
+        plan = plan_batch(n, cleaned, state, planner_settings(project), seed)
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=RECENT_BATCH_DAYS)
+        recent = session.scalar(
+            select(func.count())
+            .select_from(PlannedBatch)
+            .where(PlannedBatch.project_id == project.id, PlannedBatch.created_at >= since)
+        )
+        top = [r for r in ranked_rows if r.avg_reward_score is not None][: project.top_k]
+        return PreviewView(
+            recommendations=[
+                RecommendationView(
+                    type=r.type,
+                    recipe=_recipe_fields(r.recipe),
+                    recipe_hash=r.recipe_hash,
+                    topic=r.topic,
+                    reason=r.reason,
+                    experiment=r.experiment,
+                )
+                for r in plan.recommendations
+            ],
+            top_recipes=[RecipeView.model_validate(r) for r in top],
+            running_experiments=len(state.running),
+            recent_batches=recent or 0,
+            skipped_topics=[SkippedTopicView(topic=s.topic, reason=s.reason) for s in plan.skipped_topics],
+            note=plan.note,
+        )
+
+
+def _lock_project(session: Session, project_id: uuid.UUID) -> None:
+    # Planners of one project queue here; the unique keys stay as the last line of defence.
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(project_id.bytes[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def _write_plan(
+    session: Session,
+    project: Project,
+    plan: BatchPlan,
+    seed: int | None,
+    plan_request_id: uuid.UUID | None,
+    batch_date: dt.date,
+) -> PlannedBatchView:
+    now = dt.datetime.now(dt.UTC)
+    needed: list[Recipe] = [r.recipe for r in plan.recommendations]
+    for new in plan.new_experiments:
+        needed += [new.baseline, new.variant]
+    recipes = ensure_recipes(session, project.id, needed)
+    experiment_ids: dict[str, uuid.UUID] = {}
+    for new in plan.new_experiments:
+        exp = Experiment(
+            id=uuid.uuid4(),
+            project_id=project.id,
+            baseline_recipe_id=recipes[new.baseline.recipe_hash].id,
+            variant_recipe_id=recipes[new.variant.recipe_hash].id,
+            variable_tested=new.variable_tested,
+            baseline_value=new.baseline_value,
+            variant_value=new.variant_value,
+            status="running",
+            started_at=now,
+        )
+        session.add(exp)
+        experiment_ids[new.key] = exp.id
+    batch = PlannedBatch(
+        id=uuid.uuid4(),
+        project_id=project.id,
+        batch_date=batch_date,
+        requested=plan.requested,
+        exploit_count=plan.exploit_count,
+        explore_count=plan.explore_count,
+        jobs_created=len(plan.recommendations),
+        jobs_completed=0,
+        seed=seed,
+        note=plan.note,
+        skipped_topics=[{"topic": s.topic, "reason": s.reason} for s in plan.skipped_topics],
+        plan_request_id=plan_request_id,
+        created_at=now,
+    )
+    session.add(batch)
+    session.flush()
+    jobs = []
+    for rec in plan.recommendations:
+        exp_id = None
+        if rec.experiment is not None:
+            exp_id = experiment_ids.get(rec.experiment) or uuid.UUID(rec.experiment)
+        row = recipes[rec.recipe_hash]
+        job = VideoJob(
+            id=uuid.uuid4(),
+            project_id=project.id,
+            recipe_id=row.id,
+            recipe_hash=rec.recipe_hash,
+            experiment_id=exp_id,
+            generation_mode=rec.type,
+            batch_id=batch.id,
+            topic=rec.topic,
+            topic_hash=rec.topic_hash,
+            status="queued",
+            created_at=now,
+        )
+        session.add(job)
+        jobs.append((job, rec.recipe))
+    session.flush()
+    for h, count in _count(r.recipe_hash for r in plan.recommendations).items():
+        session.execute(
+            update(RecipeRow)
+            .where(RecipeRow.id == recipes[h].id)
+            .values(times_used=RecipeRow.times_used + count)
+        )
+    return PlannedBatchView(
+        batch=BatchView.model_validate(batch),
+        jobs=[
+            JobView(
+                id=job.id,
+                batch_id=job.batch_id,
+                generation_mode=job.generation_mode,
+                status=job.status,
+                topic=job.topic,
+                recipe=_recipe_fields(recipe),
+                recipe_hash=job.recipe_hash,
+                experiment_id=job.experiment_id,
+                external_id=None,
+                published_at=None,
+                plan=job.plan,
+            )
+            for job, recipe in jobs
+        ],
+        skipped_topics=[SkippedTopicView(topic=s.topic, reason=s.reason) for s in plan.skipped_topics],
+    )
+
+
+def _count(items: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in items:
+        out[item] = out.get(item, 0) + 1
+    return out
+
+
+def plan_and_write(
+    db: Database,
+    project_id: Any,
+    n: Any = 5,
+    topics: Sequence[Any] | None = None,
+    seed: Any = None,
+    plan_request_id: uuid.UUID | None = None,
+    batch_date: dt.date | None = None,
+) -> PlannedBatchView:
+    """Plan a batch and write it, its jobs and any new recipes/experiments in one transaction.
+
+    A concurrent planner that wrote first makes our insert hit a unique key; the whole
+    transaction then rolls back and we plan again from the new state, so no batch is lost.
+    """
+    cleaned = check_request(n, topics, seed)
+    when = batch_date or dt.datetime.now(dt.UTC).date()
+    last: Exception | None = None
+    for _attempt in range(WRITE_ATTEMPTS):
+        try:
+            with db.transaction() as session:
+                project = get_project(session, project_id)
+                _lock_project(session, project.id)
+                state, _ = sampler_state(session, project, cleaned)
+                plan = plan_batch(n, cleaned, state, planner_settings(project), seed)
+                return _write_plan(session, project, plan, seed, plan_request_id, when)
+        except (IntegrityError, OperationalError) as exc:
+            last = exc
+    raise Conflict(f"could not write the batch after {WRITE_ATTEMPTS} attempts: {last}", "batch")

@@ -1,0 +1,155 @@
+"""Projects and their settings."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from learning_loop.db.engine import Database
+from learning_loop.db.models import Project
+from learning_loop.domain.recipe import DEFAULT_PRESETS, DEFAULT_RECIPE, InvalidRecipe, Recipe
+from learning_loop.domain.rewards import RewardWeights
+from learning_loop.domain.sampler import PlannerSettings
+from learning_loop.services.errors import Conflict, InvalidInput, NotFound
+from learning_loop.services.views import ProjectView
+
+NAME_MAX = 200
+
+
+def parse_uuid(value: Any, field: str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value).strip())
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidInput(f"{field} is not a valid UUID: {str(value)[:60]!r}", field) from None
+
+
+def get_project(session: Session, project_id: Any, field: str = "project_id") -> Project:
+    pid = parse_uuid(project_id, field)
+    project = session.get(Project, pid)
+    if project is None:
+        raise NotFound(f"no project with id {pid}", field)
+    return project
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """Validated settings of a project (every field optional at creation)."""
+
+    weights: RewardWeights = RewardWeights()
+    window_days: int = 30
+    explore_rate: float = 0.3
+    top_k: int = 3
+    max_running_experiments: int = 3
+    min_samples: int = 8
+    max_days: int = 28
+    alpha: float = 0.05
+    default_recipe: Recipe = DEFAULT_RECIPE
+    presets: tuple[str, ...] = DEFAULT_PRESETS
+
+
+def _check_range(name: str, value: Any, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInput(f"{name} must be a number", name)
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} must be within {low}..{high}, got {value}", name)
+
+
+def validate_settings(s: ProjectSettings) -> None:
+    try:
+        s.weights.validate()
+    except ValueError as exc:
+        raise InvalidInput(f"reward weights: {exc}", "weights") from None
+    _check_range("window_days", s.window_days, 1, 3650)
+    _check_range("explore_rate", s.explore_rate, 0, 1)
+    _check_range("top_k", s.top_k, 1, 100)
+    _check_range("max_running_experiments", s.max_running_experiments, 1, 100)
+    _check_range("min_samples", s.min_samples, 2, 10_000)
+    _check_range("max_days", s.max_days, 1, 3650)
+    _check_range("alpha", s.alpha, 1e-6, 0.5)
+    if not s.presets:
+        raise InvalidInput("presets must name at least one preset", "presets")
+    for preset in s.presets:
+        try:
+            Recipe(preset, "question", 7, "medium", "medium", "cliffhanger")
+        except InvalidRecipe as exc:
+            raise InvalidInput(str(exc), "presets") from None
+    if s.default_recipe.preset not in s.presets:
+        raise InvalidInput(
+            f"default_recipe.preset {s.default_recipe.preset} is not in the preset catalogue",
+            "default_recipe",
+        )
+
+
+def create_project(db: Database, name: str, settings: ProjectSettings | None = None) -> ProjectView:
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("name must not be empty", "name")
+    if len(name) > NAME_MAX:
+        raise InvalidInput(f"name is longer than {NAME_MAX} characters", "name")
+    if any(ord(c) < 32 for c in name):
+        raise InvalidInput("name contains control characters", "name")
+    s = settings or ProjectSettings()
+    validate_settings(s)
+    try:
+        with db.transaction() as session:
+            project = Project(
+                name=name,
+                weight_avg_view_duration=s.weights.avg_view_duration,
+                weight_views_6h=s.weights.views_6h,
+                weight_engagement=s.weights.engagement,
+                window_days=s.window_days,
+                explore_rate=s.explore_rate,
+                top_k=s.top_k,
+                max_running_experiments=s.max_running_experiments,
+                min_samples=s.min_samples,
+                max_days=s.max_days,
+                alpha=s.alpha,
+                default_recipe=s.default_recipe.to_dict(),
+                presets=list(s.presets),
+                topic_backlog=[],
+            )
+            session.add(project)
+            session.flush()
+            return ProjectView.model_validate(project)
+    except IntegrityError:
+        raise Conflict(f"a project named {name!r} already exists", "name") from None
+
+
+def list_projects(db: Database, limit: int = 1000, offset: int = 0) -> list[ProjectView]:
+    with db.read() as session:
+        rows = session.scalars(
+            select(Project).order_by(Project.created_at, Project.id).limit(limit).offset(offset)
+        )
+        return [ProjectView.model_validate(p) for p in rows]
+
+
+def show_project(db: Database, project_id: Any) -> ProjectView:
+    with db.read() as session:
+        return ProjectView.model_validate(get_project(session, project_id))
+
+
+def reward_weights(project: Project) -> RewardWeights:
+    return RewardWeights(
+        avg_view_duration=project.weight_avg_view_duration,
+        views_6h=project.weight_views_6h,
+        engagement=project.weight_engagement,
+    )
+
+
+def planner_settings(project: Project) -> PlannerSettings:
+    return PlannerSettings(
+        explore_rate=project.explore_rate,
+        top_k=project.top_k,
+        max_running_experiments=project.max_running_experiments,
+        min_samples=project.min_samples,
+        presets=tuple(project.presets),
+        default_recipe=Recipe.from_dict(project.default_recipe),
+    )

@@ -1,0 +1,198 @@
+"""Reading and checking the rows of import and metric files (CSV with header, or JSONL)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from learning_loop.services.errors import InvalidFile, InvalidInput, RowError
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+class RowProblem(ValueError):
+    """One field of one row is wrong; the message names the field."""
+
+
+def read_rows(path: str | Path, required: Iterable[str]) -> list[tuple[int, dict[str, Any]]]:
+    """Rows of a CSV (with header) or JSONL file with their line numbers.
+
+    The format is told by the first non-blank character: `{` means JSONL.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidInput(f"file not found: {p.name}", "file")
+    if p.stat().st_size > MAX_FILE_BYTES:
+        raise InvalidInput(f"file {p.name} is larger than {MAX_FILE_BYTES} bytes", "file")
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"file {p.name} is not UTF-8 text ({exc.reason})", "file") from None
+    return parse_rows(text, required, name=p.name)
+
+
+def parse_rows(
+    text: str, required: Iterable[str], name: str = "file"
+) -> list[tuple[int, dict[str, Any]]]:
+    required = list(required)
+    if "\x00" in text:
+        raise InvalidInput(f"{name} is not a text file", "file")
+    stripped = text.lstrip()
+    if not stripped:
+        raise InvalidInput(f"{name} is empty", "file")
+    if stripped.startswith("{"):
+        return _jsonl_rows(text, name)
+    return _csv_rows(text, required, name)
+
+
+def _jsonl_rows(text: str, name: str) -> list[tuple[int, dict[str, Any]]]:
+    rows: list[tuple[int, dict[str, Any]]] = []
+    errors: list[RowError] = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(RowError(line_no, f"not valid JSON ({exc.msg})"))
+            continue
+        if not isinstance(value, dict):
+            errors.append(RowError(line_no, "a JSONL line must be a JSON object"))
+            continue
+        rows.append((line_no, value))
+    if errors:
+        raise InvalidFile(name, errors, "file")
+    return rows
+
+
+def _csv_rows(text: str, required: list[str], name: str) -> list[tuple[int, dict[str, Any]]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except (StopIteration, csv.Error) as exc:
+        raise InvalidInput(f"{name}: unreadable CSV header ({exc})", "file") from None
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InvalidInput(
+            f"{name}: the CSV header lacks column(s) {', '.join(missing)}", "file"
+        )
+    rows: list[tuple[int, dict[str, Any]]] = []
+    errors: list[RowError] = []
+    start = reader.line_num + 1
+    try:
+        for record in reader:
+            line_no, start = start, reader.line_num + 1
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(record) != len(header):
+                errors.append(
+                    RowError(line_no, f"has {len(record)} cells, the header has {len(header)}")
+                )
+                continue
+            rows.append((line_no, dict(zip(header, record, strict=True))))
+    except csv.Error as exc:
+        raise InvalidInput(f"{name}: unreadable CSV near line {start} ({exc})", "file") from None
+    if errors:
+        raise InvalidFile(name, errors, "file")
+    return rows
+
+
+def check_rows(
+    rows: list[tuple[int, Mapping[str, Any]]],
+    check: Callable[[Mapping[str, Any]], Any],
+    what: str,
+    field: str | None = None,
+) -> list[tuple[int, Any]]:
+    """Run `check` on every row; any RowProblem rejects the whole lot, listing every bad row."""
+    good: list[tuple[int, Any]] = []
+    errors: list[RowError] = []
+    for line_no, row in rows:
+        try:
+            good.append((line_no, check(row)))
+        except RowProblem as exc:
+            errors.append(RowError(line_no, str(exc)))
+    if errors:
+        raise InvalidFile(what, errors, field)
+    return good
+
+
+def present(row: Mapping[str, Any], key: str) -> Any:
+    value = row.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise RowProblem(f"{key} is missing")
+    return value
+
+
+def text_field(row: Mapping[str, Any], key: str, max_len: int = 200) -> str:
+    value = present(row, key)
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise RowProblem(f"{key} must be text")
+    value = str(value).strip()
+    if len(value) > max_len:
+        raise RowProblem(f"{key} is longer than {max_len} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise RowProblem(f"{key} contains control characters")
+    return value
+
+
+def int_field(row: Mapping[str, Any], key: str, minimum: int = 0) -> int:
+    value = present(row, key)
+    if isinstance(value, bool):
+        raise RowProblem(f"{key} must be a whole number, got {value!r}")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise RowProblem(f"{key} must be a whole number, got {value!r}")
+        value = int(value)
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise RowProblem(f"{key} must be a whole number, got {value.strip()!r}") from None
+    if not isinstance(value, int):
+        raise RowProblem(f"{key} must be a whole number")
+    if value < minimum:
+        raise RowProblem(f"{key} must be >= {minimum}, got {value}")
+    if value > 2**62:
+        raise RowProblem(f"{key} is too large")
+    return value
+
+
+def float_field(row: Mapping[str, Any], key: str) -> float:
+    value = present(row, key)
+    if isinstance(value, bool):
+        raise RowProblem(f"{key} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RowProblem(f"{key} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise RowProblem(f"{key} must be finite, got {value!r}")
+    if number < 0:
+        raise RowProblem(f"{key} must be >= 0, got {value!r}")
+    return number
+
+
+def parse_timestamp(value: Any, key: str) -> dt.datetime:
+    """ISO 8601 to an aware UTC datetime; a timestamp without offset is UTC."""
+    if isinstance(value, dt.datetime):
+        parsed = value
+    else:
+        if not isinstance(value, str):
+            raise RowProblem(f"{key} must be an ISO 8601 timestamp")
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise RowProblem(f"{key} is not an ISO 8601 timestamp: {value.strip()!r}") from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def timestamp_field(row: Mapping[str, Any], key: str) -> dt.datetime:
+    return parse_timestamp(present(row, key), key)

@@ -1,0 +1,103 @@
+"""Aggregate statistics of a project, and the daily stats run (rewards, then recipe stats)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from learning_loop.db.engine import Database
+from learning_loop.db.models import Experiment, PlannedBatch, VideoJob, VideoReward
+from learning_loop.db.queries import latest_rewards
+from learning_loop.services.projects import get_project
+from learning_loop.services.recipes import (
+    RecipeStatsResult,
+    check_days,
+    compute_recipe_stats,
+    ranked_recipe_rows,
+)
+from learning_loop.services.rewards import RewardsResult, compute_rewards_for_date
+from learning_loop.services.views import RecipeView, StatsView
+
+
+class UpdateStatsResult(BaseModel):
+    project_id: str
+    as_of: dt.date
+    days: int
+    rewards: RewardsResult
+    recipe_stats: RecipeStatsResult
+
+
+def update_stats(
+    db: Database, project_id: Any, as_of: dt.date | None = None, days: Any = 30
+) -> UpdateStatsResult:
+    """The daily stats run for one project and date: rewards of the date, then recipe stats."""
+    check_days(days)
+    day = as_of or dt.datetime.now(dt.UTC).date()
+    with db.read() as session:
+        project = get_project(session, project_id)
+    rewards = compute_rewards_for_date(db, day, [project.id])
+    stats = compute_recipe_stats(db, day, days, [project.id])
+    return UpdateStatsResult(
+        project_id=str(project.id), as_of=day, days=days, rewards=rewards, recipe_stats=stats
+    )
+
+
+def project_stats(db: Database, project_id: Any) -> StatsView:
+    with db.read() as session:
+        project = get_project(session, project_id)
+        pid = project.id
+
+        def count(*where: Any) -> int:
+            return session.scalar(select(func.count()).select_from(VideoJob).where(*where)) or 0
+
+        current = latest_rewards().where(VideoReward.project_id == pid).subquery()
+        by_mode = dict(
+            session.execute(
+                select(VideoJob.generation_mode, func.avg(current.c.reward))
+                .join(current, current.c.video_id == VideoJob.id)
+                .group_by(VideoJob.generation_mode)
+            ).all()
+        )
+        rewarded = session.scalar(select(func.count()).select_from(current)) or 0
+        latest_date = session.scalar(
+            select(func.max(VideoReward.reward_date)).where(VideoReward.project_id == pid)
+        )
+        exp_counts = dict(
+            session.execute(
+                select(Experiment.status, func.count())
+                .where(Experiment.project_id == pid)
+                .group_by(Experiment.status)
+            ).all()
+        )
+        verdicts = dict(
+            session.execute(
+                select(Experiment.winner, func.count())
+                .where(Experiment.project_id == pid, Experiment.winner.is_not(None))
+                .group_by(Experiment.winner)
+            ).all()
+        )
+        recipes = ranked_recipe_rows(session, pid)
+        batches = session.scalar(
+            select(func.count()).select_from(PlannedBatch).where(PlannedBatch.project_id == pid)
+        )
+        best = recipes[0] if recipes and recipes[0].avg_reward_score is not None else None
+        return StatsView(
+            project_id=pid,
+            videos=count(VideoJob.project_id == pid),
+            published_videos=count(VideoJob.project_id == pid, VideoJob.status == "published"),
+            rewarded_videos=rewarded,
+            recipes=len(recipes),
+            rewarded_recipes=sum(1 for r in recipes if r.avg_reward_score is not None),
+            experiments_running=exp_counts.get("running", 0),
+            experiments_completed=exp_counts.get("completed", 0),
+            verdicts={k: int(v) for k, v in verdicts.items()},
+            batches=batches or 0,
+            jobs_queued=count(VideoJob.project_id == pid, VideoJob.status == "queued"),
+            mean_reward_exploit=by_mode.get("exploit"),
+            mean_reward_explore=by_mode.get("explore"),
+            latest_reward_date=latest_date,
+            best_recipe=RecipeView.model_validate(best) if best else None,
+        )

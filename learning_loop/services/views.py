@@ -1,0 +1,176 @@
+"""The shapes the services hand out: what the CLI prints as JSON and the API answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class View(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class RecipeFields(View):
+    preset: str
+    hook_type: str
+    scene_count: int
+    narration_wpm_bucket: str
+    caption_density_bucket: str
+    ending_type: str
+
+
+class ProjectView(View):
+    id: uuid.UUID
+    name: str
+    created_at: dt.datetime
+    weight_avg_view_duration: float
+    weight_views_6h: float
+    weight_engagement: float
+    window_days: int
+    explore_rate: float
+    top_k: int
+    max_running_experiments: int
+    min_samples: int
+    max_days: int
+    alpha: float
+    default_recipe: RecipeFields
+    presets: list[str]
+    target_duration_s: float
+    policy: str
+    auto_plan: bool
+    auto_plan_count: int
+    topic_backlog: list[str]
+
+
+class RecipeView(RecipeFields):
+    id: uuid.UUID
+    recipe_hash: str
+    times_used: int
+    avg_reward_score: float | None
+    best_reward_score: float | None
+    rewarded_videos: int
+    stats_as_of: dt.date | None
+
+
+class VideoView(View):
+    id: uuid.UUID
+    external_id: str | None
+    topic: str | None
+    recipe_hash: str | None
+    recipe: RecipeFields | None
+    generation_mode: str
+    status: str
+    published_at: dt.datetime | None
+    batch_id: uuid.UUID | None
+    experiment_id: uuid.UUID | None
+    reward: float | None
+    reward_date: dt.date | None
+    pct_avg_view_duration: float | None
+    pct_views_6h: float | None
+    pct_engagement: float | None
+
+
+class ExperimentView(View):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    status: str
+    variable_tested: str
+    baseline_value: str
+    variant_value: str
+    baseline_recipe_id: uuid.UUID
+    variant_recipe_id: uuid.UUID
+    baseline_recipe_hash: str
+    variant_recipe_hash: str
+    started_at: dt.datetime
+    completed_at: dt.datetime | None
+    decided_as_of: dt.date | None
+    variant_jobs: int
+    baseline_avg_reward: float | None
+    variant_avg_reward: float | None
+    baseline_n: int | None
+    variant_n: int | None
+    difference: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    winner: str | None
+    reason: str | None
+
+
+class RecommendationView(View):
+    type: str
+    recipe: RecipeFields
+    recipe_hash: str
+    topic: str | None
+    reason: str
+    experiment: str | None
+
+
+class SkippedTopicView(View):
+    topic: str
+    reason: str
+
+
+class BatchView(View):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    batch_date: dt.date
+    requested: int
+    exploit_count: int
+    explore_count: int
+    jobs_created: int
+    jobs_completed: int
+    seed: int | None
+    note: str | None
+    skipped_topics: list[SkippedTopicView]
+    created_at: dt.datetime
+
+
+class JobView(View):
+    id: uuid.UUID
+    batch_id: uuid.UUID | None
+    generation_mode: str
+    status: str
+    topic: str | None
+    recipe: RecipeFields | None
+    recipe_hash: str | None
+    experiment_id: uuid.UUID | None
+    external_id: str | None
+    published_at: dt.datetime | None
+    plan: dict[str, Any] | None = None
+
+
+class PlannedBatchView(View):
+    batch: BatchView
+    jobs: list[JobView]
+    skipped_topics: list[SkippedTopicView]
+
+
+class PreviewView(View):
+    recommendations: list[RecommendationView]
+    top_recipes: list[RecipeView]
+    running_experiments: int
+    recent_batches: int
+    skipped_topics: list[SkippedTopicView]
+    note: str | None
+
+
+class StatsView(View):
+    project_id: uuid.UUID
+    videos: int
+    published_videos: int
+    rewarded_videos: int
+    recipes: int
+    rewarded_recipes: int
+    experiments_running: int
+    experiments_completed: int
+    verdicts: dict[str, int]
+    batches: int
+    jobs_queued: int
+    mean_reward_exploit: float | None
+    mean_reward_explore: float | None
+    latest_reward_date: dt.date | None
+    best_recipe: RecipeView | None
