@@ -1,0 +1,42 @@
+"""Map raw narration speed and caption density to the recipe's buckets (SPEC §2)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+
+class InvalidRawValue(ValueError):
+    """A raw measurement that cannot be bucketed: not a number, negative or not finite."""
+
+
+def _check_raw(name: str, value: object) -> float:
+    # bool is a numbers.Real subclass; a True wpm is a data error, not 1 wpm.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidRawValue(f"{name} must be a number; got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidRawValue(f"{name} must be a finite number; got {value!r}")
+    if number < 0:
+        raise InvalidRawValue(f"{name} must be >= 0; got {value!r}")
+    return number
+
+
+def wpm_bucket(wpm: float) -> str:
+    """slow below 120 words/minute, medium from 120 to 160 inclusive, fast above 160."""
+    value = _check_raw("narration_wpm", wpm)
+    if value < 120:
+        return "slow"
+    if value <= 160:
+        return "medium"
+    return "fast"
+
+
+def density_bucket(cps: float) -> str:
+    """sparse below 0.3 captions/second, medium from 0.3 to 0.6 inclusive, dense above 0.6."""
+    value = _check_raw("caption_density", cps)
+    if value < 0.3:
+        return "sparse"
+    if value <= 0.6:
+        return "medium"
+    return "dense"
