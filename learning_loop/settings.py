@@ -16,7 +16,8 @@ class Settings(BaseSettings):
     `DAGSTER_HOME` moves the Dagster instance.
     """
 
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+    # Only the documented variable names count (a field named `home` must not read $HOME).
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=False)
 
     home: Path = Field(default=Path(".learning_loop"), alias="LEARNING_LOOP_HOME")
     database_url: str | None = Field(default=None, alias="LEARNING_LOOP_DATABASE_URL")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+# Typer 0.29 ships its own copy of click; its exceptions are what the parser raises.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
 from learning_loop.cli import db as db_cli
 from learning_loop.cli import learn, projects
+from learning_loop.cli.demo import demo
 from learning_loop.cli.output import error_line
 from learning_loop.db.engine import SchemaNotReady
 from learning_loop.services.errors import LearningLoopError
@@ -24,6 +27,7 @@ app = typer.Typer(
 app.add_typer(projects.app, name="projects")
 app.add_typer(learn.app, name="learn")
 app.add_typer(db_cli.app, name="db")
+app.command("demo")(demo)
 
 
 def _database_error(exc: SQLAlchemyError) -> str:
@@ -37,12 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         command.main(args=argv, prog_name="shorts-engine", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.UsageError as exc:
+    except NoArgsIsHelpError as exc:
+        sys.stdout.write(exc.format_message() + "\n")
+        return 0
+    except ClickException as exc:
         error_line(exc.format_message())
-        return 2
-    except click.Abort:
+        return exc.exit_code or 2
+    except typer.Abort:
         error_line("aborted")
         return 130
     except LearningLoopError as exc:

@@ -38,7 +38,9 @@ def parse_date(value: str | None, field: str = "as_of") -> dt.date | None:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidInput(f"--{field.replace('_', '-')} must be a date YYYY-MM-DD, got {value!r}", field) from None
+        raise InvalidInput(
+            f"--{field.replace('_', '-')} must be a date YYYY-MM-DD, got {value!r}", field
+        ) from None
 
 
 def rows_of(path: Path, columns: Any) -> list[tuple[int, dict[str, Any]]]:

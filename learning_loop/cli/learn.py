@@ -127,12 +127,35 @@ def list_videos(
         return
     print_table(
         "Videos",
-        ["id", "external_id", "topic", "recipe", "mode", "status", "published", "reward",
-         "pct_avd", "pct_v6h", "pct_eng", "as of"],
         [
-            (str(v.id)[:8], v.external_id, v.topic, _short(v.recipe_hash), v.generation_mode,
-             v.status, v.published_at.strftime("%Y-%m-%d %H:%M") if v.published_at else None,
-             v.reward, v.pct_avg_view_duration, v.pct_views_6h, v.pct_engagement, v.reward_date)
+            "id",
+            "external_id",
+            "topic",
+            "recipe",
+            "mode",
+            "status",
+            "published",
+            "reward",
+            "pct_avd",
+            "pct_v6h",
+            "pct_eng",
+            "as of",
+        ],
+        [
+            (
+                str(v.id)[:8],
+                v.external_id,
+                v.topic,
+                _short(v.recipe_hash),
+                v.generation_mode,
+                v.status,
+                v.published_at.strftime("%Y-%m-%d %H:%M") if v.published_at else None,
+                v.reward,
+                v.pct_avg_view_duration,
+                v.pct_views_6h,
+                v.pct_engagement,
+                v.reward_date,
+            )
             for v in rows
         ],
     )
@@ -147,12 +170,35 @@ def recipes(project: ProjectOpt, json_: JsonOpt = False) -> None:
         return
     print_table(
         "Recipes (best first)",
-        ["#", "recipe_hash", "preset", "hook", "scenes", "wpm", "captions", "ending",
-         "used", "avg reward", "best", "videos"],
         [
-            (i, _short(r.recipe_hash), r.preset, r.hook_type, r.scene_count,
-             r.narration_wpm_bucket, r.caption_density_bucket, r.ending_type, r.times_used,
-             r.avg_reward_score, r.best_reward_score, r.rewarded_videos)
+            "#",
+            "recipe_hash",
+            "preset",
+            "hook",
+            "scenes",
+            "wpm",
+            "captions",
+            "ending",
+            "used",
+            "avg reward",
+            "best",
+            "videos",
+        ],
+        [
+            (
+                i,
+                _short(r.recipe_hash),
+                r.preset,
+                r.hook_type,
+                r.scene_count,
+                r.narration_wpm_bucket,
+                r.caption_density_bucket,
+                r.ending_type,
+                r.times_used,
+                r.avg_reward_score,
+                r.best_reward_score,
+                r.rewarded_videos,
+            )
             for i, r in enumerate(rows, start=1)
         ],
     )
@@ -171,15 +217,33 @@ def experiments(
         return
     print_table(
         "Experiments",
-        ["id", "status", "variable", "baseline", "variant", "jobs", "n base/var",
-         "diff", "95% CI", "p", "winner"],
         [
-            (str(e.id)[:8], e.status, e.variable_tested, e.baseline_value, e.variant_value,
-             e.variant_jobs,
-             f"{e.baseline_n}/{e.variant_n}" if e.baseline_n is not None else None,
-             e.difference,
-             f"[{e.ci_low:.3f}, {e.ci_high:.3f}]" if e.ci_low is not None else None,
-             e.p_value, e.winner)
+            "id",
+            "status",
+            "variable",
+            "baseline",
+            "variant",
+            "jobs",
+            "n base/var",
+            "diff",
+            "95% CI",
+            "p",
+            "winner",
+        ],
+        [
+            (
+                str(e.id)[:8],
+                e.status,
+                e.variable_tested,
+                e.baseline_value,
+                e.variant_value,
+                e.variant_jobs,
+                f"{e.baseline_n}/{e.variant_n}" if e.baseline_n is not None else None,
+                e.difference,
+                f"[{e.ci_low:.3f}, {e.ci_high:.3f}]" if e.ci_low is not None else None,
+                e.p_value,
+                e.winner,
+            )
             for e in rows
         ],
     )
@@ -227,12 +291,31 @@ def recommend(
         return
     print_table(
         "Recommendations (preview)",
-        ["type", "topic", "recipe_hash", "preset", "hook", "scenes", "wpm", "captions",
-         "ending", "reason"],
         [
-            (r.type, r.topic, _short(r.recipe_hash), r.recipe.preset, r.recipe.hook_type,
-             r.recipe.scene_count, r.recipe.narration_wpm_bucket,
-             r.recipe.caption_density_bucket, r.recipe.ending_type, r.reason)
+            "type",
+            "topic",
+            "recipe_hash",
+            "preset",
+            "hook",
+            "scenes",
+            "wpm",
+            "captions",
+            "ending",
+            "reason",
+        ],
+        [
+            (
+                r.type,
+                r.topic,
+                _short(r.recipe_hash),
+                r.recipe.preset,
+                r.recipe.hook_type,
+                r.recipe.scene_count,
+                r.recipe.narration_wpm_bucket,
+                r.recipe.caption_density_bucket,
+                r.recipe.ending_type,
+                r.reason,
+            )
             for r in result.recommendations
         ],
     )

@@ -37,8 +37,14 @@ def list_(json_: JsonOpt = False) -> None:
         "Projects",
         ["id", "name", "created", "window", "explore", "presets"],
         [
-            (p.id, p.name, p.created_at.strftime("%Y-%m-%d %H:%M"), p.window_days,
-             p.explore_rate, ", ".join(p.presets))
+            (
+                p.id,
+                p.name,
+                p.created_at.strftime("%Y-%m-%d %H:%M"),
+                p.window_days,
+                p.explore_rate,
+                ", ".join(p.presets),
+            )
             for p in projects
         ],
     )

@@ -33,8 +33,15 @@ def ensure_recipes(
     if not wanted:
         return {}
     rows = [
-        {"id": uuid.uuid4(), "project_id": project_id, "recipe_hash": h, "times_used": 0,
-         "rewarded_videos": 0, "created_at": dt.datetime.now(dt.UTC), **r.to_dict()}
+        {
+            "id": uuid.uuid4(),
+            "project_id": project_id,
+            "recipe_hash": h,
+            "times_used": 0,
+            "rewarded_videos": 0,
+            "created_at": dt.datetime.now(dt.UTC),
+            **r.to_dict(),
+        }
         for h, r in wanted.items()
     ]
     existing = set(

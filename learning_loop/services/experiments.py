@@ -178,9 +178,7 @@ def experiment_views(
         stmt = stmt.limit(limit).offset(offset)
     out = []
     for exp, base_hash, variant_hash, n in session.execute(stmt):
-        data: dict[str, Any] = {
-            c.key: getattr(exp, c.key) for c in Experiment.__table__.columns
-        }
+        data: dict[str, Any] = {c.key: getattr(exp, c.key) for c in Experiment.__table__.columns}
         data.update(
             baseline_recipe_hash=base_hash, variant_recipe_hash=variant_hash, variant_jobs=n or 0
         )

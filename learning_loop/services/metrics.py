@@ -14,10 +14,17 @@ from sqlalchemy import select
 from learning_loop.db.engine import Database
 from learning_loop.db.models import MetricSnapshot, VideoJob
 from learning_loop.db.queries import chunks
-from learning_loop.services.errors import InvalidFile, RowError
+from learning_loop.services.errors import RowError
 from learning_loop.services.projects import get_project
-from learning_loop.services.rows import RowProblem, check_rows, float_field, int_field
-from learning_loop.services.rows import text_field, timestamp_field
+from learning_loop.services.rows import (
+    RowProblem,
+    check_rows,
+    float_field,
+    int_field,
+    reject_if_any,
+    text_field,
+    timestamp_field,
+)
 
 METRIC_COLUMNS = (
     "external_id",
@@ -75,7 +82,7 @@ def ingest_metrics(
     """Store snapshots; all rows or none. A snapshot is identified by external_id + captured_at."""
     with db.transaction() as session:
         project = get_project(session, project_id)
-        checked = check_rows(rows, _check_snapshot, what, "snapshots")
+        checked, errors = check_rows(rows, _check_snapshot)
         videos: dict[str, tuple[uuid.UUID, dt.datetime | None]] = {}
         ids = sorted({s.external_id for _, s in checked})
         for part in chunks(ids):
@@ -100,7 +107,6 @@ def ingest_metrics(
                     snap.likes,
                     snap.comments,
                 )
-        errors: list[RowError] = []
         seen: dict[tuple[str, dt.datetime], int] = {}
         new: list[dict[str, Any]] = []
         unchanged = 0
@@ -156,8 +162,7 @@ def ingest_metrics(
                     "comments": snap.comments,
                 }
             )
-        if errors:
-            raise InvalidFile(what, errors, "snapshots")
+        reject_if_any(errors, what, "snapshots")
         if new:
             session.execute(MetricSnapshot.__table__.insert(), new)
         return IngestResult(

@@ -103,7 +103,9 @@ def sampler_state(
         for exp, b, v, n in rows
         if exp.status == "running"
     ]
-    tested = frozenset((b.recipe_hash, exp.variable_tested, exp.variant_value) for exp, b, _, _ in rows)
+    tested = frozenset(
+        (b.recipe_hash, exp.variable_tested, exp.variant_value) for exp, b, _, _ in rows
+    )
     keys: set[tuple[str, str]] = set()
     if topics:
         hashes = sorted({topic_hash(t) for t in topics})
@@ -162,7 +164,9 @@ def preview(
             top_recipes=[RecipeView.model_validate(r) for r in top],
             running_experiments=len(state.running),
             recent_batches=recent or 0,
-            skipped_topics=[SkippedTopicView(topic=s.topic, reason=s.reason) for s in plan.skipped_topics],
+            skipped_topics=[
+                SkippedTopicView(topic=s.topic, reason=s.reason) for s in plan.skipped_topics
+            ],
             note=plan.note,
         )
 
@@ -265,7 +269,9 @@ def _write_plan(
             )
             for job, recipe in jobs
         ],
-        skipped_topics=[SkippedTopicView(topic=s.topic, reason=s.reason) for s in plan.skipped_topics],
+        skipped_topics=[
+            SkippedTopicView(topic=s.topic, reason=s.reason) for s in plan.skipped_topics
+        ],
     )
 
 

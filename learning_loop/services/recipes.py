@@ -13,12 +13,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import RecipeDailyStats, VideoJob, VideoReward
 from learning_loop.db.models import Recipe as RecipeRow
+from learning_loop.db.models import RecipeDailyStats, VideoJob, VideoReward
 from learning_loop.db.queries import latest_rewards
 from learning_loop.domain.rewards import window_bounds
 from learning_loop.domain.stats import recipe_stats
-from learning_loop.services.errors import InvalidInput
+from learning_loop.services.errors import InvalidInput, NotFound
 from learning_loop.services.projects import get_project
 from learning_loop.services.rewards import select_projects
 from learning_loop.services.views import RecipeView
@@ -146,3 +146,24 @@ def list_recipes(
         if limit is not None:
             rows = rows[offset : offset + limit]
         return [RecipeView.model_validate(r) for r in rows]
+
+
+def find_recipe(db: Database, project_id: Any, recipe_hash: str) -> RecipeView:
+    """One recipe of the project by its hash (a unique prefix of at least 8 characters works)."""
+    h = (recipe_hash or "").strip().lower()
+    if len(h) < 8 or len(h) > 64 or any(c not in "0123456789abcdef" for c in h):
+        raise InvalidInput("recipe_hash must be 8 to 64 hex characters", "recipe_hash")
+    with db.read() as session:
+        project = get_project(session, project_id)
+        rows = list(
+            session.scalars(
+                select(RecipeRow)
+                .where(RecipeRow.project_id == project.id, RecipeRow.recipe_hash.startswith(h))
+                .limit(2)
+            )
+        )
+    if not rows:
+        raise NotFound(f"no recipe {h} in project {project.id}", "recipe_hash")
+    if len(rows) > 1:
+        raise InvalidInput(f"recipe_hash prefix {h} matches several recipes", "recipe_hash")
+    return RecipeView.model_validate(rows[0])

@@ -40,9 +40,7 @@ def select_projects(session: Session, project_ids: Sequence[uuid.UUID] | None) -
     return list(session.scalars(stmt))
 
 
-def window_metrics(
-    session: Session, projects: Sequence[Project], as_of: dt.date
-) -> pd.DataFrame:
+def window_metrics(session: Session, projects: Sequence[Project], as_of: dt.date) -> pd.DataFrame:
     """Each window video's latest snapshot captured by the end of `as_of`, for many projects."""
     frames = []
     by_length: dict[int, list[uuid.UUID]] = {}
@@ -98,8 +96,15 @@ def window_metrics(
         )
     if not frames:
         return pd.DataFrame(
-            columns=["project_id", "video_id", "views", "views_6h", "avg_view_duration_s",
-                     "likes", "comments"]
+            columns=[
+                "project_id",
+                "video_id",
+                "views",
+                "views_6h",
+                "avg_view_duration_s",
+                "likes",
+                "comments",
+            ]
         )
     return pd.concat(frames, ignore_index=True)
 

@@ -79,9 +79,7 @@ def _csv_rows(text: str, required: list[str], name: str) -> list[tuple[int, dict
         raise InvalidInput(f"{name}: unreadable CSV header ({exc})", "file") from None
     missing = [c for c in required if c not in header]
     if missing:
-        raise InvalidInput(
-            f"{name}: the CSV header lacks column(s) {', '.join(missing)}", "file"
-        )
+        raise InvalidInput(f"{name}: the CSV header lacks column(s) {', '.join(missing)}", "file")
     rows: list[tuple[int, dict[str, Any]]] = []
     errors: list[RowError] = []
     start = reader.line_num + 1
@@ -106,20 +104,25 @@ def _csv_rows(text: str, required: list[str], name: str) -> list[tuple[int, dict
 def check_rows(
     rows: list[tuple[int, Mapping[str, Any]]],
     check: Callable[[Mapping[str, Any]], Any],
-    what: str,
-    field: str | None = None,
-) -> list[tuple[int, Any]]:
-    """Run `check` on every row; any RowProblem rejects the whole lot, listing every bad row."""
+) -> tuple[list[tuple[int, Any]], list[RowError]]:
+    """Run `check` on every row: the rows that passed, and a RowError for each that did not."""
     good: list[tuple[int, Any]] = []
     errors: list[RowError] = []
     for line_no, row in rows:
+        if not isinstance(row, Mapping):
+            errors.append(RowError(line_no, "a row must be an object"))
+            continue
         try:
             good.append((line_no, check(row)))
         except RowProblem as exc:
             errors.append(RowError(line_no, str(exc)))
+    return good, errors
+
+
+def reject_if_any(errors: list[RowError], what: str, field: str | None = None) -> None:
+    """All rows or none: any error rejects the whole lot, listing every bad row in order."""
     if errors:
-        raise InvalidFile(what, errors, field)
-    return good
+        raise InvalidFile(what, sorted(errors, key=lambda e: e.line), field)
 
 
 def present(row: Mapping[str, Any], key: str) -> Any:

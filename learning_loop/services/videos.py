@@ -21,7 +21,6 @@ from learning_loop.domain.recipe import InvalidRecipe, Recipe
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
 from learning_loop.services.errors import (
     Conflict,
-    InvalidFile,
     InvalidInput,
     NotFound,
     RowError,
@@ -33,6 +32,7 @@ from learning_loop.services.rows import (
     float_field,
     int_field,
     parse_timestamp,
+    reject_if_any,
     text_field,
     timestamp_field,
 )
@@ -114,8 +114,7 @@ def _check_video_row(presets: list[str]) -> Any:
             raise RowProblem(str(exc)) from None
         if recipe.preset not in presets:
             raise RowProblem(
-                f"preset {recipe.preset} is not in the project's catalogue "
-                f"({', '.join(presets)})"
+                f"preset {recipe.preset} is not in the project's catalogue ({', '.join(presets)})"
             )
         return video
 
@@ -148,8 +147,7 @@ def import_videos(
     """
     with db.transaction() as session:
         project = get_project(session, project_id)
-        checked = check_rows(rows, _check_video_row(list(project.presets)), what, "videos")
-        errors: list[RowError] = []
+        checked, errors = check_rows(rows, _check_video_row(list(project.presets)))
         seen: dict[str, int] = {}
         for line_no, video in checked:
             if video.external_id in seen:
@@ -204,9 +202,7 @@ def import_videos(
                     "created_at": dt.datetime.now(dt.UTC),
                 }
             )
-        if errors:
-            errors.sort(key=lambda e: e.line)
-            raise InvalidFile(what, errors, "videos")
+        reject_if_any(errors, what, "videos")
         if new:
             session.execute(VideoJob.__table__.insert(), new)
         return ImportResult(
@@ -304,9 +300,7 @@ def publish_job(
         if job.status == "published":
             if job.external_id == external_id:
                 return video_views(session, project.id, [job.id])[0]
-            raise Conflict(
-                f"video job {jid} is already published as {job.external_id}", "job_id"
-            )
+            raise Conflict(f"video job {jid} is already published as {job.external_id}", "job_id")
         if job.status != "queued":
             raise Conflict(f"video job {jid} is {job.status}, not queued", "job_id")
         clash = session.scalar(

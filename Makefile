@@ -1,0 +1,45 @@
+# The README's commands. `make demo` and `make test` set everything up on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup demo test test-sqlite lint format dev bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check uv 2>/dev/null || true
+	@if [ -x $(VENV)/bin/uv ]; then \
+		$(VENV)/bin/uv pip sync -q --python $(PY) requirements.lock && \
+		$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e . ; \
+	else \
+		$(PY) -m pip install -q -r requirements.lock && \
+		$(PY) -m pip install -q --no-deps -e . ; \
+	fi
+	@touch $@
+
+demo: setup
+	$(VENV)/bin/shorts-engine demo
+
+test: setup
+	$(PY) -m pytest
+
+test-sqlite: setup
+	LEARNING_LOOP_TEST_BACKENDS=sqlite $(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check learning_loop learning_loop_tests api
+	$(VENV)/bin/ruff format --check learning_loop learning_loop_tests api
+	$(VENV)/bin/mypy
+
+format: setup
+	$(VENV)/bin/ruff format learning_loop learning_loop_tests api
+	$(VENV)/bin/ruff check --fix learning_loop learning_loop_tests api
+
+lock:
+	$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,140 @@
+"""Test databases: every database test runs on SQLite and on PostgreSQL.
+
+SQLite: a fresh file per test, copied from a migrated template. PostgreSQL: one fresh database
+per test session (created on the server named by LEARNING_LOOP_TEST_PG_URL, dropped at the end),
+emptied after every test. LEARNING_LOOP_TEST_BACKENDS=sqlite limits a run to SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from learning_loop.db.engine import Database, make_engine, upgrade
+from learning_loop.db.models import Base
+
+PG_SERVER_URL = os.environ.get(
+    "LEARNING_LOOP_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = [
+    b.strip()
+    for b in os.environ.get("LEARNING_LOOP_TEST_BACKENDS", "sqlite,postgresql").split(",")
+    if b.strip()
+]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    name = f"ll_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_SERVER_URL).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _truncate_pg(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty product database on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "learning_loop.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+    elif request.param == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        yield url
+        _truncate_pg(url)
+    else:
+        raise ValueError(f"unknown backend {request.param}")
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    return make_url(database_url).get_backend_name()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database.from_url(database_url)
+    yield database
+    database.dispose()
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli_env(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """The environment a CLI user has, pointing at this test's database."""
+    from learning_loop.cli import common
+
+    env = {
+        "LEARNING_LOOP_DATABASE_URL": database_url,
+        "LEARNING_LOOP_HOME": str(tmp_path / "home"),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    common.reset()
+    yield env
+    common.reset()
+
+
+@pytest.fixture
+def cli(cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run `shorts-engine ARGS...` in this process; returns exit code, stdout and stderr."""
+    from learning_loop.cli import main
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+SAMPLES = Path(__file__).resolve().parent.parent / "learning_loop" / "samples"
+
+
+@pytest.fixture
+def samples() -> Path:
+    return SAMPLES

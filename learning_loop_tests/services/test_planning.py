@@ -1,0 +1,253 @@
+import datetime as dt
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from learning_loop.db.models import Experiment, PlannedBatch, Recipe, VideoJob
+from learning_loop.domain.experiments import welch_verdict
+from learning_loop.domain.topics import topic_hash
+from learning_loop.services import planning
+from learning_loop.services.errors import InvalidInput, NotFound
+from learning_loop.services.experiments import evaluate_experiments, list_experiments
+from learning_loop.services.metrics import ingest_metrics
+from learning_loop.services.projects import ProjectSettings, create_project
+from learning_loop.services.rewards import compute_rewards_for_date
+from learning_loop.services.videos import list_videos, publish_job
+from learning_loop_tests.factories import channel, metric_row, numbered, video_row
+
+TOPICS = [f"Topic number {i}" for i in range(30)]
+
+
+def counts(db):
+    with db.read() as s:
+        return tuple(
+            s.scalar(select(func.count()).select_from(m))
+            for m in (PlannedBatch, VideoJob, Experiment, Recipe)
+        )
+
+
+def test_preview_writes_nothing(db):
+    pid = channel(db, [video_row(1)], [])
+    before = counts(db)
+    result = planning.preview(db, pid, 10, TOPICS[:10], seed=3)
+    assert len(result.recommendations) == 10
+    assert counts(db) == before
+    assert result.running_experiments == 0 and result.recent_batches == 0
+
+
+def test_cold_start_batch_is_written_whole(db):
+    pid = str(create_project(db, "cold").id)
+    out = planning.plan_and_write(db, pid, 10, TOPICS[:10], seed=11)
+    batch = out.batch
+    assert batch.jobs_created == len(out.jobs) == 10
+    assert batch.exploit_count + batch.explore_count == 10
+    assert batch.explore_count in (3, 4)
+    exploit = [j for j in out.jobs if j.generation_mode == "exploit"]
+    explore = [j for j in out.jobs if j.generation_mode == "explore"]
+    # Cold start: exploit uses the project's default recipe.
+    assert {j.recipe.model_dump()["hook_type"] for j in exploit} == {"question"}
+    assert all(j.experiment_id is not None for j in explore)
+    assert all(j.experiment_id is None for j in exploit)
+    assert [j.topic for j in out.jobs] == TOPICS[:10]
+    experiments = list_experiments(db, pid, "running")
+    assert experiments and all(
+        e.baseline_recipe_hash == exploit[0].recipe_hash for e in experiments
+    )
+    for e in experiments:
+        assert e.variable_tested in e.model_dump() or e.variable_tested
+        assert e.baseline_value != e.variant_value
+    jobs = list_videos(db, pid, batch_id=str(batch.id))
+    assert len(jobs) == 10 and {j.status for j in jobs} == {"queued"}
+    assert counts(db) == (1, 10, len(experiments), 1 + len(experiments))
+
+
+def test_no_topic_recipe_twice_across_batches(db):
+    pid = channel(db, [video_row(i, topic=TOPICS[i]) for i in range(3)], [])
+    keys = set()
+    skipped = []
+    for seed in range(6):
+        out = planning.plan_and_write(db, pid, 5, TOPICS[:8], seed=seed)
+        for job in out.jobs:
+            key = (topic_hash(job.topic), job.recipe_hash)
+            assert key not in keys
+            keys.add(key)
+        skipped += [s.topic for s in out.skipped_topics]
+    with db.read() as s:
+        manual = set(
+            s.execute(
+                select(VideoJob.topic_hash, VideoJob.recipe_hash).where(
+                    VideoJob.generation_mode == "manual"
+                )
+            ).tuples()
+        )
+    assert not keys & manual
+
+
+def test_topics_exhausted_gives_a_smaller_batch_that_says_why(db):
+    pid = str(create_project(db, "p", ProjectSettings(explore_rate=0.0)).id)
+    planning.plan_and_write(db, pid, 2, ["a", "b"], seed=1)
+    out = planning.plan_and_write(db, pid, 3, ["a", "b", "c"], seed=1)
+    # Cold start exploit has one recipe only: a and b are taken with it, so only c is left.
+    assert [j.topic for j in out.jobs] == ["c"]
+    assert {s.topic for s in out.skipped_topics} == {"a", "b"}
+    assert out.batch.note and "1 of 3" in out.batch.note
+
+
+def test_no_topics_means_topic_null(db):
+    pid = str(create_project(db, "p").id)
+    out = planning.plan_and_write(db, pid, 4, None, seed=2)
+    assert [j.topic for j in out.jobs] == [None] * 4
+
+
+@pytest.mark.parametrize("n", [0, 101, -5, "5", True, 2.5])
+def test_bad_n(db, n):
+    pid = str(create_project(db, "p").id)
+    with pytest.raises(InvalidInput, match="n must be"):
+        planning.plan_and_write(db, pid, n, None)
+    assert counts(db) == (0, 0, 0, 0)
+
+
+def test_bad_topics_and_project(db):
+    pid = str(create_project(db, "p").id)
+    with pytest.raises(InvalidInput, match="topics"):
+        planning.preview(db, pid, 2, ["ok", "   "])
+    with pytest.raises(InvalidInput, match="topics"):
+        planning.preview(db, pid, 2, ["x" * 501])
+    with pytest.raises(NotFound):
+        planning.preview(db, str(uuid.uuid4()), 2, None)
+
+
+def test_failure_mid_write_leaves_nothing(db, monkeypatch):
+    pid = str(create_project(db, "p").id)
+
+    def boom(*_a, **_k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(planning, "_count", boom)
+    with pytest.raises(RuntimeError):
+        planning.plan_and_write(db, pid, 5, TOPICS[:5], seed=1)
+    assert counts(db) == (0, 0, 0, 0)
+
+
+def test_schema_refuses_duplicate_planned_jobs(db):
+    pid = str(create_project(db, "p").id)
+    out = planning.plan_and_write(db, pid, 1, ["dup"], seed=1)
+    job = out.jobs[0]
+    with pytest.raises(IntegrityError), db.transaction() as s:
+        s.add(
+            VideoJob(
+                project_id=uuid.UUID(pid),
+                recipe_id=None,
+                recipe_hash=job.recipe_hash,
+                generation_mode="exploit",
+                topic="dup",
+                topic_hash=topic_hash("dup"),
+                status="queued",
+            )
+        )
+    with db.transaction() as s:
+        # History may repeat itself: a manual video with the same key is accepted.
+        s.add(
+            VideoJob(
+                project_id=uuid.UUID(pid),
+                recipe_hash=job.recipe_hash,
+                generation_mode="manual",
+                topic="dup",
+                topic_hash=topic_hash("dup"),
+                status="published",
+            )
+        )
+
+
+def _run_experiment_round(db, pid, n_topics, seed):
+    out = planning.plan_and_write(
+        db, pid, n_topics, [f"t{seed}-{i}" for i in range(n_topics)], seed=seed
+    )
+    now = dt.datetime.now(dt.UTC)
+    snaps = []
+    for i, job in enumerate(out.jobs):
+        published = now + dt.timedelta(seconds=1)
+        publish_job(db, pid, str(job.id), f"ext-{seed}-{i}", published.isoformat())
+        snaps.append(
+            metric_row(
+                f"ext-{seed}-{i}",
+                published + dt.timedelta(seconds=30),
+                views=1000 + 37 * i,
+                views_6h=100 + 13 * ((i * 7) % 11),
+                avg_view_duration_s=10 + (i * 5) % 17,
+                likes=10 + (i * 3) % 13,
+            )
+        )
+    ingest_metrics(db, pid, numbered(snaps))
+    return out, (now + dt.timedelta(minutes=1)).date()
+
+
+def test_experiment_verdict_from_the_arms(db):
+    pid = str(create_project(db, "ab", ProjectSettings(min_samples=3, explore_rate=0.5)).id)
+    out, day = _run_experiment_round(db, pid, 16, seed=5)
+    assert out.batch.jobs_completed == 0
+    batches = list_videos(db, pid, status="published")
+    assert len(batches) == 16
+    compute_rewards_for_date(db, day)
+    result = evaluate_experiments(db, day)
+    assert result.completed >= 1
+    rewards = {v.id: v.reward for v in list_videos(db, pid)}
+    jobs = {j.id: j for j in out.jobs}
+    for exp in list_experiments(db, pid, "completed"):
+        variant = [rewards[j.id] for j in out.jobs if j.experiment_id == exp.id]
+        baseline = [
+            rewards[j.id]
+            for j in out.jobs
+            if j.generation_mode == "exploit" and j.recipe_hash == exp.baseline_recipe_hash
+        ]
+        expected = welch_verdict(baseline, variant, 0.05)
+        assert exp.variant_n == expected.variant_n >= 3
+        assert exp.baseline_n == expected.baseline_n >= 3
+        assert exp.winner == expected.winner and exp.reason == expected.reason
+        assert exp.p_value == pytest.approx(expected.p_value)
+        assert exp.ci_low == pytest.approx(expected.ci_low)
+        assert exp.decided_as_of == day
+    assert jobs
+    # A verdict is final: evaluating again changes nothing.
+    again = evaluate_experiments(db, day)
+    assert again.completed == 0
+
+
+def test_experiment_deadline_without_samples_is_inconclusive(db):
+    pid = str(create_project(db, "late", ProjectSettings(explore_rate=1.0)).id)
+    planning.plan_and_write(db, pid, 1, ["only"], seed=1)
+    (exp,) = list_experiments(db, pid)
+    today = exp.started_at.date()
+    assert evaluate_experiments(db, today + dt.timedelta(days=27)).completed == 0
+    result = evaluate_experiments(db, today + dt.timedelta(days=28))
+    assert result.completed == 1
+    (done,) = list_experiments(db, pid, "completed")
+    assert done.winner == "inconclusive" and done.reason == "insufficient_samples"
+    assert done.variant_n == 0 and done.baseline_n == 0
+
+
+def test_publish_errors_and_batch_progress(db):
+    from learning_loop.services.errors import Conflict
+
+    pid = str(create_project(db, "pub").id)
+    other = str(create_project(db, "other").id)
+    out = planning.plan_and_write(db, pid, 3, ["a", "b", "c"], seed=1)
+    j1, j2, _ = out.jobs
+    publish_job(db, pid, str(j1.id), "X1", "2026-11-01T10:00:00Z")
+    # Publishing again with the same id is a no-op; with another id it is a conflict.
+    publish_job(db, pid, str(j1.id), "X1", "2026-11-01T10:00:00Z")
+    with pytest.raises(Conflict, match="already published"):
+        publish_job(db, pid, str(j1.id), "X9")
+    with pytest.raises(Conflict, match="already belongs"):
+        publish_job(db, pid, str(j2.id), "X1")
+    with pytest.raises(NotFound):
+        publish_job(db, other, str(j2.id), "X2")
+    with pytest.raises(InvalidInput, match="job_id"):
+        publish_job(db, pid, "nope", "X2")
+    with pytest.raises(InvalidInput, match="published_at"):
+        publish_job(db, pid, str(j2.id), "X2", "last tuesday")
+    with db.read() as s:
+        batch = s.get(PlannedBatch, out.batch.id)
+        assert batch.jobs_completed == 1
