@@ -18,6 +18,8 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 		$(PY) -m pip install -q -r requirements.lock && \
 		$(PY) -m pip install -q --no-deps -e . ; \
 	fi
+	@# Byte-compile once: with PYTHONDONTWRITEBYTECODE set, every start would compile again.
+	@$(PY) -m compileall -q -j 0 $(VENV)/lib learning_loop api > /dev/null 2>&1 || true
 	@touch $@
 
 demo: setup

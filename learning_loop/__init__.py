@@ -14,7 +14,7 @@ def __getattr__(name: str) -> Any:
 
         return Recipe
     if name == "LearningLoopPlanner":
-        from learning_loop.domain.planner import LearningLoopPlanner
+        from learning_loop.planner import LearningLoopPlanner
 
         return LearningLoopPlanner
     raise AttributeError(name)

@@ -11,18 +11,27 @@ import typer
 
 from learning_loop.db.engine import Database
 from learning_loop.services.context import open_database
-from learning_loop.services.errors import InvalidInput
+from learning_loop.services.errors import InvalidInput, LearningLoopError
 from learning_loop.services.rows import read_rows
-from learning_loop.settings import load_settings
+from learning_loop.settings import Settings, load_settings
 
 ProjectOpt = Annotated[str, typer.Option("--project", help="Project id (UUID).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 FileOpt = Annotated[Path, typer.Option("--file", help="CSV with header, or JSONL.")]
 
 
+class RunFailed(LearningLoopError):
+    """A Dagster run the command started did not succeed."""
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return load_settings()
+
+
 @lru_cache(maxsize=1)
 def database() -> Database:
-    return open_database(load_settings())
+    return open_database(settings())
 
 
 def reset() -> None:
@@ -30,6 +39,7 @@ def reset() -> None:
     if database.cache_info().currsize:
         database().dispose()
     database.cache_clear()
+    settings.cache_clear()
 
 
 def parse_date(value: str | None, field: str = "as_of") -> dt.date | None:

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from learning_loop.cli.common import FileOpt, JsonOpt, ProjectOpt, database, parse_date, rows_of
+from learning_loop.cli.common import (
+    FileOpt,
+    JsonOpt,
+    ProjectOpt,
+    RunFailed,
+    database,
+    parse_date,
+    rows_of,
+    settings,
+)
 from learning_loop.cli.output import print_fields, print_json, print_table
+from learning_loop.cli.plan_video import plan_video
 from learning_loop.services import experiments as experiments_service
-from learning_loop.services import planning, stats, videos
+from learning_loop.services import planning, runs, stats, videos
 from learning_loop.services.errors import InvalidInput
 from learning_loop.services.metrics import METRIC_COLUMNS, ingest_metrics
+from learning_loop.services.plan_requests import create_plan_request
 from learning_loop.services.recipes import list_recipes
+from learning_loop.services.runs import RunInfo
 
 app = typer.Typer(help="Rewards, recipes, experiments and batches.", no_args_is_help=True)
+app.command("plan-video")(plan_video)
 
 DaysOpt = Annotated[int, typer.Option("--days", help="Window length in days for recipe stats.")]
 AsOfOpt = Annotated[
@@ -80,37 +94,62 @@ def publish(
         typer.echo(f"published {video.id} as {video.external_id} at {video.published_at}")
 
 
+def _run_failed(info: RunInfo) -> None:
+    if not info.success:
+        raise RunFailed(f"run {info.run_id} of {info.job_name} failed: {info.error}")
+
+
 @app.command("update-stats")
 def update_stats(
     project: ProjectOpt, days: DaysOpt = 30, as_of: AsOfOpt = None, json_: JsonOpt = False
 ) -> None:
-    """Compute the rewards of a date, then the recipe stats of that date."""
-    result = stats.update_stats(database(), project, parse_date(as_of), days)
+    """Run the daily stats job (rewards, then recipe stats) for a date, as a Dagster run."""
+    day = parse_date(as_of) or dt.datetime.now(dt.UTC).date()
+    info = runs.run_update_stats(settings(), database(), project, day, days)
+    _run_failed(info)
+    summary = stats.day_summary(database(), project, day)
     if json_:
-        print_json(result)
+        print_json(
+            {**info.model_dump(mode="json"), **summary.model_dump(mode="json"), "days": days}
+        )
     else:
         typer.echo(
-            f"as of {result.as_of}: {result.rewards.videos_rewarded} video reward(s), "
-            f"{result.recipe_stats.rewarded_recipes} of {result.recipe_stats.recipes} "
-            f"recipe(s) rewarded over {result.days} days"
+            f"run {info.run_id} {info.status}: as of {day}, {summary.videos_rewarded} video "
+            f"reward(s), {summary.rewarded_recipes} of {summary.recipes} recipe(s) scored over "
+            f"{days} days"
         )
 
 
 @app.command("evaluate-experiments")
 def evaluate(project: ProjectOpt, as_of: AsOfOpt = None, json_: JsonOpt = False) -> None:
-    """Evaluate running experiments and record the verdicts of those that completed."""
-    result = experiments_service.evaluate_project(database(), project, parse_date(as_of))
+    """Run the experiment evaluation for a date, as a Dagster run, and print the verdicts."""
+    day = parse_date(as_of) or dt.datetime.now(dt.UTC).date()
+    info = runs.run_evaluate_experiments(settings(), database(), project, day)
+    _run_failed(info)
+    decided = [
+        e
+        for e in experiments_service.list_experiments(database(), project, "completed")
+        if e.decided_as_of == day
+    ]
+    running = experiments_service.list_experiments(database(), project, "running")
     if json_:
-        print_json(result)
+        print_json(
+            {
+                **info.model_dump(mode="json"),
+                "as_of": day.isoformat(),
+                "decided": decided,
+                "still_running": len(running),
+            }
+        )
         return
     typer.echo(
-        f"as of {result.as_of}: {result.evaluated} running experiment(s) evaluated, "
-        f"{result.completed} completed"
+        f"run {info.run_id} {info.status}: as of {day}, {len(decided)} experiment(s) decided, "
+        f"{len(running)} still running"
     )
-    for d in result.decisions:
+    for e in decided:
         typer.echo(
-            f"  {d.variable_tested}: {d.baseline_value} -> {d.variant_value}: {d.winner} "
-            f"({d.reason})"
+            f"  {e.variable_tested}: {e.baseline_value} -> {e.variant_value}: {e.winner} "
+            f"({e.reason})"
         )
 
 
@@ -323,3 +362,86 @@ def recommend(
         typer.echo(f"skipped topic {s.topic!r}: {s.reason}")
     if result.note:
         typer.echo(result.note)
+
+
+@app.command("plan-next")
+def plan_next(
+    project: ProjectOpt,
+    count: Annotated[int, typer.Option("--count", help="Batch size, 1..100.")] = 5,
+    topics_file: Annotated[
+        Path | None, typer.Option("--topics-file", help="One topic per line.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Run plan_next_batch now and print the batch.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Request the next batch; the plan sensor runs it, or run it now with --wait."""
+    topics = read_topics(topics_file)
+    if not wait:
+        request = create_plan_request(database(), project, count, topics, seed, source="cli")
+        if json_:
+            print_json(request)
+        else:
+            typer.echo(
+                f"plan request {request.id} is pending; the plan_requests_sensor starts its "
+                "run (see it with the Dagster UI, or use --wait)"
+            )
+        return
+    request, info = runs.run_plan_request(settings(), database(), project, count, topics, seed)
+    _run_failed(info)
+    if json_:
+        print_json(
+            {
+                "request_id": str(request.id),
+                "run_id": info.run_id,
+                "batch": request.batch,
+                "jobs": request.jobs,
+                "skipped_topics": request.batch.skipped_topics if request.batch else [],
+            }
+        )
+        return
+    batch = request.batch
+    assert batch is not None and request.jobs is not None
+    typer.echo(
+        f"run {info.run_id} {info.status}: batch {batch.id} with {batch.jobs_created} job(s), "
+        f"{batch.exploit_count} exploit + {batch.explore_count} explore"
+    )
+    print_table(
+        "Planned jobs",
+        [
+            "job id",
+            "mode",
+            "topic",
+            "recipe_hash",
+            "preset",
+            "hook",
+            "scenes",
+            "wpm",
+            "captions",
+            "ending",
+            "experiment",
+        ],
+        [
+            (
+                j.id,
+                j.generation_mode,
+                j.topic,
+                _short(j.recipe_hash),
+                j.recipe.preset,
+                j.recipe.hook_type,
+                j.recipe.scene_count,
+                j.recipe.narration_wpm_bucket,
+                j.recipe.caption_density_bucket,
+                j.recipe.ending_type,
+                str(j.experiment_id)[:8] if j.experiment_id else None,
+            )
+            for j in request.jobs
+            if j.recipe is not None
+        ],
+    )
+    for s in batch.skipped_topics:
+        typer.echo(f"skipped topic {s.topic!r}: {s.reason}")
+    if batch.note:
+        typer.echo(batch.note)

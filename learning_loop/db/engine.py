@@ -15,6 +15,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Not Alembic's default `alembic_version`: Dagster's PostgreSQL storage keeps its own table of
+# that name, and the two may share a database.
+VERSION_TABLE = "learning_loop_schema_version"
 
 
 class SchemaNotReady(RuntimeError):
@@ -68,7 +71,9 @@ def head_revision() -> str | None:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return MigrationContext.configure(
+            conn, opts={"version_table": VERSION_TABLE}
+        ).get_current_revision()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -199,7 +199,8 @@ class PlannedBatch(Base):
     seed: Mapped[int | None] = mapped_column(BigInteger)
     note: Mapped[str | None] = mapped_column(Text)
     skipped_topics: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
-    plan_request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # Unique: a plan request yields at most one batch, however often its run is retried.
+    plan_request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index(None, "project_id", "created_at"),)
@@ -215,6 +216,8 @@ class VideoJob(Base):
     experiment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("experiments.id"))
     generation_mode: Mapped[str] = mapped_column(String(10))
     batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("planned_batches.id"))
+    # Order of the job in its batch (the planner's order, which follows the topic list).
+    batch_position: Mapped[int | None] = mapped_column(Integer)
     topic: Mapped[str | None] = mapped_column(Text)
     topic_hash: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), default="queued")

@@ -24,6 +24,7 @@ from learning_loop.domain.sampler import (
     plan_batch,
 )
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
+from learning_loop.planner.template import build_template_plan
 from learning_loop.services.errors import Conflict, InvalidInput
 from learning_loop.services.projects import get_project, planner_settings
 from learning_loop.services.recipes import ranked_recipe_rows
@@ -224,11 +225,14 @@ def _write_plan(
     session.add(batch)
     session.flush()
     jobs = []
-    for rec in plan.recommendations:
+    for position, rec in enumerate(plan.recommendations):
         exp_id = None
         if rec.experiment is not None:
             exp_id = experiment_ids.get(rec.experiment) or uuid.UUID(rec.experiment)
         row = recipes[rec.recipe_hash]
+        plan_doc = build_template_plan(
+            rec.topic or untitled_idea(rec.recipe), rec.recipe, project.target_duration_s
+        )
         job = VideoJob(
             id=uuid.uuid4(),
             project_id=project.id,
@@ -237,9 +241,11 @@ def _write_plan(
             experiment_id=exp_id,
             generation_mode=rec.type,
             batch_id=batch.id,
+            batch_position=position,
             topic=rec.topic,
             topic_hash=rec.topic_hash,
             status="queued",
+            plan=plan_doc.model_dump(mode="json"),
             created_at=now,
         )
         session.add(job)
@@ -253,25 +259,58 @@ def _write_plan(
         )
     return PlannedBatchView(
         batch=BatchView.model_validate(batch),
-        jobs=[
-            JobView(
-                id=job.id,
-                batch_id=job.batch_id,
-                generation_mode=job.generation_mode,
-                status=job.status,
-                topic=job.topic,
-                recipe=_recipe_fields(recipe),
-                recipe_hash=job.recipe_hash,
-                experiment_id=job.experiment_id,
-                external_id=None,
-                published_at=None,
-                plan=job.plan,
-            )
-            for job, recipe in jobs
-        ],
+        jobs=[_job_view(job, recipe) for job, recipe in jobs],
         skipped_topics=[
             SkippedTopicView(topic=s.topic, reason=s.reason) for s in plan.skipped_topics
         ],
+    )
+
+
+def untitled_idea(recipe: Recipe) -> str:
+    """The idea of a job planned without a topic: the writers fill it in later."""
+    return f"An untitled {recipe.hook_type} short in the {recipe.preset.lower()} style"
+
+
+def _is_hashable_topic(topic: str) -> bool:
+    try:
+        topic_hash(topic)
+    except InvalidTopic:
+        return False
+    return True
+
+
+def existing_batch(session: Session, plan_request_id: uuid.UUID) -> PlannedBatchView | None:
+    batch = session.scalar(
+        select(PlannedBatch).where(PlannedBatch.plan_request_id == plan_request_id)
+    )
+    if batch is None:
+        return None
+    jobs = session.execute(
+        select(VideoJob, RecipeRow)
+        .join(RecipeRow, RecipeRow.id == VideoJob.recipe_id)
+        .where(VideoJob.batch_id == batch.id)
+        .order_by(VideoJob.batch_position, VideoJob.id)
+    ).all()
+    return PlannedBatchView(
+        batch=BatchView.model_validate(batch),
+        jobs=[_job_view(job, recipe_of(recipe)) for job, recipe in jobs],
+        skipped_topics=[SkippedTopicView(**s) for s in batch.skipped_topics],
+    )
+
+
+def _job_view(job: VideoJob, recipe: Recipe) -> JobView:
+    return JobView(
+        id=job.id,
+        batch_id=job.batch_id,
+        generation_mode=job.generation_mode,
+        status=job.status,
+        topic=job.topic,
+        recipe=_recipe_fields(recipe),
+        recipe_hash=job.recipe_hash,
+        experiment_id=job.experiment_id,
+        external_id=job.external_id,
+        published_at=job.published_at,
+        plan=job.plan,
     )
 
 
@@ -290,13 +329,19 @@ def plan_and_write(
     seed: Any = None,
     plan_request_id: uuid.UUID | None = None,
     batch_date: dt.date | None = None,
+    from_backlog: bool = False,
 ) -> PlannedBatchView:
     """Plan a batch and write it, its jobs and any new recipes/experiments in one transaction.
 
     A concurrent planner that wrote first makes our insert hit a unique key; the whole
     transaction then rolls back and we plan again from the new state, so no batch is lost.
+    With `from_backlog`, the topics come from the project's backlog, and the ones planned or
+    skipped as used up leave it in the same transaction. A plan request yields one batch only:
+    asked again, the batch already written is returned.
     """
-    cleaned = check_request(n, topics, seed)
+    cleaned = None if from_backlog else check_request(n, topics, seed)
+    if from_backlog:
+        check_request(n, None, seed)
     when = batch_date or dt.datetime.now(dt.UTC).date()
     last: Exception | None = None
     for _attempt in range(WRITE_ATTEMPTS):
@@ -304,8 +349,24 @@ def plan_and_write(
             with db.transaction() as session:
                 project = get_project(session, project_id)
                 _lock_project(session, project.id)
+                if plan_request_id is not None:
+                    done = existing_batch(session, plan_request_id)
+                    if done is not None:
+                        return done
+                if from_backlog:
+                    cleaned = list(project.topic_backlog or [])
                 state, _ = sampler_state(session, project, cleaned)
                 plan = plan_batch(n, cleaned, state, planner_settings(project), seed)
+                if from_backlog:
+                    used = {r.topic_hash for r in plan.recommendations}
+                    used |= {
+                        topic_hash(s.topic)
+                        for s in plan.skipped_topics
+                        if _is_hashable_topic(s.topic)
+                    }
+                    project.topic_backlog = [
+                        t for t in (cleaned or []) if topic_hash(t) not in used
+                    ]
                 return _write_plan(session, project, plan, seed, plan_request_id, when)
         except (IntegrityError, OperationalError) as exc:
             last = exc

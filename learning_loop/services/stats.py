@@ -101,3 +101,36 @@ def project_stats(db: Database, project_id: Any) -> StatsView:
             latest_reward_date=latest_date,
             best_recipe=RecipeView.model_validate(best) if best else None,
         )
+
+
+class DaySummary(BaseModel):
+    project_id: str
+    as_of: dt.date
+    videos_rewarded: int
+    recipes: int
+    rewarded_recipes: int
+
+
+def day_summary(db: Database, project_id: Any, as_of: dt.date) -> DaySummary:
+    """What the stats run of a date left for one project."""
+    from learning_loop.db.models import RecipeDailyStats
+
+    with db.read() as session:
+        pid = get_project(session, project_id).id
+        rewarded = session.scalar(
+            select(func.count()).where(
+                VideoReward.project_id == pid, VideoReward.reward_date == as_of
+            )
+        )
+        recipes, scored = session.execute(
+            select(func.count(), func.count(RecipeDailyStats.avg_reward_score)).where(
+                RecipeDailyStats.project_id == pid, RecipeDailyStats.stats_date == as_of
+            )
+        ).one()
+    return DaySummary(
+        project_id=str(pid),
+        as_of=as_of,
+        videos_rewarded=rewarded or 0,
+        recipes=recipes or 0,
+        rewarded_recipes=scored or 0,
+    )

@@ -347,7 +347,7 @@ def video_views(
         .outerjoin(RecipeRow, RecipeRow.id == VideoJob.recipe_id)
         .outerjoin(current, current.c.video_id == VideoJob.id)
         .where(VideoJob.project_id == project_id)
-        .order_by(VideoJob.created_at, VideoJob.id)
+        .order_by(VideoJob.created_at, VideoJob.batch_position, VideoJob.id)
     )
     if ids is not None:
         stmt = stmt.where(VideoJob.id.in_(ids))

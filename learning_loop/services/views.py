@@ -174,3 +174,20 @@ class StatsView(View):
     mean_reward_explore: float | None
     latest_reward_date: dt.date | None
     best_recipe: RecipeView | None
+
+
+class PlanRequestView(View):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    n: int
+    topics: list[str] | None
+    seed: int | None
+    source: str
+    status: str
+    run_id: str | None
+    batch_id: uuid.UUID | None
+    error: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    batch: BatchView | None = None
+    jobs: list[JobView] | None = None

@@ -28,7 +28,9 @@ def test_onboarding_flow_with_json(cli, samples):
     assert ingested.code == 0 and "ingested" in ingested.out
     stats = cli("learn", "update-stats", "--project", pid, "--as-of", "2026-10-30", "--json")
     assert stats.code == 0, stats.err
-    assert json.loads(stats.out)["rewards"]["videos_rewarded"] > 50
+    summary = json.loads(stats.out)
+    assert summary["videos_rewarded"] > 50 and summary["status"] == "SUCCESS"
+    assert summary["run_id"]
 
     videos = json.loads(cli("learn", "videos", "--project", pid, "--json").out)
     assert len(videos) == 60

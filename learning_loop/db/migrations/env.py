@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+from learning_loop.db.engine import VERSION_TABLE
 from learning_loop.db.models import Base
 
 config = context.config
@@ -15,6 +16,7 @@ def run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        version_table=VERSION_TABLE,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 04:19:39.024468
+Create Date: 2026-11-26 04:37:53.310560
 """
 
 from collections.abc import Sequence
@@ -69,6 +69,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_planned_batches")),
+        sa.UniqueConstraint("plan_request_id", name=op.f("uq_planned_batches_plan_request_id")),
     )
     with op.batch_alter_table("planned_batches", schema=None) as batch_op:
         batch_op.create_index(
@@ -230,6 +231,7 @@ def upgrade() -> None:
         sa.Column("experiment_id", sa.Uuid(), nullable=True),
         sa.Column("generation_mode", sa.String(length=10), nullable=False),
         sa.Column("batch_id", sa.Uuid(), nullable=True),
+        sa.Column("batch_position", sa.Integer(), nullable=True),
         sa.Column("topic", sa.Text(), nullable=True),
         sa.Column("topic_hash", sa.String(length=64), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
