@@ -1,0 +1,171 @@
+"""Daily-partitioned assets: thin wrappers that read, compute and write through the services."""
+# Dagster reads these signatures at definition time: no `from __future__ import annotations`.
+
+import datetime as dt
+import uuid
+
+from dagster import (
+    AssetExecutionContext,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from sqlalchemy import select
+
+from learning_loop.db.models import Recipe as RecipeRow
+from learning_loop.db.models import RecipeDailyStats
+from learning_loop.defs.partitions import daily_partitions
+from learning_loop.defs.resources import LearningLoopDatabase, retry_transient_errors
+from learning_loop.services.experiments import evaluate_experiments
+from learning_loop.services.recipes import compute_recipe_stats
+from learning_loop.services.rewards import compute_rewards_for_date, select_projects, window_metrics
+
+GROUP = "learning_loop"
+
+
+class DailyConfig(Config):
+    """Limit a run to one project (default: every project); `days` is the recipe stats window."""
+
+    project_id: str | None = None
+    days: int = 30
+
+
+def partition_date(context: AssetExecutionContext) -> dt.date:
+    return dt.date.fromisoformat(context.partition_key)
+
+
+def project_scope(config: DailyConfig) -> list[uuid.UUID] | None:
+    return [uuid.UUID(config.project_id)] if config.project_id else None
+
+
+@asset(
+    partitions_def=daily_partitions,
+    group_name=GROUP,
+    description="Each project's reward window of the day: videos published in the window "
+    "and their latest metric snapshot captured by the end of the day (SPEC §3).",
+)
+@retry_transient_errors()
+def metric_window(
+    context: AssetExecutionContext, config: DailyConfig, learning_loop_db: LearningLoopDatabase
+) -> MaterializeResult:
+    db = learning_loop_db.database()
+    with db.read() as session:
+        projects = select_projects(session, project_scope(config))
+        frame = window_metrics(session, projects, partition_date(context))
+    per_project = frame.groupby("project_id").size().sort_values(ascending=False)
+    return MaterializeResult(
+        metadata={
+            "videos_in_window": len(frame),
+            "projects": len(projects),
+            "projects_with_videos": len(per_project),
+            "largest_windows": MetadataValue.md(
+                "| project | videos |\n|---|---|\n"
+                + "\n".join(f"| {pid} | {n} |" for pid, n in per_project.head(10).items())
+            ),
+        }
+    )
+
+
+@asset(
+    partitions_def=daily_partitions,
+    group_name=GROUP,
+    deps=[metric_window],
+    description="Every window video's percentiles and reward for the day (SPEC §3).",
+)
+@retry_transient_errors()
+def video_rewards(
+    context: AssetExecutionContext, config: DailyConfig, learning_loop_db: LearningLoopDatabase
+) -> MaterializeResult:
+    result = compute_rewards_for_date(
+        learning_loop_db.database(), partition_date(context), project_scope(config)
+    )
+    return MaterializeResult(
+        metadata={
+            "rows": result.videos_rewarded,
+            "projects": result.projects,
+            "projects_touched": len(result.per_project),
+        }
+    )
+
+
+@asset(
+    partitions_def=daily_partitions,
+    group_name=GROUP,
+    deps=[video_rewards],
+    description="Per recipe: mean and best current reward over the window, times used (SPEC §4).",
+)
+@retry_transient_errors()
+def recipe_stats(
+    context: AssetExecutionContext, config: DailyConfig, learning_loop_db: LearningLoopDatabase
+) -> MaterializeResult:
+    db = learning_loop_db.database()
+    day = partition_date(context)
+    result = compute_recipe_stats(db, day, config.days, project_scope(config))
+    with db.read() as session:
+        stmt = (
+            select(RecipeDailyStats, RecipeRow)
+            .join(RecipeRow, RecipeRow.id == RecipeDailyStats.recipe_id)
+            .where(
+                RecipeDailyStats.stats_date == day,
+                RecipeDailyStats.avg_reward_score.is_not(None),
+            )
+            .order_by(RecipeDailyStats.avg_reward_score.desc(), RecipeRow.recipe_hash)
+            .limit(10)
+        )
+        if config.project_id:
+            stmt = stmt.where(RecipeDailyStats.project_id == uuid.UUID(config.project_id))
+        top = session.execute(stmt).all()
+    table = "| recipe | preset | hook | scenes | wpm | captions | ending | videos | avg | best |\n"
+    table += "|---|---|---|---|---|---|---|---|---|---|\n"
+    table += "\n".join(
+        f"| {r.recipe_hash[:12]} | {r.preset} | {r.hook_type} | {r.scene_count} | "
+        f"{r.narration_wpm_bucket} | {r.caption_density_bucket} | {r.ending_type} | "
+        f"{d.rewarded_videos} | {d.avg_reward_score:.3f} | {d.best_reward_score:.3f} |"
+        for d, r in top
+    )
+    return MaterializeResult(
+        metadata={
+            "recipes": result.recipes,
+            "rewarded_recipes": result.rewarded_recipes,
+            "projects": result.projects,
+            "window_days": result.days,
+            "top_recipes": MetadataValue.md(table),
+        }
+    )
+
+
+@asset(
+    partitions_def=daily_partitions,
+    group_name=GROUP,
+    deps=[video_rewards],
+    description="Fixed-horizon Welch verdicts of the experiments that completed that day "
+    "(SPEC §7).",
+)
+@retry_transient_errors()
+def experiment_verdicts(
+    context: AssetExecutionContext, config: DailyConfig, learning_loop_db: LearningLoopDatabase
+) -> MaterializeResult:
+    result = evaluate_experiments(
+        learning_loop_db.database(), partition_date(context), project_scope(config)
+    )
+    table = "| experiment | variable | baseline → variant | winner | reason | diff | p |\n"
+    table += "|---|---|---|---|---|---|---|\n"
+    table += "\n".join(
+        f"| {str(d.experiment_id)[:8]} | {d.variable_tested} | {d.baseline_value} → "
+        f"{d.variant_value} | {d.winner} | {d.reason} | "
+        f"{'-' if d.difference is None else f'{d.difference:+.3f}'} | "
+        f"{'-' if d.p_value is None else f'{d.p_value:.3f}'} |"
+        for d in result.decisions
+    )
+    return MaterializeResult(
+        metadata={
+            "evaluated": result.evaluated,
+            "completed": result.completed,
+            "still_running": result.still_running,
+            "verdicts": MetadataValue.md(table if result.decisions else "No verdict today."),
+        }
+    )
+
+
+daily_assets = [metric_window, video_rewards, recipe_stats, experiment_verdicts]

@@ -1,0 +1,117 @@
+"""Schedules and the plan-request sensor."""
+
+import datetime as dt
+
+from dagster import (
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SensorEvaluationContext,
+    SkipReason,
+    schedule,
+    sensor,
+)
+from sqlalchemy import select
+
+from learning_loop.db.models import Project
+from learning_loop.defs.jobs import (
+    evaluate_experiments_job,
+    plan_next_batch,
+    update_recipe_stats_job,
+)
+from learning_loop.defs.resources import LearningLoopDatabase
+from learning_loop.services.plan_requests import pending_plan_requests
+
+PLAN_SENSOR_INTERVAL_S = 10
+
+
+def previous_day(context: ScheduleEvaluationContext) -> str:
+    when = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+    return (when.astimezone(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+
+
+@schedule(
+    cron_schedule="15 0 * * *",
+    job=update_recipe_stats_job,
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Rewards and recipe stats of the previous UTC day, every night.",
+)
+def daily_recipe_stats(context: ScheduleEvaluationContext) -> RunRequest:
+    day = previous_day(context)
+    return RunRequest(run_key=f"stats:{day}", partition_key=day)
+
+
+@schedule(
+    cron_schedule="45 0 * * *",
+    job=evaluate_experiments_job,
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Experiment verdicts of the previous UTC day, every night after the stats.",
+)
+def daily_experiment_evaluation(context: ScheduleEvaluationContext) -> RunRequest:
+    day = previous_day(context)
+    return RunRequest(run_key=f"experiments:{day}", partition_key=day)
+
+
+@schedule(
+    cron_schedule="0 2 * * *",
+    job=plan_next_batch,
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="A batch for every project with auto-planning on and topics in its backlog.",
+)
+def nightly_auto_plan(
+    context: ScheduleEvaluationContext, learning_loop_db: LearningLoopDatabase
+) -> list[RunRequest] | SkipReason:
+    when = (context.scheduled_execution_time or dt.datetime.now(dt.UTC)).date().isoformat()
+    with learning_loop_db.database().read() as session:
+        projects = session.execute(
+            select(Project.id, Project.auto_plan_count, Project.topic_backlog)
+            .where(Project.auto_plan.is_(True))
+            .order_by(Project.id)
+        ).all()
+    requests = [
+        RunRequest(
+            run_key=f"auto-plan:{pid}:{when}",
+            run_config={
+                "ops": {
+                    "plan_batch_op": {
+                        "config": {"project_id": str(pid), "n": n, "from_backlog": True}
+                    }
+                }
+            },
+            tags={"project_id": str(pid), "source": "nightly_auto_plan"},
+        )
+        for pid, n, backlog in projects
+        if backlog
+    ]
+    return requests or SkipReason("no project has auto-planning on and a topic backlog")
+
+
+@sensor(
+    job=plan_next_batch,
+    minimum_interval_seconds=PLAN_SENSOR_INTERVAL_S,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Turns each pending plan request into one plan_next_batch run.",
+)
+def plan_requests_sensor(
+    context: SensorEvaluationContext, learning_loop_db: LearningLoopDatabase
+) -> list[RunRequest] | SkipReason:
+    pending = pending_plan_requests(learning_loop_db.database())
+    if not pending:
+        return SkipReason("no pending plan request")
+    # The run key is the request id: Dagster never starts a second run for the same key.
+    return [
+        RunRequest(
+            run_key=str(r.id),
+            run_config={"ops": {"plan_batch_op": {"config": {"plan_request_id": str(r.id)}}}},
+            tags={
+                "plan_request_id": str(r.id),
+                "project_id": str(r.project_id),
+                "source": r.source,
+            },
+        )
+        for r in pending
+    ]

@@ -1,0 +1,110 @@
+"""Jobs: the two daily asset jobs and `plan_next_batch`."""
+
+import uuid
+
+from dagster import (
+    AssetSelection,
+    Config,
+    OpExecutionContext,
+    define_asset_job,
+    in_process_executor,
+    job,
+    op,
+)
+from sqlalchemy.exc import OperationalError
+
+from learning_loop.defs.assets import (
+    experiment_verdicts,
+    metric_window,
+    recipe_stats,
+    video_rewards,
+)
+from learning_loop.defs.resources import LearningLoopDatabase, retry_transient_errors
+from learning_loop.services.plan_requests import get_plan_request, mark_plan_request
+from learning_loop.services.planning import plan_and_write
+
+update_recipe_stats_job = define_asset_job(
+    "update_recipe_stats",
+    selection=AssetSelection.assets(metric_window, video_rewards, recipe_stats),
+    description="The day's rewards, then the recipe stats (SPEC §3-§4), with their checks.",
+)
+
+evaluate_experiments_job = define_asset_job(
+    "evaluate_experiments",
+    selection=AssetSelection.assets(experiment_verdicts),
+    description="Verdicts of the experiments that complete on the day (SPEC §7).",
+)
+
+
+class PlanConfig(Config):
+    """Either a plan request to fulfil, or a project to plan for directly."""
+
+    plan_request_id: str | None = None
+    project_id: str | None = None
+    n: int = 5
+    topics: list[str] | None = None
+    seed: int | None = None
+    from_backlog: bool = False
+
+
+@op(description="Plan a batch and write it with its jobs in one transaction (SPEC §6).")
+@retry_transient_errors()
+def plan_batch_op(
+    context: OpExecutionContext, config: PlanConfig, learning_loop_db: LearningLoopDatabase
+) -> dict[str, object]:
+    db = learning_loop_db.database()
+    request_id = uuid.UUID(config.plan_request_id) if config.plan_request_id else None
+    if request_id is None:
+        if not config.project_id:
+            raise ValueError("plan_next_batch needs a plan_request_id or a project_id")
+        out = plan_and_write(
+            db,
+            config.project_id,
+            config.n,
+            config.topics,
+            config.seed,
+            from_backlog=config.from_backlog,
+        )
+    else:
+        request = get_plan_request(db, request_id)
+        mark_plan_request(db, request_id, "running", run_id=context.run_id)
+        try:
+            out = plan_and_write(
+                db,
+                request.project_id,
+                request.n,
+                request.topics,
+                request.seed,
+                plan_request_id=request_id,
+            )
+        except OperationalError:
+            # Transient: the request stays running and the step is retried.
+            raise
+        except Exception as exc:
+            mark_plan_request(db, request_id, "failed", run_id=context.run_id, error=str(exc))
+            raise
+        mark_plan_request(db, request_id, "succeeded", batch_id=out.batch.id)
+    batch = out.batch
+    context.add_output_metadata(
+        {
+            "batch_id": str(batch.id),
+            "project_id": str(batch.project_id),
+            "jobs_created": batch.jobs_created,
+            "exploit": batch.exploit_count,
+            "explore": batch.explore_count,
+            "skipped_topics": len(out.skipped_topics),
+        }
+    )
+    context.log.info(
+        f"batch {batch.id}: {batch.exploit_count} exploit + {batch.explore_count} explore"
+        + (f"; {batch.note}" if batch.note else "")
+    )
+    return {"batch_id": str(batch.id), "jobs_created": batch.jobs_created}
+
+
+@job(
+    executor_def=in_process_executor,
+    description="Plan the next batch of videos: 70% exploit, 30% explore (SPEC §5-§6).",
+)
+def plan_next_batch() -> None:
+    plan_batch_op()

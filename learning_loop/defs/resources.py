@@ -1,0 +1,63 @@
+"""The product database as a Dagster resource (its URL is resolved when a run starts)."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dagster import ConfigurableResource, RetryRequested
+from pydantic import PrivateAttr
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from learning_loop.db.engine import Database
+from learning_loop.services.context import open_database
+from learning_loop.settings import Settings, load_settings
+
+_OPEN: dict[str, Database] = {}
+
+
+def shared_database(settings: Settings) -> Database:
+    """One engine per URL and process: runs, sensor ticks and schedules share its pool."""
+    url = settings.resolved_database_url
+    if url not in _OPEN:
+        _OPEN[url] = open_database(settings)
+    return _OPEN[url]
+
+
+class LearningLoopDatabase(ConfigurableResource):  # type: ignore[type-arg]
+    """The product tables. Empty fields fall back to the environment (SPEC §9) at run time."""
+
+    database_url: str | None = None
+    home: str | None = None
+
+    _db: Database | None = PrivateAttr(default=None)
+
+    def settings(self) -> Settings:
+        base = load_settings()
+        updates: dict[str, object] = {}
+        if self.database_url:
+            updates["database_url"] = self.database_url
+        if self.home:
+            updates["home"] = Path(self.home)
+        return base.model_copy(update=updates)
+
+    def database(self) -> Database:
+        if self._db is None:
+            self._db = shared_database(self.settings())
+        return self._db
+
+
+@contextmanager
+def retry_transient_errors(max_retries: int = 2, seconds: float = 2.0) -> Iterator[None]:
+    """Ask Dagster to run the step again after a transient database error, and only then.
+
+    A lost connection or a lock timeout may pass; a bug or bad data would only fail again, so
+    it fails at once.
+    """
+    try:
+        yield
+    except OperationalError as exc:
+        raise RetryRequested(max_retries=max_retries, seconds_to_wait=seconds) from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise RetryRequested(max_retries=max_retries, seconds_to_wait=seconds) from exc
+        raise

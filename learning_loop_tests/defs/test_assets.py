@@ -1,0 +1,142 @@
+import datetime as dt
+
+import pytest
+from dagster import AssetKey, materialize
+from sqlalchemy import select, update
+
+from learning_loop.db.models import RecipeDailyStats, VideoReward
+from learning_loop.defs.assets import daily_assets
+from learning_loop.defs.checks import asset_checks
+from learning_loop.services import rewards as rewards_service
+from learning_loop.services.metrics import METRIC_COLUMNS, ingest_metrics
+from learning_loop.services.rows import read_rows
+from learning_loop.services.videos import VIDEO_COLUMNS, backfill_recipes, import_videos
+from learning_loop_tests.factories import project
+
+DAY = "2026-10-30"
+
+
+@pytest.fixture
+def sample_channel(db, samples):
+    pid = project(db, "sample")
+    import_videos(db, pid, read_rows(samples / "videos.csv", VIDEO_COLUMNS))
+    backfill_recipes(db, pid)
+    ingest_metrics(db, pid, read_rows(samples / "metrics.csv", METRIC_COLUMNS))
+    return pid
+
+
+def rows(db):
+    with db.read() as s:
+        rewards = s.execute(
+            select(VideoReward.video_id, VideoReward.reward, VideoReward.pct_engagement).order_by(
+                VideoReward.video_id
+            )
+        ).all()
+        stats = s.execute(
+            select(
+                RecipeDailyStats.recipe_id,
+                RecipeDailyStats.avg_reward_score,
+                RecipeDailyStats.best_reward_score,
+                RecipeDailyStats.times_used,
+            ).order_by(RecipeDailyStats.recipe_id)
+        ).all()
+    return rewards, stats
+
+
+def metadata(result, key):
+    (mat,) = [
+        e.materialization
+        for e in result.get_asset_materialization_events()
+        if e.materialization.asset_key == AssetKey(key)
+    ]
+    return {k: v.value for k, v in mat.metadata.items()}
+
+
+def test_daily_assets_materialize_and_rerun_identically(db, resources, sample_channel):
+    result = materialize([*daily_assets, *asset_checks], partition_key=DAY, resources=resources)
+    assert result.success
+    window = metadata(result, "metric_window")
+    assert window["videos_in_window"] == 59 and window["projects"] == 1
+    rewards = metadata(result, "video_rewards")
+    assert rewards["rows"] == 59 and rewards["projects_touched"] == 1
+    stats = metadata(result, "recipe_stats")
+    assert stats["rewarded_recipes"] == 6
+    assert "DARK_DYSTOPIAN_ANIME" in stats["top_recipes"]
+    assert metadata(result, "experiment_verdicts")["completed"] == 0
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {
+        "rewards_within_unit_interval": True,
+        "one_reward_per_video_and_date": True,
+        "percentiles_average_half": True,
+        "unique_recipe_hashes": True,
+        "no_running_experiment_past_deadline": True,
+    }
+    first = rows(db)
+    again = materialize([*daily_assets, *asset_checks], partition_key=DAY, resources=resources)
+    assert again.success
+    assert rows(db) == first
+
+
+def test_project_scope_config(db, resources, sample_channel):
+    other = project(db, "empty")
+    config = {"project_id": other}
+    result = materialize(
+        daily_assets,
+        partition_key=DAY,
+        resources=resources,
+        run_config={"ops": {a.op.name: {"config": config} for a in daily_assets}},
+    )
+    assert result.success
+    assert metadata(result, "video_rewards")["rows"] == 0
+    assert rows(db) == ([], [])
+
+
+def test_blocking_check_stops_the_run_on_bad_rewards(db, resources, sample_channel, monkeypatch):
+    real = rewards_service.compute_rewards
+
+    def broken(metrics, weights):
+        out = real(metrics, weights)
+        out.loc[out.index[0], "reward"] = 1.5
+        out.loc[out.index[1], "pct_engagement"] = 0.99
+        return out
+
+    monkeypatch.setattr(rewards_service, "compute_rewards", broken)
+    result = materialize(
+        [*daily_assets, *asset_checks], partition_key=DAY, resources=resources, raise_on_error=False
+    )
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["rewards_within_unit_interval"].passed is False
+    assert checks["percentiles_average_half"].passed is False
+    assert "1 reward or percentile" in checks["rewards_within_unit_interval"].description
+    assert not result.success
+    # The blocking check kept recipe stats from being computed on bad rewards.
+    materialized = {e.materialization.asset_key for e in result.get_asset_materialization_events()}
+    assert AssetKey("recipe_stats") not in materialized
+
+
+def test_deadline_check_fails_on_a_late_running_experiment(db, resources):
+    from learning_loop.services import planning
+    from learning_loop.services.projects import ProjectSettings, create_project
+
+    pid = str(create_project(db, "late", ProjectSettings(explore_rate=1.0)).id)
+    planning.plan_and_write(db, pid, 1, ["t"], seed=1)
+    from learning_loop.db.models import Experiment
+
+    with db.transaction() as s:
+        s.execute(update(Experiment).values(started_at=dt.datetime(2026, 9, 1, tzinfo=dt.UTC)))
+    # Evaluating another project's scope leaves the late experiment running: the check sees it.
+    config = {"project_id": project(db, "other")}
+    (verdicts,) = [a for a in daily_assets if a.key == AssetKey("experiment_verdicts")]
+    deadline = [c for c in asset_checks if "deadline" in str(c.check_keys)]
+    result = materialize(
+        [verdicts, *deadline],
+        partition_key=DAY,
+        resources=resources,
+        run_config={"ops": {"experiment_verdicts": {"config": config}}},
+        raise_on_error=False,
+    )
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.passed is False and "1 running experiment" in evaluation.description
+    ok = materialize([verdicts, *deadline], partition_key=DAY, resources=resources)
+    (evaluation,) = ok.get_asset_check_evaluations()
+    assert evaluation.passed is True

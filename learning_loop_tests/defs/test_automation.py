@@ -1,0 +1,126 @@
+import datetime as dt
+
+from dagster import (
+    DagsterInstance,
+    RunRequest,
+    SkipReason,
+    build_schedule_context,
+    build_sensor_context,
+)
+from sqlalchemy import update
+
+from learning_loop.db.models import Project
+from learning_loop.defs import defs
+from learning_loop.defs.automation import (
+    daily_experiment_evaluation,
+    daily_recipe_stats,
+    nightly_auto_plan,
+    plan_requests_sensor,
+)
+from learning_loop.services.plan_requests import create_plan_request, get_plan_request
+from learning_loop.services.projects import show_project
+from learning_loop.services.videos import list_videos
+from learning_loop_tests.factories import project
+
+
+def tick(resources):
+    return plan_requests_sensor.evaluate_tick(build_sensor_context(resources=resources))
+
+
+def run_requests(data):
+    return list(data.run_requests or [])
+
+
+def test_sensor_turns_each_request_into_one_run(db, resources):
+    pid = project(db)
+    assert run_requests(tick(resources)) == []
+    assert tick(resources).skip_message == "no pending plan request"
+    first = create_plan_request(db, pid, 3, ["a", "b", "c"], seed=1)
+    second = create_plan_request(db, pid, 2, None, seed=2, source="cli")
+    requests = run_requests(tick(resources))
+    assert [r.run_key for r in requests] == [str(first.id), str(second.id)]
+    assert requests[0].tags["plan_request_id"] == str(first.id)
+
+    job = defs.resolve_job_def("plan_next_batch")
+    with DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            run_config=requests[0].run_config,
+            instance=instance,
+            resources=resources,
+            tags=requests[0].tags,
+        )
+        assert result.success
+        done = get_plan_request(db, first.id)
+        assert done.status == "succeeded" and done.run_id == result.run_id
+        assert done.batch.jobs_created == 3
+        assert [j.topic for j in done.jobs] == ["a", "b", "c"]
+        # A processed request is never handed out again.
+        assert [r.run_key for r in run_requests(tick(resources))] == [str(second.id)]
+        # Running the same request again (a retried run) adds no second batch.
+        again = job.execute_in_process(
+            run_config=requests[0].run_config, instance=instance, resources=resources
+        )
+        assert again.success
+        assert get_plan_request(db, first.id).batch_id == done.batch_id
+        assert len(list_videos(db, pid)) == 3
+
+
+def test_failed_plan_marks_the_request_failed(db, resources):
+    pid = project(db)
+    request = create_plan_request(db, pid, 2, None)
+    with db.transaction() as s:
+        s.execute(update(Project).values(default_recipe={"preset": "broken"}))
+    (req,) = run_requests(tick(resources))
+    result = defs.resolve_job_def("plan_next_batch").execute_in_process(
+        run_config=req.run_config, resources=resources, raise_on_error=False
+    )
+    assert not result.success
+    failed = get_plan_request(db, request.id)
+    assert failed.status == "failed" and failed.error and failed.batch is None
+
+
+def test_daily_schedules_target_the_previous_day():
+    when = dt.datetime(2026, 11, 26, 0, 15, tzinfo=dt.UTC)
+    for schedule, prefix in (
+        (daily_recipe_stats, "stats"),
+        (daily_experiment_evaluation, "experiments"),
+    ):
+        context = build_schedule_context(
+            scheduled_execution_time=when, repository_def=defs.get_repository_def()
+        )
+        data = schedule.evaluate_tick(context)
+        (req,) = data.run_requests
+        assert req.partition_key == "2026-11-25"
+        assert req.run_key == f"{prefix}:2026-11-25"
+
+
+def test_nightly_auto_plan_plans_from_the_backlog(db, resources):
+    on = project(db, "auto")
+    project(db, "manual")
+    empty = project(db, "auto-but-empty")
+    with db.transaction() as s:
+        s.execute(
+            update(Project)
+            .where(Project.name == "auto")
+            .values(auto_plan=True, auto_plan_count=2, topic_backlog=["x", "y", "z"])
+        )
+        s.execute(update(Project).where(Project.name == "auto-but-empty").values(auto_plan=True))
+    context = build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 11, 26, 2, tzinfo=dt.UTC), resources=resources
+    )
+    data = nightly_auto_plan.evaluate_tick(context)
+    (req,) = data.run_requests
+    assert isinstance(req, RunRequest)
+    assert req.tags["project_id"] == on and req.run_key == f"auto-plan:{on}:2026-11-26"
+    result = defs.resolve_job_def("plan_next_batch").execute_in_process(
+        run_config=req.run_config, resources=resources
+    )
+    assert result.success
+    assert [v.topic for v in list_videos(db, on)] == ["x", "y"]
+    assert show_project(db, on).topic_backlog == ["z"]
+    assert list_videos(db, empty) == []
+    with db.transaction() as s:
+        s.execute(update(Project).values(auto_plan=False))
+    skipped = nightly_auto_plan.evaluate_tick(context)
+    assert not skipped.run_requests and skipped.skip_message
+    assert isinstance(SkipReason(skipped.skip_message), SkipReason)

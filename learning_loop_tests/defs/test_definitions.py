@@ -1,0 +1,45 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from learning_loop.defs import defs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_definitions_hold_the_whole_loop():
+    assert {a.key.to_user_string() for a in defs.resolve_all_asset_specs()} == {
+        "metric_window",
+        "video_rewards",
+        "recipe_stats",
+        "experiment_verdicts",
+    }
+    for name in ("update_recipe_stats", "evaluate_experiments", "plan_next_batch"):
+        assert defs.resolve_job_def(name).name == name
+    for name in ("daily_recipe_stats", "daily_experiment_evaluation", "nightly_auto_plan"):
+        assert defs.resolve_schedule_def(name).name == name
+    assert defs.resolve_sensor_def("plan_requests_sensor").job_name == "plan_next_batch"
+    checks = {k.name for k in defs.resolve_asset_graph().asset_check_keys}
+    assert checks == {
+        "rewards_within_unit_interval",
+        "one_reward_per_video_and_date",
+        "percentiles_average_half",
+        "unique_recipe_hashes",
+        "no_running_experiment_past_deadline",
+    }
+
+
+def test_dagster_definitions_validate(tmp_path):
+    env = dict(os.environ, DAGSTER_HOME=str(tmp_path))
+    exe = Path(sys.executable).parent / "dagster"
+    result = subprocess.run(
+        [exe, "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Validation successful for code location learning_loop" in result.stdout + result.stderr
