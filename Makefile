@@ -25,6 +25,13 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 demo: setup
 	$(VENV)/bin/shorts-engine demo
 
+# The Dagster UI and daemon on the embedded default (or on DAGSTER_HOME when set); Ctrl-C stops.
+dev: setup
+	@home="$${DAGSTER_HOME:-$$(mkdir -p "$${LEARNING_LOOP_HOME:-.learning_loop}/dagster" && cd "$${LEARNING_LOOP_HOME:-.learning_loop}/dagster" && pwd)}"; \
+	test -f "$$home/dagster.yaml" || printf 'telemetry:\n  enabled: false\n' > "$$home/dagster.yaml"; \
+	echo "Dagster UI: http://127.0.0.1:3000  (DAGSTER_HOME=$$home)"; \
+	DAGSTER_HOME="$$home" exec $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
 test: setup
 	$(PY) -m pytest
 

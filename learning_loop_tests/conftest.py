@@ -113,6 +113,7 @@ def cli_env(
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
     common.reset()
     yield env
     common.reset()

@@ -51,7 +51,9 @@ class PlanConfig(Config):
 @retry_transient_errors()
 def plan_batch_op(
     context: OpExecutionContext, config: PlanConfig, learning_loop_db: LearningLoopDatabase
-) -> dict[str, object]:
+) -> None:
+    # Returns nothing on purpose: an output would be pickled by the IO manager onto local
+    # disk, and every piece of state belongs in the database (see deploy/README.md).
     db = learning_loop_db.database()
     request_id = uuid.UUID(config.plan_request_id) if config.plan_request_id else None
     if request_id is None:
@@ -86,20 +88,20 @@ def plan_batch_op(
         mark_plan_request(db, request_id, "succeeded", batch_id=out.batch.id)
     batch = out.batch
     context.add_output_metadata(
-        {
+        output_name="result",
+        metadata={
             "batch_id": str(batch.id),
             "project_id": str(batch.project_id),
             "jobs_created": batch.jobs_created,
             "exploit": batch.exploit_count,
             "explore": batch.explore_count,
             "skipped_topics": len(out.skipped_topics),
-        }
+        },
     )
     context.log.info(
         f"batch {batch.id}: {batch.exploit_count} exploit + {batch.explore_count} explore"
         + (f"; {batch.note}" if batch.note else "")
     )
-    return {"batch_id": str(batch.id), "jobs_created": batch.jobs_created}
 
 
 @job(
