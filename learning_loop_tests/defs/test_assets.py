@@ -140,3 +140,37 @@ def test_deadline_check_fails_on_a_late_running_experiment(db, resources):
     ok = materialize([verdicts, *deadline], partition_key=DAY, resources=resources)
     (evaluation,) = ok.get_asset_check_evaluations()
     assert evaluation.passed is True
+
+
+def test_transient_database_error_is_retried(db, resources, sample_channel, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from learning_loop.defs import assets
+
+    real = assets.compute_rewards_for_date
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(assets, "compute_rewards_for_date", flaky)
+    result = materialize(daily_assets, partition_key=DAY, resources=resources)
+    assert result.success and len(calls) == 2
+    assert any(e.event_type_value == "STEP_UP_FOR_RETRY" for e in result.all_events)
+
+
+def test_a_bug_is_not_retried(db, resources, sample_channel, monkeypatch):
+    from learning_loop.defs import assets
+
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(1)
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(assets, "compute_rewards_for_date", broken)
+    result = materialize(daily_assets, partition_key=DAY, resources=resources, raise_on_error=False)
+    assert not result.success and len(calls) == 1
