@@ -1,5 +1,6 @@
 """Jobs: the two daily asset jobs and `plan_next_batch`."""
 
+import datetime as dt
 import uuid
 
 from dagster import (
@@ -45,6 +46,7 @@ class PlanConfig(Config):
     topics: list[str] | None = None
     seed: int | None = None
     from_backlog: bool = False
+    planned_at: str | None = None  # ISO 8601; dates the batch when replaying history
 
 
 @op(description="Plan a batch and write it with its jobs in one transaction (SPEC §6).")
@@ -56,6 +58,7 @@ def plan_batch_op(
     # disk, and every piece of state belongs in the database (see deploy/README.md).
     db = learning_loop_db.database()
     request_id = uuid.UUID(config.plan_request_id) if config.plan_request_id else None
+    planned_at = dt.datetime.fromisoformat(config.planned_at) if config.planned_at else None
     if request_id is None:
         if not config.project_id:
             raise ValueError("plan_next_batch needs a plan_request_id or a project_id")
@@ -66,6 +69,7 @@ def plan_batch_op(
             config.topics,
             config.seed,
             from_backlog=config.from_backlog,
+            planned_at=planned_at,
         )
     else:
         request = get_plan_request(db, request_id)
@@ -78,6 +82,7 @@ def plan_batch_op(
                 request.topics,
                 request.seed,
                 plan_request_id=request_id,
+                planned_at=planned_at,
             )
         except OperationalError:
             # Transient: the request stays running and the step is retried.

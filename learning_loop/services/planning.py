@@ -185,9 +185,8 @@ def _write_plan(
     plan: BatchPlan,
     seed: int | None,
     plan_request_id: uuid.UUID | None,
-    batch_date: dt.date,
+    now: dt.datetime,
 ) -> PlannedBatchView:
-    now = dt.datetime.now(dt.UTC)
     needed: list[Recipe] = [r.recipe for r in plan.recommendations]
     for new in plan.new_experiments:
         needed += [new.baseline, new.variant]
@@ -210,7 +209,7 @@ def _write_plan(
     batch = PlannedBatch(
         id=uuid.uuid4(),
         project_id=project.id,
-        batch_date=batch_date,
+        batch_date=now.date(),
         requested=plan.requested,
         exploit_count=plan.exploit_count,
         explore_count=plan.explore_count,
@@ -328,7 +327,7 @@ def plan_and_write(
     topics: Sequence[Any] | None = None,
     seed: Any = None,
     plan_request_id: uuid.UUID | None = None,
-    batch_date: dt.date | None = None,
+    planned_at: dt.datetime | None = None,
     from_backlog: bool = False,
 ) -> PlannedBatchView:
     """Plan a batch and write it, its jobs and any new recipes/experiments in one transaction.
@@ -337,12 +336,15 @@ def plan_and_write(
     transaction then rolls back and we plan again from the new state, so no batch is lost.
     With `from_backlog`, the topics come from the project's backlog, and the ones planned or
     skipped as used up leave it in the same transaction. A plan request yields one batch only:
-    asked again, the batch already written is returned.
+    asked again, the batch already written is returned. `planned_at` (default: now) dates the
+    batch, its jobs and its new experiments, for replaying history (the demo does).
     """
     cleaned = None if from_backlog else check_request(n, topics, seed)
     if from_backlog:
         check_request(n, None, seed)
-    when = batch_date or dt.datetime.now(dt.UTC).date()
+    when = planned_at or dt.datetime.now(dt.UTC)
+    if when.tzinfo is None:
+        raise InvalidInput("planned_at must carry a time zone", "planned_at")
     last: Exception | None = None
     for _attempt in range(WRITE_ATTEMPTS):
         try:

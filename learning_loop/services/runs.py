@@ -234,6 +234,7 @@ def run_plan_request(
     topics: list[str] | None,
     seed: Any,
     source: str = "cli",
+    planned_at: dt.datetime | None = None,
 ) -> tuple[PlanRequestView, RunInfo]:
     """Write a plan request and fulfil it now in a `plan_next_batch` run (`--wait`).
 
@@ -246,10 +247,13 @@ def run_plan_request(
     run_id = str(uuid.uuid4())
     if not mark_plan_request(db, request.id, "running", run_id=run_id, only_if=["pending"]):
         raise InvalidInput("the plan request was taken by another planner", "plan_request")
+    op_config: dict[str, Any] = {"plan_request_id": str(request.id)}
+    if planned_at is not None:
+        op_config["planned_at"] = planned_at.isoformat()
     info = run_job(
         settings,
         "plan_next_batch",
-        run_config={"ops": {"plan_batch_op": {"config": {"plan_request_id": str(request.id)}}}},
+        run_config={"ops": {"plan_batch_op": {"config": op_config}}},
         tags={
             "plan_request_id": str(request.id),
             "project_id": str(request.project_id),

@@ -1,0 +1,1 @@
+"""Self-contained HTML reports (inline SVG charts, no network at view time)."""
