@@ -19,7 +19,7 @@ from learning_loop.defs.partitions import daily_partitions
 from learning_loop.defs.resources import LearningLoopDatabase, retry_transient_errors
 from learning_loop.services.experiments import evaluate_experiments
 from learning_loop.services.recipes import compute_recipe_stats
-from learning_loop.services.rewards import compute_rewards_for_date, select_projects, window_metrics
+from learning_loop.services.rewards import compute_rewards_for_date, select_projects, window_counts
 
 GROUP = "learning_loop"
 
@@ -52,16 +52,16 @@ def metric_window(
     db = learning_loop_db.database()
     with db.read() as session:
         projects = select_projects(session, project_scope(config))
-        frame = window_metrics(session, projects, partition_date(context))
-    per_project = frame.groupby("project_id").size().sort_values(ascending=False)
+        counts = window_counts(session, projects, partition_date(context))
+    largest = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:10]
     return MaterializeResult(
         metadata={
-            "videos_in_window": len(frame),
+            "videos_in_window": sum(counts.values()),
             "projects": len(projects),
-            "projects_with_videos": len(per_project),
+            "projects_with_videos": len(counts),
             "largest_windows": MetadataValue.md(
                 "| project | videos |\n|---|---|\n"
-                + "\n".join(f"| {pid} | {n} |" for pid, n in per_project.head(10).items())
+                + "\n".join(f"| {pid} | {n} |" for pid, n in largest)
             ),
         }
     )

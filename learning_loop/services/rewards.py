@@ -5,17 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
-import pandas as pd
 from pydantic import BaseModel
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import MetricSnapshot, Project, VideoJob, VideoReward
-from learning_loop.domain.rewards import compute_rewards, window_bounds
-from learning_loop.services.projects import reward_weights
+from learning_loop.db.queries import chunks
+from learning_loop.db.reward_sql import REWARD_INSERT_COLUMNS, window_rewards_select
+from learning_loop.domain.rewards import window_bounds
 
 REWARD_COLUMNS = (
     "engagement",
@@ -40,73 +39,35 @@ def select_projects(session: Session, project_ids: Sequence[uuid.UUID] | None) -
     return list(session.scalars(stmt))
 
 
-def window_metrics(session: Session, projects: Sequence[Project], as_of: dt.date) -> pd.DataFrame:
-    """Each window video's latest snapshot captured by the end of `as_of`, for many projects."""
-    frames = []
+def window_counts(
+    session: Session, projects: Sequence[Project], as_of: dt.date
+) -> dict[uuid.UUID, int]:
+    """Per project, the videos of the window of `as_of` that have a snapshot by its end."""
+    counts: dict[uuid.UUID, int] = {}
     by_length: dict[int, list[uuid.UUID]] = {}
     for p in projects:
         by_length.setdefault(p.window_days, []).append(p.id)
     for length, ids in by_length.items():
         start, end = window_bounds(as_of, length)
-        latest = (
-            select(
-                MetricSnapshot.video_id.label("video_id"),
-                func.max(MetricSnapshot.captured_at).label("captured_at"),
-            )
-            .where(MetricSnapshot.project_id.in_(ids), MetricSnapshot.captured_at < end)
-            .group_by(MetricSnapshot.video_id)
-            .subquery()
+        measured = (
+            select(MetricSnapshot.id)
+            .where(MetricSnapshot.video_id == VideoJob.id, MetricSnapshot.captured_at < end)
+            .exists()
         )
-        stmt = (
-            select(
-                VideoJob.project_id,
-                VideoJob.id.label("video_id"),
-                MetricSnapshot.views,
-                MetricSnapshot.views_6h,
-                MetricSnapshot.avg_view_duration_s,
-                MetricSnapshot.likes,
-                MetricSnapshot.comments,
+        for part in chunks(ids, 10_000):
+            counts.update(
+                session.execute(
+                    select(VideoJob.project_id, func.count())
+                    .where(
+                        VideoJob.project_id.in_(part),
+                        VideoJob.published_at >= start,
+                        VideoJob.published_at < end,
+                        measured,
+                    )
+                    .group_by(VideoJob.project_id)
+                ).all()
             )
-            .join(latest, latest.c.video_id == VideoJob.id)
-            .join(
-                MetricSnapshot,
-                (MetricSnapshot.video_id == latest.c.video_id)
-                & (MetricSnapshot.captured_at == latest.c.captured_at),
-            )
-            .where(
-                VideoJob.project_id.in_(ids),
-                VideoJob.published_at >= start,
-                VideoJob.published_at < end,
-            )
-        )
-        rows = session.execute(stmt).all()
-        frames.append(
-            pd.DataFrame(
-                rows,
-                columns=[
-                    "project_id",
-                    "video_id",
-                    "views",
-                    "views_6h",
-                    "avg_view_duration_s",
-                    "likes",
-                    "comments",
-                ],
-            )
-        )
-    if not frames:
-        return pd.DataFrame(
-            columns=[
-                "project_id",
-                "video_id",
-                "views",
-                "views_6h",
-                "avg_view_duration_s",
-                "likes",
-                "comments",
-            ]
-        )
-    return pd.concat(frames, ignore_index=True)
+    return counts
 
 
 def compute_rewards_for_date(
@@ -114,51 +75,41 @@ def compute_rewards_for_date(
 ) -> RewardsResult:
     """Recompute and store the reward of every video in each project's window of `as_of`.
 
-    The date's rows are replaced whole, so re-running a date gives identical rows.
+    The work happens in the database (one INSERT ... SELECT per window length, see
+    `db.reward_sql`). The date's rows are replaced whole, so re-running a date gives identical
+    rows.
     """
     with db.transaction() as session:
         projects = select_projects(session, project_ids)
-        metrics = window_metrics(session, projects, as_of)
-        weights = {p.id: reward_weights(p) for p in projects}
-        rewards = compute_rewards(metrics, weights)
-        window_sizes = rewards.groupby("project_id")["video_id"].transform("size")
         ids = [p.id for p in projects]
         session.execute(
             delete(VideoReward).where(
                 VideoReward.project_id.in_(ids), VideoReward.reward_date == as_of
             )
         )
-        records: list[dict[str, Any]] = [
-            {
-                "video_id": vid,
-                "reward_date": as_of,
-                "project_id": pid,
-                "engagement": float(eng),
-                "pct_avg_view_duration": float(p1),
-                "pct_views_6h": float(p2),
-                "pct_engagement": float(p3),
-                "reward": float(r),
-                "window_size": int(n),
-            }
-            for vid, pid, eng, p1, p2, p3, r, n in zip(
-                rewards["video_id"],
-                rewards["project_id"],
-                rewards["engagement"],
-                rewards["pct_avg_view_duration"],
-                rewards["pct_views_6h"],
-                rewards["pct_engagement"],
-                rewards["reward"],
-                window_sizes,
-                strict=True,
-            )
-        ]
-        records.sort(key=lambda r: str(r["video_id"]))
-        if records:
-            session.execute(VideoReward.__table__.insert(), records)
-        per_project = rewards.groupby("project_id").size()
+        by_length: dict[int, list[uuid.UUID]] = {}
+        for p in projects:
+            by_length.setdefault(p.window_days, []).append(p.id)
+        table = VideoReward.__table__
+        for length, group in by_length.items():
+            start, end = window_bounds(as_of, length)
+            for part in chunks(group, 10_000):
+                session.execute(
+                    table.insert().from_select(
+                        REWARD_INSERT_COLUMNS,
+                        window_rewards_select(part, as_of, start, end),
+                    )
+                )
+        per_project = dict(
+            session.execute(
+                select(VideoReward.project_id, func.count())
+                .where(VideoReward.project_id.in_(ids), VideoReward.reward_date == as_of)
+                .group_by(VideoReward.project_id)
+            ).all()
+        )
         return RewardsResult(
             as_of=as_of,
             projects=len(projects),
-            videos_rewarded=len(records),
+            videos_rewarded=sum(per_project.values()),
             per_project={str(k): int(v) for k, v in per_project.items()},
         )

@@ -7,7 +7,6 @@ from sqlalchemy import select, update
 from learning_loop.db.models import RecipeDailyStats, VideoReward
 from learning_loop.defs.assets import daily_assets
 from learning_loop.defs.checks import asset_checks
-from learning_loop.services import rewards as rewards_service
 from learning_loop.services.metrics import METRIC_COLUMNS, ingest_metrics
 from learning_loop.services.rows import read_rows
 from learning_loop.services.videos import VIDEO_COLUMNS, backfill_recipes, import_videos
@@ -91,27 +90,37 @@ def test_project_scope_config(db, resources, sample_channel):
     assert rows(db) == ([], [])
 
 
-def test_blocking_check_stops_the_run_on_bad_rewards(db, resources, sample_channel, monkeypatch):
-    real = rewards_service.compute_rewards
+def test_blocking_check_stops_the_run_on_bad_rewards(db, resources, sample_channel):
+    from learning_loop.db.models import Project
 
-    def broken(metrics, weights):
-        out = real(metrics, weights)
-        out.loc[out.index[0], "reward"] = 1.5
-        out.loc[out.index[1], "pct_engagement"] = 0.99
-        return out
-
-    monkeypatch.setattr(rewards_service, "compute_rewards", broken)
+    # Weights that no longer sum to 1 (written behind the services' back) push rewards past 1.
+    with db.transaction() as s:
+        s.execute(update(Project).values(weight_avg_view_duration=1.0, weight_views_6h=1.0))
     result = materialize(
         [*daily_assets, *asset_checks], partition_key=DAY, resources=resources, raise_on_error=False
     )
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert checks["rewards_within_unit_interval"].passed is False
-    assert checks["percentiles_average_half"].passed is False
-    assert "1 reward or percentile" in checks["rewards_within_unit_interval"].description
+    assert "outside [0, 1]" in checks["rewards_within_unit_interval"].description
+    assert checks["percentiles_average_half"].passed is True
     assert not result.success
     # The blocking check kept recipe stats from being computed on bad rewards.
     materialized = {e.materialization.asset_key for e in result.get_asset_materialization_events()}
     assert AssetKey("recipe_stats") not in materialized
+
+
+def test_percentile_check_fails_when_a_window_is_off(db, sample_channel):
+    from learning_loop.services.checks import percentiles_average_half
+    from learning_loop.services.rewards import compute_rewards_for_date
+
+    day = dt.date.fromisoformat(DAY)
+    compute_rewards_for_date(db, day)
+    assert percentiles_average_half(db, day).passed
+    with db.transaction() as s:
+        first = s.scalars(select(VideoReward).where(VideoReward.reward_date == day)).first()
+        first.pct_views_6h = 1.0 if first.pct_views_6h < 0.9 else 0.01
+    outcome = percentiles_average_half(db, day)
+    assert not outcome.passed and "1 of 1 project window" in outcome.description
 
 
 def test_deadline_check_fails_on_a_late_running_experiment(db, resources):
