@@ -1,18 +1,23 @@
-"""`shorts-engine demo`: the whole onboarding flow on the sample channel shipped in the repo."""
+"""`shorts-engine demo` (a simulated channel through the real loop) and `shorts-engine sample`."""
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from learning_loop.cli.common import database
+from learning_loop.cli.common import database, settings
 from learning_loop.cli.output import print_table
 from learning_loop.services import planning
+from learning_loop.services.experiments import list_experiments
 from learning_loop.services.metrics import METRIC_COLUMNS, ingest_metrics
 from learning_loop.services.projects import create_project
 from learning_loop.services.recipes import list_recipes
+from learning_loop.services.report import project_report
 from learning_loop.services.rows import read_rows
 from learning_loop.services.stats import update_stats
 from learning_loop.services.videos import VIDEO_COLUMNS, backfill_recipes, import_videos
@@ -21,25 +26,8 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SAMPLE_AS_OF = dt.date(2026, 10, 30)
 
 
-def demo() -> None:
-    """Create a project from the sample channel, learn from it, print the leaderboard."""
-    db = database()
-    name = f"sample-channel-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S-%f}"
-    project = create_project(db, name)
-    pid = str(project.id)
-    typer.echo(f"1. created project {name} ({pid})")
-    imported = import_videos(db, pid, read_rows(SAMPLES / "videos.csv", VIDEO_COLUMNS))
-    typer.echo(f"2. imported {imported.imported} existing videos from samples/videos.csv")
-    back = backfill_recipes(db, pid)
-    typer.echo(f"3. backfilled {back.videos_backfilled} videos into {back.recipes_created} recipes")
-    snaps = ingest_metrics(db, pid, read_rows(SAMPLES / "metrics.csv", METRIC_COLUMNS))
-    typer.echo(f"4. ingested {snaps.ingested} metric snapshots from samples/metrics.csv")
-    result = update_stats(db, pid, SAMPLE_AS_OF, 30)
-    typer.echo(
-        f"5. update-stats as of {SAMPLE_AS_OF}: {result.rewards.videos_rewarded} rewards, "
-        f"{result.recipe_stats.rewarded_recipes} recipes scored"
-    )
-    recipes = list_recipes(db, pid)
+def _leaderboard(pid: str, limit: int = 10) -> None:
+    recipes = [r for r in list_recipes(database(), pid) if r.avg_reward_score is not None]
     print_table(
         "Recipe leaderboard",
         [
@@ -69,9 +57,124 @@ def demo() -> None:
                 r.avg_reward_score,
                 r.best_reward_score,
             )
-            for i, r in enumerate(recipes, start=1)
+            for i, r in enumerate(recipes[:limit], start=1)
         ],
     )
+
+
+def demo(
+    days: Annotated[int, typer.Option("--days", help="Simulated days, 1..365.")] = 30,
+    per_day: Annotated[int, typer.Option("--per-day", help="Videos planned per day.")] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated audience.")] = 7,
+) -> None:
+    """Run the whole loop on a simulated channel: plan, publish, measure, learn, every day."""
+    from learning_loop.services.demo import DemoDay, run_demo  # numpy-heavy: load on use
+
+    started = time.monotonic()
+    typer.echo(
+        f"Simulating {days} days x {per_day} videos on a fresh project "
+        f"(seed {seed}); every step is a real Dagster run."
+    )
+    with Progress(
+        TextColumn("[bold]day {task.completed}/{task.total}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+    ) as progress:
+        task = progress.add_task("", total=days)
+
+        def advance(day: DemoDay) -> None:
+            progress.update(
+                task,
+                advance=1,
+                description=f"{day.day}: {day.exploit} exploit + {day.explore} explore, "
+                f"true reward {day.mean_true_reward:.3f}",
+            )
+
+        result = run_demo(
+            settings(), database(), days=days, per_day=per_day, seed=seed, on_day=advance
+        )
+    pid = result.project_id
+    _leaderboard(pid)
+    experiments = list_experiments(database(), pid)
+    print_table(
+        "Experiments",
+        [
+            "variable",
+            "baseline -> variant",
+            "status",
+            "n base/var",
+            "diff",
+            "95% CI",
+            "p",
+            "winner",
+        ],
+        [
+            (
+                e.variable_tested,
+                f"{e.baseline_value} -> {e.variant_value}",
+                e.status,
+                f"{e.baseline_n}/{e.variant_n}" if e.baseline_n is not None else None,
+                e.difference,
+                f"[{e.ci_low:.3f}, {e.ci_high:.3f}]" if e.ci_low is not None else None,
+                e.p_value,
+                e.winner,
+            )
+            for e in experiments
+        ],
+    )
+    nxt = result.next_batch
+    if nxt is not None:
+        print_table(
+            "Next recommendations",
+            ["type", "recipe_hash", "reason"],
+            [(r.type, r.recipe_hash[:12], r.reason) for r in nxt.recommendations],
+        )
+    week = min(7, days)
+    first = [q for d, q in result.chosen_quality if d < week]
+    last = [q for d, q in result.chosen_quality if d >= days - week]
+    best = result.best_expected_reward
+    typer.echo(
+        f"True quality of the chosen recipes (expected reward, best possible {best:.3f}):\n"
+        f"  first {week} days: {sum(first) / len(first):.3f} (regret "
+        f"{best - sum(first) / len(first):.3f} per video)\n"
+        f"  last {week} days:  {sum(last) / len(last):.3f} (regret "
+        f"{best - sum(last) / len(last):.3f} per video)"
+    )
+    report = settings().home.resolve() / "report.html"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(project_report(database(), pid), encoding="utf-8")
+    typer.echo(
+        f"Done in {time.monotonic() - started:.0f} s: project {result.project_name} ({pid}), "
+        f"{result.runs} Dagster runs.\n"
+        f"Where to look next:\n"
+        f"  report    {report}\n"
+        f"  Dagster   make dev, then http://127.0.0.1:3000 (runs, asset lineage, checks)\n"
+        f"  API       shorts-engine api serve --dev, then http://127.0.0.1:8000/docs\n"
+        f"  CLI       shorts-engine learn experiments --project {pid}"
+    )
+
+
+def sample() -> None:
+    """The onboarding flow on the sample channel shipped in the repo (real files, no simulator)."""
+    db = database()
+    name = f"sample-channel-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S-%f}"
+    project = create_project(db, name)
+    pid = str(project.id)
+    typer.echo(f"1. created project {name} ({pid})")
+    imported = import_videos(db, pid, read_rows(SAMPLES / "videos.csv", VIDEO_COLUMNS))
+    typer.echo(f"2. imported {imported.imported} existing videos from samples/videos.csv")
+    back = backfill_recipes(db, pid)
+    typer.echo(f"3. backfilled {back.videos_backfilled} videos into {back.recipes_created} recipes")
+    snaps = ingest_metrics(db, pid, read_rows(SAMPLES / "metrics.csv", METRIC_COLUMNS))
+    typer.echo(f"4. ingested {snaps.ingested} metric snapshots from samples/metrics.csv")
+    result = update_stats(db, pid, SAMPLE_AS_OF, 30)
+    typer.echo(
+        f"5. update-stats as of {SAMPLE_AS_OF}: {result.rewards.videos_rewarded} rewards, "
+        f"{result.recipe_stats.rewarded_recipes} recipes scored"
+    )
+    _leaderboard(pid)
     preview = planning.preview(db, pid, 5, None, seed=1)
     print_table(
         "Next batch (preview: 70% exploit, 30% explore)",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from html import escape
 
 WIDTH = 760
-PALETTE = {"exploit": "#2f6db3", "explore": "#e07b24", "default": "#4b8b3b"}
+PALETTE = {"exploit": "#2f6db3", "explore": "#e07b24", "baseline": "#b8322a", "default": "#4b8b3b"}
 
 
 def _frame(name: str, height: int, body: str, title: str) -> str:
@@ -123,7 +123,11 @@ def interval_chart(
         )
     for i, (label, est, lo, hi) in enumerate(rows):
         cy = top + row_h * i + row_h / 2
-        color = PALETTE["explore"] if zero_line and lo > 0 else PALETTE["exploit"]
+        color = PALETTE["exploit"]
+        if zero_line and lo > 0:
+            color = PALETTE["explore"]  # the variant won
+        elif zero_line and hi < 0:
+            color = PALETTE["baseline"]  # the baseline won
         parts.append(
             f'<text x="{label_w - 8}" y="{cy + 4:.1f}" text-anchor="end" font-size="11">'
             f"{escape(label)}</text>"
