@@ -272,15 +272,18 @@ class MetricSnapshot(Base):
 
 
 class VideoReward(Base):
-    """A video's reward as computed for one evaluation date (SPEC §3)."""
+    """A video's reward as computed for one evaluation date (SPEC §3).
+
+    Derived rows, written only by the daily reward statement, which selects them from
+    `video_jobs` itself. They carry no foreign keys: checking two keys per row doubled the cost
+    of the bulk insert (bench/RESULTS.md), and the statement cannot produce an orphan.
+    """
 
     __tablename__ = "video_rewards"
 
-    video_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("video_jobs.id", ondelete="CASCADE"), primary_key=True
-    )
+    video_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     reward_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     engagement: Mapped[float] = mapped_column(Float)
     pct_avg_view_duration: Mapped[float] = mapped_column(Float)
     pct_views_6h: Mapped[float] = mapped_column(Float)

@@ -1,7 +1,7 @@
 """The daily reward computed inside the database: one INSERT ... SELECT per window length.
 
 It reproduces `domain.rewards.compute_rewards` to the bit: the mid-rank percentile is
-`(2 * (rank - 1) + ties) / (2 * N)` with an exact integer numerator and one floating division,
+`(2 * less + equal) / (2 * N)` with an exact integer numerator and one floating division,
 engagement is one floating division, and the reward is summed left to right. Moving the work to
 the database avoids shipping every window row to Python and back (SPEC §3; bench/).
 """
@@ -19,29 +19,67 @@ from sqlalchemy.sql import Select
 from learning_loop.db.models import MetricSnapshot, Project, VideoJob
 
 
-def _pct(rank: Any, ties: Any, n: Any) -> Any:
-    return cast(2 * (rank - 1) + ties, Float) / cast(2 * n, Float)
+def _pct(rank: Any, at_most: Any, n: Any) -> Any:
+    # rank = less + 1 and, with the default frame (peers included), count = less + equal:
+    # rank + count - 1 = 2 * less + equal, exact in integers.
+    return cast(rank + at_most - 1, Float) / cast(2 * n, Float)
+
+
+def _latest_snapshots(
+    dialect: str, project_ids: Sequence[uuid.UUID] | None, end: dt.datetime
+) -> Any:
+    """Each video's latest snapshot captured before `end`."""
+    cols = (
+        MetricSnapshot.video_id,
+        MetricSnapshot.views,
+        MetricSnapshot.views_6h,
+        MetricSnapshot.avg_view_duration_s,
+        MetricSnapshot.likes,
+        MetricSnapshot.comments,
+    )
+    where = [MetricSnapshot.captured_at < end]
+    if project_ids is not None:
+        where.append(MetricSnapshot.project_id.in_(project_ids))
+    if dialect == "postgresql":
+        # DISTINCT ON walks the (video_id, captured_at) index once: the cheapest "latest row".
+        return (
+            select(*cols)
+            .where(*where)
+            .distinct(MetricSnapshot.video_id)
+            .order_by(MetricSnapshot.video_id, MetricSnapshot.captured_at.desc())
+            .subquery("latest")
+        )
+    newest = (
+        select(MetricSnapshot.video_id, func.max(MetricSnapshot.captured_at).label("captured_at"))
+        .where(*where)
+        .group_by(MetricSnapshot.video_id)
+        .subquery("newest")
+    )
+    return (
+        select(*cols)
+        .join(
+            newest,
+            and_(
+                newest.c.video_id == MetricSnapshot.video_id,
+                newest.c.captured_at == MetricSnapshot.captured_at,
+            ),
+        )
+        .subquery("latest")
+    )
 
 
 def window_rewards_select(
-    project_ids: Sequence[uuid.UUID], as_of: dt.date, start: dt.datetime, end: dt.datetime
+    dialect: str,
+    project_ids: Sequence[uuid.UUID] | None,
+    as_of: dt.date,
+    start: dt.datetime,
+    end: dt.datetime,
 ) -> Select[Any]:
-    """Rows of `video_rewards` for the projects' window of `as_of` (all share one length)."""
-    latest = (
-        select(
-            MetricSnapshot.video_id,
-            MetricSnapshot.views,
-            MetricSnapshot.views_6h,
-            MetricSnapshot.avg_view_duration_s,
-            MetricSnapshot.likes,
-            MetricSnapshot.comments,
-            func.row_number()
-            .over(partition_by=MetricSnapshot.video_id, order_by=MetricSnapshot.captured_at.desc())
-            .label("rn"),
-        )
-        .where(MetricSnapshot.project_id.in_(project_ids), MetricSnapshot.captured_at < end)
-        .subquery("latest")
-    )
+    """Rows of `video_rewards` for the projects' window of `as_of` (all share one length).
+
+    `project_ids` None means every project (no filter at all).
+    """
+    latest = _latest_snapshots(dialect, project_ids, end)
     engagement = case(
         (latest.c.views == 0, literal(0.0, Float)),
         else_=cast(latest.c.likes + latest.c.comments, Float) / cast(latest.c.views, Float),
@@ -54,11 +92,11 @@ def window_rewards_select(
             latest.c.views_6h.label("v6"),
             engagement.label("eng"),
         )
-        .join(latest, and_(latest.c.video_id == VideoJob.id, latest.c.rn == 1))
+        .join(latest, latest.c.video_id == VideoJob.id)
         .where(
-            VideoJob.project_id.in_(project_ids),
             VideoJob.published_at >= start,
             VideoJob.published_at < end,
+            *([VideoJob.project_id.in_(project_ids)] if project_ids is not None else []),
         )
         .subquery("win")
     )
@@ -70,11 +108,11 @@ def window_rewards_select(
         w.eng,
         func.count().over(**by_project).label("n"),
         func.rank().over(**by_project, order_by=w.avd).label("r1"),
-        func.count().over(partition_by=[w.project_id, w.avd]).label("t1"),
+        func.count().over(**by_project, order_by=w.avd).label("t1"),
         func.rank().over(**by_project, order_by=w.v6).label("r2"),
-        func.count().over(partition_by=[w.project_id, w.v6]).label("t2"),
+        func.count().over(**by_project, order_by=w.v6).label("t2"),
         func.rank().over(**by_project, order_by=w.eng).label("r3"),
-        func.count().over(partition_by=[w.project_id, w.eng]).label("t3"),
+        func.count().over(**by_project, order_by=w.eng).label("t3"),
     ).subquery("ranked")
     r = ranked.c
     pcts = (

@@ -7,20 +7,16 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import pandas as pd
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select
+from sqlalchemy import Date, Integer, and_, delete, func, literal, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
+from learning_loop.db.models import Project, RecipeDailyStats, VideoJob, VideoReward
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.models import RecipeDailyStats, VideoJob, VideoReward
-from learning_loop.db.queries import latest_rewards
 from learning_loop.domain.rewards import window_bounds
-from learning_loop.domain.stats import recipe_stats
 from learning_loop.services.errors import InvalidInput, NotFound
 from learning_loop.services.projects import get_project
-from learning_loop.services.rewards import select_projects
 from learning_loop.services.views import RecipeView
 
 MAX_DAYS = 3650
@@ -40,84 +36,148 @@ def check_days(days: Any) -> int:
     return days
 
 
+def _scope(column: Any, ids: Sequence[uuid.UUID] | None) -> Any:
+    return column.in_(ids) if ids is not None else true()
+
+
+def current_rewards(dialect: str, as_of: dt.date, project_ids: Sequence[uuid.UUID] | None) -> Any:
+    """Each video's latest reward stored for a date up to `as_of` (video_id, reward)."""
+    where = [VideoReward.reward_date <= as_of, _scope(VideoReward.project_id, project_ids)]
+    if dialect == "postgresql":
+        return (
+            select(VideoReward.video_id, VideoReward.reward)
+            .where(*where)
+            .distinct(VideoReward.video_id)
+            .order_by(VideoReward.video_id, VideoReward.reward_date.desc())
+            .subquery("current")
+        )
+    newest = (
+        select(VideoReward.video_id, func.max(VideoReward.reward_date).label("d"))
+        .where(*where)
+        .group_by(VideoReward.video_id)
+        .subquery("newest")
+    )
+    return (
+        select(VideoReward.video_id, VideoReward.reward)
+        .join(
+            newest,
+            and_(newest.c.video_id == VideoReward.video_id, newest.c.d == VideoReward.reward_date),
+        )
+        .subquery("current")
+    )
+
+
 def compute_recipe_stats(
     db: Database,
     as_of: dt.date,
     days: int = 30,
     project_ids: Sequence[uuid.UUID] | None = None,
 ) -> RecipeStatsResult:
-    """Per recipe, the mean and best current reward of its videos published in the window."""
+    """Per recipe, the mean and best current reward of its videos published in the window.
+
+    Computed and written inside the database: a row per recipe in `recipe_daily_stats` for the
+    date, then the `recipes` rows take the stats of their latest computed date.
+    """
     check_days(days)
     start, end = window_bounds(as_of, days)
     with db.transaction() as session:
-        projects = select_projects(session, project_ids)
-        ids = [p.id for p in projects]
-        current = latest_rewards(as_of).where(VideoReward.project_id.in_(ids)).subquery()
-        rows = session.execute(
-            select(VideoJob.recipe_id, current.c.reward)
+        ids = None if project_ids is None else list(project_ids)
+        current = current_rewards(db.dialect, as_of, ids)
+        scored = (
+            select(
+                VideoJob.recipe_id.label("recipe_id"),
+                func.avg(current.c.reward).label("avg"),
+                func.max(current.c.reward).label("best"),
+                func.count().label("n"),
+            )
             .join(current, current.c.video_id == VideoJob.id)
             .where(
-                VideoJob.project_id.in_(ids),
+                _scope(VideoJob.project_id, ids),
                 VideoJob.recipe_id.is_not(None),
                 VideoJob.published_at >= start,
                 VideoJob.published_at < end,
             )
-        ).all()
-        stats = recipe_stats(pd.DataFrame(rows, columns=["recipe_id", "reward"]))
-        by_recipe = {
-            rid: (float(avg), float(best), int(n))
-            for rid, avg, best, n in zip(
-                stats["recipe_id"],
-                stats["avg_reward_score"],
-                stats["best_reward_score"],
-                stats["rewarded_videos"],
-                strict=True,
-            )
-        }
-        used = dict(
-            session.execute(
-                select(VideoJob.recipe_id, func.count())
-                .where(VideoJob.project_id.in_(ids), VideoJob.recipe_id.is_not(None))
-                .group_by(VideoJob.recipe_id)
-            ).all()
+            .group_by(VideoJob.recipe_id)
+            .subquery("scored")
         )
-        recipes = list(session.scalars(select(RecipeRow).where(RecipeRow.project_id.in_(ids))))
+        used = (
+            select(VideoJob.recipe_id.label("recipe_id"), func.count().label("n"))
+            .where(_scope(VideoJob.project_id, ids), VideoJob.recipe_id.is_not(None))
+            .group_by(VideoJob.recipe_id)
+            .subquery("used")
+        )
         session.execute(
             delete(RecipeDailyStats).where(
-                RecipeDailyStats.project_id.in_(ids), RecipeDailyStats.stats_date == as_of
+                RecipeDailyStats.stats_date == as_of,
+                _scope(RecipeDailyStats.project_id, ids),
             )
         )
-        daily: list[dict[str, Any]] = []
-        for recipe in recipes:
-            avg, best, n = by_recipe.get(recipe.id, (None, None, 0))
-            times_used = int(used.get(recipe.id, 0))
-            daily.append(
-                {
-                    "recipe_id": recipe.id,
-                    "stats_date": as_of,
-                    "project_id": recipe.project_id,
-                    "window_days": days,
-                    "times_used": times_used,
-                    "avg_reward_score": avg,
-                    "best_reward_score": best,
-                    "rewarded_videos": n,
-                }
+        rows = (
+            select(
+                RecipeRow.id,
+                literal(as_of, Date),
+                RecipeRow.project_id,
+                literal(days, Integer),
+                func.coalesce(used.c.n, 0),
+                scored.c.avg,
+                scored.c.best,
+                func.coalesce(scored.c.n, 0),
             )
-            recipe.times_used = times_used
-            # The recipe row shows the stats of the latest date computed so far.
-            if recipe.stats_as_of is None or recipe.stats_as_of <= as_of:
-                recipe.avg_reward_score = avg
-                recipe.best_reward_score = best
-                recipe.rewarded_videos = n
-                recipe.stats_as_of = as_of
-        if daily:
-            session.execute(RecipeDailyStats.__table__.insert(), daily)
+            .outerjoin(scored, scored.c.recipe_id == RecipeRow.id)
+            .outerjoin(used, used.c.recipe_id == RecipeRow.id)
+            .where(_scope(RecipeRow.project_id, ids))
+            .order_by(RecipeRow.id)
+        )
+        session.execute(
+            RecipeDailyStats.__table__.insert().from_select(
+                [
+                    "recipe_id",
+                    "stats_date",
+                    "project_id",
+                    "window_days",
+                    "times_used",
+                    "avg_reward_score",
+                    "best_reward_score",
+                    "rewarded_videos",
+                ],
+                rows,
+            )
+        )
+        today = and_(
+            RecipeDailyStats.recipe_id == RecipeRow.id,
+            RecipeDailyStats.stats_date == as_of,
+            _scope(RecipeDailyStats.project_id, ids),
+        )
+        session.execute(
+            update(RecipeRow).where(today).values(times_used=RecipeDailyStats.times_used)
+        )
+        # The recipe row shows the stats of the latest date computed so far.
+        session.execute(
+            update(RecipeRow)
+            .where(today, or_(RecipeRow.stats_as_of.is_(None), RecipeRow.stats_as_of <= as_of))
+            .values(
+                avg_reward_score=RecipeDailyStats.avg_reward_score,
+                best_reward_score=RecipeDailyStats.best_reward_score,
+                rewarded_videos=RecipeDailyStats.rewarded_videos,
+                stats_as_of=as_of,
+            )
+        )
+        recipes, rewarded = session.execute(
+            select(func.count(), func.count(RecipeDailyStats.avg_reward_score)).where(
+                RecipeDailyStats.stats_date == as_of, _scope(RecipeDailyStats.project_id, ids)
+            )
+        ).one()
+        projects = (
+            len(ids)
+            if ids is not None
+            else session.scalar(select(func.count()).select_from(Project))
+        )
         return RecipeStatsResult(
             as_of=as_of,
             days=days,
-            projects=len(projects),
-            recipes=len(recipes),
-            rewarded_recipes=len(by_recipe),
+            projects=projects or 0,
+            recipes=recipes or 0,
+            rewarded_recipes=rewarded or 0,
         )
 
 

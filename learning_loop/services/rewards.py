@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
@@ -82,31 +82,38 @@ def compute_rewards_for_date(
     with db.transaction() as session:
         projects = select_projects(session, project_ids)
         ids = [p.id for p in projects]
-        session.execute(
-            delete(VideoReward).where(
-                VideoReward.project_id.in_(ids), VideoReward.reward_date == as_of
-            )
-        )
+        stale = delete(VideoReward).where(VideoReward.reward_date == as_of)
+        if project_ids is not None:
+            stale = stale.where(VideoReward.project_id.in_(ids))
+        session.execute(stale)
         by_length: dict[int, list[uuid.UUID]] = {}
         for p in projects:
             by_length.setdefault(p.window_days, []).append(p.id)
         table = VideoReward.__table__
+        if db.dialect == "postgresql":
+            # The window sorts spill to disk with the default 4 MB.
+            session.execute(text("SET LOCAL work_mem = '64MB'"))
+        everyone = project_ids is None and len(by_length) == 1
         for length, group in by_length.items():
             start, end = window_bounds(as_of, length)
-            for part in chunks(group, 10_000):
+            parts: list[Sequence[uuid.UUID] | None] = (
+                [None] if everyone else list(chunks(group, 10_000))
+            )
+            for part in parts:
                 session.execute(
                     table.insert().from_select(
                         REWARD_INSERT_COLUMNS,
-                        window_rewards_select(part, as_of, start, end),
+                        window_rewards_select(db.dialect, part, as_of, start, end),
                     )
                 )
-        per_project = dict(
-            session.execute(
-                select(VideoReward.project_id, func.count())
-                .where(VideoReward.project_id.in_(ids), VideoReward.reward_date == as_of)
-                .group_by(VideoReward.project_id)
-            ).all()
+        counted = (
+            select(VideoReward.project_id, func.count())
+            .where(VideoReward.reward_date == as_of)
+            .group_by(VideoReward.project_id)
         )
+        if project_ids is not None:
+            counted = counted.where(VideoReward.project_id.in_(ids))
+        per_project = dict(session.execute(counted).all())
         return RewardsResult(
             as_of=as_of,
             projects=len(projects),

@@ -1,0 +1,1 @@
+"""Benchmarks of Learning Loop: each prints its figures; full runs are recorded in RESULTS.md."""
