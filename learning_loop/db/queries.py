@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -76,21 +76,42 @@ def recipe_of(row: RecipeRow) -> Recipe:
     )
 
 
-def latest_rewards(as_of: dt.date | None = None) -> Select[Any]:
-    """Each video's most recent reward (up to `as_of` when given), as a subquery-able select."""
-    latest = select(
-        VideoReward.video_id.label("video_id"),
-        func.max(VideoReward.reward_date).label("reward_date"),
-    )
+def current_rewards(
+    dialect: str,
+    as_of: dt.date | None = None,
+    project_ids: Sequence[uuid.UUID] | None = None,
+) -> Any:
+    """Each video's most recent `video_rewards` row (up to `as_of` when given), as a subquery.
+
+    PostgreSQL walks the primary key once with DISTINCT ON; elsewhere the newest date per
+    video is joined back.
+    """
+    where = []
     if as_of is not None:
-        latest = latest.where(VideoReward.reward_date <= as_of)
-    latest_sq = latest.group_by(VideoReward.video_id).subquery()
-    return select(VideoReward).join(
-        latest_sq,
-        and_(
-            VideoReward.video_id == latest_sq.c.video_id,
-            VideoReward.reward_date == latest_sq.c.reward_date,
-        ),
+        where.append(VideoReward.reward_date <= as_of)
+    if project_ids is not None:
+        where.append(VideoReward.project_id.in_(list(project_ids)))
+    if dialect == "postgresql":
+        return (
+            select(VideoReward)
+            .where(*where)
+            .distinct(VideoReward.video_id)
+            .order_by(VideoReward.video_id, VideoReward.reward_date.desc())
+            .subquery("current")
+        )
+    newest = (
+        select(VideoReward.video_id, func.max(VideoReward.reward_date).label("d"))
+        .where(*where)
+        .group_by(VideoReward.video_id)
+        .subquery("newest")
+    )
+    return (
+        select(VideoReward)
+        .join(
+            newest,
+            and_(newest.c.video_id == VideoReward.video_id, newest.c.d == VideoReward.reward_date),
+        )
+        .subquery("current")
     )
 
 

@@ -97,6 +97,9 @@ class Recommendation:
     topic_hash: str | None
     reason: str
     experiment: str | None  # existing experiment id or a NewExperiment.key
+    # Probability with which the policy chose this recipe for this slot, for off-policy
+    # evaluation; None when the policy does not compute it (the seed's plan_batch).
+    probability: float | None = None
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import Experiment, Project, VideoJob, VideoReward
+from learning_loop.db.models import Experiment, Project, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import latest_rewards
+from learning_loop.db.queries import current_rewards
 from learning_loop.domain.experiments import should_complete, welch_verdict
 from learning_loop.services.errors import InvalidInput
 from learning_loop.services.projects import get_project
@@ -45,13 +45,15 @@ class EvaluationResult(BaseModel):
 
 
 def _arm_rewards(
-    session: Session, experiments: Sequence[Experiment], as_of: dt.date
+    session: Session,
+    experiments: Sequence[Experiment],
+    as_of: dt.date,
+    scope: Sequence[uuid.UUID] | None,
 ) -> tuple[dict[uuid.UUID, list[float]], dict[uuid.UUID, list[float]]]:
     """Current rewards (as of the date) of each experiment's variant and baseline arms."""
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     ids = [e.id for e in experiments]
-    project_ids = list({e.project_id for e in experiments})
-    current = latest_rewards(as_of).where(VideoReward.project_id.in_(project_ids)).subquery()
+    current = current_rewards(session.get_bind().dialect.name, as_of, scope)
     variant: dict[uuid.UUID, list[float]] = defaultdict(list)
     for exp_id, reward in session.execute(
         select(VideoJob.experiment_id, current.c.reward)
@@ -96,7 +98,10 @@ def evaluate_experiments(
             stmt = stmt.where(Experiment.project_id.in_(list(project_ids)))
         pairs = session.execute(stmt).all()
         experiments = [e for e, _ in pairs]
-        variant, baseline = _arm_rewards(session, experiments, as_of) if experiments else ({}, {})
+        scope = None if project_ids is None else list(project_ids)
+        variant, baseline = (
+            _arm_rewards(session, experiments, as_of, scope) if experiments else ({}, {})
+        )
         decisions = []
         now = dt.datetime.now(dt.UTC)
         for experiment, project in pairs:

@@ -12,8 +12,9 @@ from sqlalchemy import Date, Integer, and_, delete, func, literal, or_, select, 
 from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import Project, RecipeDailyStats, VideoJob, VideoReward
+from learning_loop.db.models import Project, RecipeDailyStats, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
+from learning_loop.db.queries import current_rewards
 from learning_loop.domain.rewards import window_bounds
 from learning_loop.services.errors import InvalidInput, NotFound
 from learning_loop.services.projects import get_project
@@ -38,33 +39,6 @@ def check_days(days: Any) -> int:
 
 def _scope(column: Any, ids: Sequence[uuid.UUID] | None) -> Any:
     return column.in_(ids) if ids is not None else true()
-
-
-def current_rewards(dialect: str, as_of: dt.date, project_ids: Sequence[uuid.UUID] | None) -> Any:
-    """Each video's latest reward stored for a date up to `as_of` (video_id, reward)."""
-    where = [VideoReward.reward_date <= as_of, _scope(VideoReward.project_id, project_ids)]
-    if dialect == "postgresql":
-        return (
-            select(VideoReward.video_id, VideoReward.reward)
-            .where(*where)
-            .distinct(VideoReward.video_id)
-            .order_by(VideoReward.video_id, VideoReward.reward_date.desc())
-            .subquery("current")
-        )
-    newest = (
-        select(VideoReward.video_id, func.max(VideoReward.reward_date).label("d"))
-        .where(*where)
-        .group_by(VideoReward.video_id)
-        .subquery("newest")
-    )
-    return (
-        select(VideoReward.video_id, VideoReward.reward)
-        .join(
-            newest,
-            and_(newest.c.video_id == VideoReward.video_id, newest.c.d == VideoReward.reward_date),
-        )
-        .subquery("current")
-    )
 
 
 def compute_recipe_stats(

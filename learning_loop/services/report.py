@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import select
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import PlannedBatch, VideoJob, VideoReward
+from learning_loop.db.models import PlannedBatch, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import latest_rewards
+from learning_loop.db.queries import current_rewards
 from learning_loop.reporting.svg import interval_chart, line_chart, stacked_bars
 from learning_loop.services.experiments import experiment_views
 from learning_loop.services.projects import get_project
@@ -69,7 +69,7 @@ def _interval(values: list[float]) -> tuple[float, float, float]:
 def report_data(db: Database, project_id: Any) -> dict[str, Any]:
     with db.read() as session:
         project = get_project(session, project_id)
-        current = latest_rewards().where(VideoReward.project_id == project.id).subquery()
+        current = current_rewards(db.dialect, None, [project.id])
         videos = session.execute(
             select(
                 VideoJob.generation_mode,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Experiment, PlannedBatch, VideoJob, VideoReward
-from learning_loop.db.queries import latest_rewards
+from learning_loop.db.queries import current_rewards
 from learning_loop.services.projects import get_project
 from learning_loop.services.recipes import (
     RecipeStatsResult,
@@ -53,7 +53,7 @@ def project_stats(db: Database, project_id: Any) -> StatsView:
         def count(*where: Any) -> int:
             return session.scalar(select(func.count()).select_from(VideoJob).where(*where)) or 0
 
-        current = latest_rewards().where(VideoReward.project_id == pid).subquery()
+        current = current_rewards(db.dialect, None, [pid])
         by_mode = dict(
             session.execute(
                 select(VideoJob.generation_mode, func.avg(current.c.reward))

@@ -13,9 +13,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import PlannedBatch, VideoJob, VideoReward
+from learning_loop.db.models import PlannedBatch, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import chunks, ensure_recipes, latest_rewards, recipe_of
+from learning_loop.db.queries import chunks, current_rewards, ensure_recipes, recipe_of
 from learning_loop.domain.buckets import InvalidRawValue, density_bucket, wpm_bucket
 from learning_loop.domain.recipe import InvalidRecipe, Recipe
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
@@ -341,7 +341,7 @@ def video_views(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[VideoView]:
-    current = latest_rewards().where(VideoReward.project_id == project_id).subquery()
+    current = current_rewards(session.get_bind().dialect.name, None, [project_id])
     stmt = (
         select(VideoJob, RecipeRow, current)
         .outerjoin(RecipeRow, RecipeRow.id == VideoJob.recipe_id)

@@ -1,0 +1,74 @@
+"""The policies a simulated channel can be run with, and how each plans one day.
+
+``seed`` and ``thompson`` are the production planners (``domain.sampler.plan_batch`` and
+``domain.thompson.plan_batch_thompson``) fed from the loop's in-memory state; ``random`` (a
+uniformly random valid recipe per video) and ``oracle`` (the simulator's best recipe, which no real
+policy can know) are the yardsticks of the gap a policy closes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from learning_loop.domain.sampler import BatchPlan, PlannerSettings, SamplerState, plan_batch
+from learning_loop.domain.thompson import Observation, plan_batch_thompson
+from learning_loop.simulation.channel import SimulatedChannel
+
+POLICIES: tuple[str, ...] = ("seed", "thompson", "random", "oracle")
+# Policies that plan with the real sampler code from the loop's state (and so need rewards).
+LEARNING_POLICIES: tuple[str, ...] = ("seed", "thompson")
+# Policies that define the gap (random = 0% closed, oracle = 100%).
+YARDSTICKS: tuple[str, ...] = ("random", "oracle")
+
+
+def parse_policies(values: Iterable[str] | None) -> list[str]:
+    """Policy names from repeated and/or comma-separated values, in POLICIES order, no repeats.
+
+    None or nothing given means every policy. An unknown name raises ValueError.
+    """
+    names: set[str] = set()
+    for value in values or ():
+        for part in str(value).split(","):
+            name = part.strip().lower()
+            if not name:
+                continue
+            if name not in POLICIES:
+                raise ValueError(
+                    f"unknown policy {part.strip()!r}; policies are {', '.join(POLICIES)}"
+                )
+            names.add(name)
+    if not names:
+        return list(POLICIES)
+    return [p for p in POLICIES if p in names]
+
+
+def plan_learning(
+    policy: str,
+    n: int,
+    state: SamplerState,
+    settings: PlannerSettings,
+    seed: int,
+    observations: Sequence[Observation],
+) -> BatchPlan:
+    """One day's batch from a production planner (no topics: the simulator's topics are
+    anonymous, so duplicate prevention never triggers)."""
+    if policy == "seed":
+        return plan_batch(n, None, state, settings, seed)
+    if policy == "thompson":
+        return plan_batch_thompson(n, None, state, settings, seed, observations)
+    raise ValueError(f"{policy!r} is not a learning policy ({', '.join(LEARNING_POLICIES)})")
+
+
+def random_indices(
+    channel: SimulatedChannel, n: int, rng: np.random.Generator
+) -> npt.NDArray[np.int64]:
+    """n uniformly random recipes (as all_recipes() indices)."""
+    return rng.integers(0, channel.expected_rewards().shape[0], size=n, dtype=np.int64)
+
+
+def oracle_indices(channel: SimulatedChannel, n: int, day: int) -> npt.NDArray[np.int64]:
+    """The best recipe of the day, n times."""
+    return np.full(n, int(np.argmax(channel.expected_rewards(day))), dtype=np.int64)
