@@ -14,6 +14,7 @@ from learning_loop.cli import db as db_cli
 from learning_loop.cli import learn, projects
 from learning_loop.cli.demo import demo, sample
 from learning_loop.cli.output import error_line
+from learning_loop.cli.simulate import simulate
 from learning_loop.db.engine import SchemaNotReady
 from learning_loop.services.errors import LearningLoopError
 
@@ -29,6 +30,7 @@ app.add_typer(learn.app, name="learn")
 app.add_typer(db_cli.app, name="db")
 app.command("demo")(demo)
 app.command("sample")(sample)
+app.command("simulate")(simulate)
 
 
 def _database_error(exc: SQLAlchemyError) -> str:

@@ -55,3 +55,15 @@ def parse_date(value: str | None, field: str = "as_of") -> dt.date | None:
 
 def rows_of(path: Path, columns: Any) -> list[tuple[int, dict[str, Any]]]:
     return read_rows(path, columns)
+
+
+def read_lines(path: Path, field: str) -> list[str]:
+    """The non-blank lines of a UTF-8 text file (topics, one per line)."""
+    label = field.replace("_", " ")
+    if not path.is_file():
+        raise InvalidInput(f"{label} not found: {path.name}", field)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{label} {path.name} is not UTF-8 text", field) from None
+    return [line.strip() for line in text.splitlines() if line.strip()]

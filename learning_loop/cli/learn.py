@@ -15,6 +15,7 @@ from learning_loop.cli.common import (
     RunFailed,
     database,
     parse_date,
+    read_lines,
     rows_of,
     settings,
 )
@@ -22,7 +23,6 @@ from learning_loop.cli.output import print_fields, print_json, print_table
 from learning_loop.cli.plan_video import plan_video
 from learning_loop.services import experiments as experiments_service
 from learning_loop.services import planning, runs, stats, videos
-from learning_loop.services.errors import InvalidInput
 from learning_loop.services.metrics import METRIC_COLUMNS, ingest_metrics
 from learning_loop.services.plan_requests import create_plan_request
 from learning_loop.services.recipes import list_recipes
@@ -302,15 +302,7 @@ def project_stats(project: ProjectOpt, json_: JsonOpt = False) -> None:
 
 
 def read_topics(path: Path | None) -> list[str] | None:
-    if path is None:
-        return None
-    if not path.is_file():
-        raise InvalidInput(f"topics file not found: {path.name}", "topics_file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput(f"topics file {path.name} is not UTF-8 text", "topics_file") from None
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    return read_lines(path, "topics_file") if path is not None else None
 
 
 @app.command("recommend")

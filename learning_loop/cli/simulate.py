@@ -105,9 +105,8 @@ def simulate(
         print_json([{**r.as_dict(), **knobs} for r in results])
         return
     print_table(
-        f"Cumulative regret over {days} days x {per_day} videos/day, mean of {seeds} simulated "
-        f"channels (effect_sd {effect_sd:g}, noise_sd {noise_sd:g}, "
-        f"interaction_sd {interaction_sd:g})",
+        f"Cumulative regret: {seeds} seeds x {days} days x {per_day}/day, sd effect "
+        f"{effect_sd:g} noise {noise_sd:g} interaction {interaction_sd:g}",
         ["policy", "regret_mean", "regret_se", "gap_closed", "regret_per_video"],
         [
             (

@@ -302,16 +302,13 @@ class _ThompsonPlanner:
         self.rng = rng
         self.existing_keys = state.existing_keys
         self.batch_keys: set[tuple[str, str]] = set()
-        self.tested: set[tuple[str, str, str]] = set(state.tested)
         self.arms: list[_Arm] = [
             _Arm(e.id, e.baseline.recipe_hash, e.variable_tested, e.variant_value, e.variant_jobs)
             for e in state.running
         ]
         self.new_experiments: list[NewExperiment] = []
-        mean_scores = model.mean_scores()
-        self.best_index = int(np.argmax(mean_scores))
+        self.best_index = int(self.cat.argmax_indices(model.mean[None, :])[0])
         self.best = self.cat.recipe(self.best_index)
-        self.best_score = float(mean_scores[self.best_index])
         self.extra_effects = model.draw_effects(probability_rng, probability_draws)
         self.extra_argmax = self.cat.argmax_indices(self.extra_effects)
         self.extra_count = probability_draws
@@ -383,7 +380,7 @@ class _ThompsonPlanner:
         experiment: str | None = None
         if not differing:
             slot = "exploit"
-            reason = f"Thompson: the current best recipe (posterior mean {self.best_score:+.3f})"
+            reason = "Thompson draw: the current best recipe (highest posterior mean reward)"
         elif len(differing) == 1:
             slot = "explore"
             name = differing[0]
@@ -429,7 +426,6 @@ class _ThompsonPlanner:
             variant_value=value,
         )
         self.new_experiments.append(created)
-        self.tested.add((baseline_hash, name, value))
         arm = _Arm(created.key, baseline_hash, name, value, 0)
         self.arms.append(arm)
         return arm, True
@@ -490,8 +486,8 @@ def plan_batch_thompson(
     """Plan n recommendations by Thompson sampling; the same shapes and topic rules as plan_batch.
 
     `observations` are (recipe, current reward) pairs of the project's rewarded videos.
-    `state.ranked` is not used (the model replaces the ranking); `state.running`, `state.tested`
-    and `state.existing_keys` are, as in the seed policy.
+    `state.running` and `state.existing_keys` are used as in the seed policy; `state.ranked` and
+    `state.tested` only by the cold start (which is the seed policy's plan).
     """
     _check_n(n)
     settings.validate()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Experiment, PlannedBatch, Project, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import chunks, ensure_recipes, recipe_of
+from learning_loop.db.queries import chunks, current_rewards, ensure_recipes, recipe_of
 from learning_loop.domain.recipe import Recipe
 from learning_loop.domain.sampler import (
     BatchPlan,
@@ -23,6 +23,7 @@ from learning_loop.domain.sampler import (
     SamplerState,
     plan_batch,
 )
+from learning_loop.domain.thompson import plan_batch_thompson
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
 from learning_loop.planner.template import build_template_plan
 from learning_loop.services.errors import Conflict, InvalidInput
@@ -126,6 +127,34 @@ def sampler_state(
     return state, ranked_rows
 
 
+def observations(session: Session, project: Project) -> list[tuple[Recipe, float]]:
+    """(recipe, current reward) of every rewarded video: what Thompson sampling learns from."""
+    current = current_rewards(session.get_bind().dialect.name, None, [project.id])
+    rows = session.execute(
+        select(RecipeRow, current.c.reward)
+        .join(VideoJob, VideoJob.recipe_id == RecipeRow.id)
+        .join(current, current.c.video_id == VideoJob.id)
+        .where(VideoJob.project_id == project.id)
+        .order_by(VideoJob.id)
+    ).all()
+    return [(recipe_of(r), float(reward)) for r, reward in rows]
+
+
+def sample(
+    session: Session,
+    project: Project,
+    n: int,
+    topics: Sequence[str] | None,
+    state: SamplerState,
+    seed: int | None,
+) -> BatchPlan:
+    """The project's policy: the seed's 70/30 (default) or Thompson sampling (opt-in)."""
+    settings = planner_settings(project)
+    if project.policy == "thompson":
+        return plan_batch_thompson(n, topics, state, settings, seed, observations(session, project))
+    return plan_batch(n, topics, state, settings, seed)
+
+
 def _recipe_fields(recipe: Recipe) -> RecipeFields:
     return RecipeFields(**recipe.to_dict())
 
@@ -142,7 +171,7 @@ def preview(
     with db.read() as session:
         project = get_project(session, project_id)
         state, ranked_rows = sampler_state(session, project, cleaned)
-        plan = plan_batch(n, cleaned, state, planner_settings(project), seed)
+        plan = sample(session, project, n, cleaned, state, seed)
         since = dt.datetime.now(dt.UTC) - dt.timedelta(days=RECENT_BATCH_DAYS)
         recent = session.scalar(
             select(func.count())
@@ -159,6 +188,7 @@ def preview(
                     topic=r.topic,
                     reason=r.reason,
                     experiment=r.experiment,
+                    probability=r.probability,
                 )
                 for r in plan.recommendations
             ],
@@ -245,6 +275,7 @@ def _write_plan(
             topic_hash=rec.topic_hash,
             status="queued",
             plan=plan_doc.model_dump(mode="json"),
+            selection_probability=rec.probability,
             created_at=now,
         )
         session.add(job)
@@ -310,6 +341,7 @@ def _job_view(job: VideoJob, recipe: Recipe) -> JobView:
         external_id=job.external_id,
         published_at=job.published_at,
         plan=job.plan,
+        selection_probability=job.selection_probability,
     )
 
 
@@ -358,7 +390,7 @@ def plan_and_write(
                 if from_backlog:
                     cleaned = list(project.topic_backlog or [])
                 state, _ = sampler_state(session, project, cleaned)
-                plan = plan_batch(n, cleaned, state, planner_settings(project), seed)
+                plan = sample(session, project, n, cleaned, state, seed)
                 if from_backlog:
                     used = {r.topic_hash for r in plan.recommendations}
                     used |= {

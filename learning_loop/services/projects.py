@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from learning_loop.db.models import Project
 from learning_loop.domain.recipe import DEFAULT_PRESETS, DEFAULT_RECIPE, InvalidRecipe, Recipe
 from learning_loop.domain.rewards import RewardWeights
 from learning_loop.domain.sampler import PlannerSettings
+from learning_loop.domain.topics import InvalidTopic, clean_topic
 from learning_loop.services.errors import Conflict, InvalidInput, NotFound
 from learning_loop.services.views import ProjectView
 
@@ -53,6 +55,17 @@ class ProjectSettings:
     alpha: float = 0.05
     default_recipe: Recipe = DEFAULT_RECIPE
     presets: tuple[str, ...] = DEFAULT_PRESETS
+    policy: str = "seed"
+
+
+POLICIES = ("seed", "thompson")
+BACKLOG_MAX = 10_000
+
+
+def check_policy(policy: Any) -> str:
+    if policy not in POLICIES:
+        raise InvalidInput(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}", "policy")
+    return str(policy)
 
 
 def _check_range(name: str, value: Any, low: float, high: float) -> None:
@@ -81,6 +94,7 @@ def validate_settings(s: ProjectSettings) -> None:
             Recipe(preset, "question", 7, "medium", "medium", "cliffhanger")
         except InvalidRecipe as exc:
             raise InvalidInput(str(exc), "presets") from None
+    check_policy(s.policy)
     if s.default_recipe.preset not in s.presets:
         raise InvalidInput(
             f"default_recipe.preset {s.default_recipe.preset} is not in the preset catalogue",
@@ -114,6 +128,7 @@ def create_project(db: Database, name: str, settings: ProjectSettings | None = N
                 alpha=s.alpha,
                 default_recipe=s.default_recipe.to_dict(),
                 presets=list(s.presets),
+                policy=s.policy,
                 topic_backlog=[],
             )
             session.add(project)
@@ -121,6 +136,44 @@ def create_project(db: Database, name: str, settings: ProjectSettings | None = N
             return ProjectView.model_validate(project)
     except IntegrityError:
         raise Conflict(f"a project named {name!r} already exists", "name") from None
+
+
+def configure_project(
+    db: Database,
+    project_id: Any,
+    *,
+    policy: str | None = None,
+    auto_plan: bool | None = None,
+    auto_plan_count: int | None = None,
+    topic_backlog: Sequence[Any] | None = None,
+) -> ProjectView:
+    """Change the planning policy and the nightly auto-planning of a project."""
+    if policy is not None:
+        check_policy(policy)
+    if auto_plan_count is not None:
+        _check_range("auto_plan_count", auto_plan_count, 1, 100)
+    backlog = None
+    if topic_backlog is not None:
+        if len(topic_backlog) > BACKLOG_MAX:
+            raise InvalidInput(f"at most {BACKLOG_MAX} topics in the backlog", "topic_backlog")
+        backlog = []
+        for i, topic in enumerate(topic_backlog):
+            try:
+                backlog.append(clean_topic(topic) if isinstance(topic, str) else clean_topic(""))
+            except InvalidTopic as exc:
+                raise InvalidInput(f"topic_backlog[{i}]: {exc}", "topic_backlog") from None
+    with db.transaction() as session:
+        project = get_project(session, project_id)
+        if policy is not None:
+            project.policy = policy
+        if auto_plan is not None:
+            project.auto_plan = bool(auto_plan)
+        if auto_plan_count is not None:
+            project.auto_plan_count = auto_plan_count
+        if backlog is not None:
+            project.topic_backlog = backlog
+        session.flush()
+        return ProjectView.model_validate(project)
 
 
 def list_projects(db: Database, limit: int = 1000, offset: int = 0) -> list[ProjectView]:

@@ -107,6 +107,7 @@ class RecommendationView(View):
     topic: str | None
     reason: str
     experiment: str | None
+    probability: float | None = None
 
 
 class SkippedTopicView(View):
@@ -141,6 +142,9 @@ class JobView(View):
     external_id: str | None
     published_at: dt.datetime | None
     plan: dict[str, Any] | None = None
+    # Probability with which the policy chose this recipe (Thompson sampling), for later
+    # off-policy evaluation; None for the seed policy.
+    selection_probability: float | None = None
 
 
 class PlannedBatchView(View):

@@ -155,3 +155,29 @@ def test_db_upgrade_command(cli, backend, backend_only):
     result = cli("db", "upgrade")
     assert result.code == 0 and "schema at revision" in result.out
     assert "0001" in cli("db", "current").out
+
+
+def test_projects_configure(cli, tmp_path):
+    pid = cli("projects", "create", "--name", "cfg", "--policy", "thompson").out.strip()
+    backlog = tmp_path / "backlog.txt"
+    backlog.write_text("One\n\nTwo\n")
+    out = cli(
+        "projects",
+        "configure",
+        "--project",
+        pid,
+        "--auto-plan",
+        "--auto-plan-count",
+        "3",
+        "--backlog-file",
+        backlog,
+        "--json",
+    )
+    assert out.code == 0, out.err
+    data = json.loads(out.out)
+    assert data["policy"] == "thompson" and data["auto_plan"] is True
+    assert data["topic_backlog"] == ["One", "Two"] and data["auto_plan_count"] == 3
+    text = cli("projects", "configure", "--project", pid, "--no-auto-plan")
+    assert "auto-plan off" in text.out
+    _one_line_error(cli("projects", "configure", "--project", pid, "--policy", "x"), "policy")
+    _one_line_error(cli("projects", "create", "--name", "y", "--policy", "x"), "policy")

@@ -1,0 +1,26 @@
+"""Simulated experiments through the real verdict code (SPEC §7): A/A honesty and power."""
+
+from __future__ import annotations
+
+from learning_loop.simulation.runner import simulate_experiments
+
+
+def test_aa_experiments_rarely_declare_a_winner() -> None:
+    sim = simulate_experiments(200, 0.0, seed=3, channels=5)
+    fixed = sim.fixed
+    assert fixed.experiments == 200
+    assert fixed.variant + fixed.baseline + fixed.inconclusive == 200
+    assert 0.0 <= fixed.decided_share <= 0.12
+    assert sim.true_difference == 0.0
+    assert sim.days_to_fixed_verdict == 8.0  # one video per arm per day, min_samples 8
+    # Peeking every day can only declare more winners on the same data.
+    assert sim.peek_until_deadline.decided_share >= fixed.decided_share
+    assert sim.peek_until_samples.decided_share >= fixed.decided_share
+
+
+def test_a_real_difference_is_found_more_often() -> None:
+    sim = simulate_experiments(200, 0.10, seed=4, channels=5)
+    assert abs(sim.true_difference - 0.10) < 0.01
+    assert sim.fixed.variant_share > 0.08
+    assert sim.fixed.variant > sim.fixed.baseline
+    assert sim.samples_for_power(0.10) > 8
