@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test test-sqlite lint format dev bench clean
+.PHONY: setup demo test test-sqlite lint format dev bench bench-quick clean
 
 setup: $(VENV)/.installed
 
@@ -46,6 +46,22 @@ lint: setup
 format: setup
 	$(VENV)/bin/ruff format learning_loop learning_loop_tests api
 	$(VENV)/bin/ruff check --fix learning_loop learning_loop_tests api
+
+# Full-size benchmarks; each prints its figures and records them in bench/RESULTS.md.
+bench: setup
+	$(PY) -m bench.planning
+	$(PY) -m bench.aa
+	$(PY) -m bench.learning
+	$(PY) -m bench.pipeline
+	$(PY) bench/api/bench_api.py
+
+# The same benchmarks at a small size, so they cannot rot (CI runs this; records nothing).
+bench-quick: setup
+	$(PY) -m bench.planning --quick
+	$(PY) -m bench.aa --quick
+	$(PY) -m bench.learning --quick
+	$(PY) -m bench.pipeline --quick
+	$(PY) bench/api/bench_api.py --quick
 
 lock:
 	$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev -o requirements.lock --python-version 3.11

@@ -33,10 +33,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def _sqlite_begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]
-    # Take the write lock at BEGIN so two writers queue on busy_timeout instead of one of
-    # them failing when it upgrades a read lock mid-transaction.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    # A writer takes the write lock at BEGIN, so two writers queue on busy_timeout instead of
+    # one failing when it upgrades a read lock mid-transaction. Readers begin deferred, so
+    # they never wait for each other (WAL lets them read beside a writer).
+    if conn.get_execution_options().get("sqlite_read_only"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -52,7 +56,7 @@ def make_engine(url: str) -> Engine:
             "connect",
             lambda dbapi_conn, _rec: setattr(dbapi_conn, "isolation_level", None),
         )
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
@@ -120,6 +124,7 @@ class Database:
     def read(self) -> Iterator[Session]:
         """A session for reads; closing it ends its transaction without expiring what it read."""
         with self._sessions() as session:
+            session.connection(execution_options={"sqlite_read_only": True})
             yield session
 
     def dispose(self) -> None:

@@ -9,11 +9,15 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.models import VideoReward
 from learning_loop.domain.recipe import Recipe
+
+# An experiment's two recipes, aliased once: building aliases per query costs CPU per request.
+BASELINE_RECIPE = aliased(RecipeRow, name="baseline_recipe")
+VARIANT_RECIPE = aliased(RecipeRow, name="variant_recipe")
 
 
 def dialect_insert(session: Session, table: Any) -> Any:

@@ -38,6 +38,9 @@ def clean_topic(topic: str) -> str:
     if len(text) > TOPIC_MAX_LENGTH:
         raise InvalidTopic(f"topic must be at most {TOPIC_MAX_LENGTH} characters; got {len(text)}")
     for char in text:
-        if unicodedata.category(char) == "Cc" and not char.isspace():
+        category = unicodedata.category(char)
+        if category == "Cc" and not char.isspace():
             raise InvalidTopic(f"topic must not contain control character U+{ord(char):04X}")
+        if category == "Cs":
+            raise InvalidTopic(f"topic must not contain a lone surrogate U+{ord(char):04X}")
     return text

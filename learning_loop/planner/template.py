@@ -262,13 +262,23 @@ def _write_hook(writer: _Writer, idea: _Idea, recipe: Recipe, budget: int) -> st
     raise AssertionError(f"no {recipe.hook_type} hook fits {budget} words")  # pragma: no cover
 
 
+def _capitalised(text: str) -> str:
+    # Only where upper-casing keeps one character that lower-cases back ('ß' -> 'SS' does
+    # not), or the loop's words would no longer match the opening's.
+    head = text[:1]
+    upper = head.upper()
+    if len(upper) == 1 and upper.lower() == head.lower():
+        return upper + text[1:]
+    return text
+
+
 def _write_ending(
     writer: _Writer, idea: _Idea, recipe: Recipe, budget: int, first: str, seed: int
 ) -> str:
     opening = _opening_words(first)
     check = ENDING_GUIDANCE[recipe.ending_type].check
     for pattern in _ENDING_TAILS[recipe.ending_type]:
-        tail = idea.fill(pattern, Opening=opening[:1].upper() + opening[1:])
+        tail = idea.fill(pattern, Opening=_capitalised(opening))
         size = word_count(tail)
         if size > budget:
             continue

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Experiment, Project, VideoJob
-from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import current_rewards
+from learning_loop.db.queries import BASELINE_RECIPE, VARIANT_RECIPE, current_rewards
 from learning_loop.domain.experiments import should_complete, welch_verdict
 from learning_loop.services.errors import InvalidInput
 from learning_loop.services.projects import get_project
@@ -162,7 +161,7 @@ def experiment_views(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[ExperimentView]:
-    base, variant = aliased(RecipeRow), aliased(RecipeRow)
+    base, variant = BASELINE_RECIPE, VARIANT_RECIPE
     jobs = (
         select(VideoJob.experiment_id, func.count().label("n"))
         .where(VideoJob.project_id == project_id, VideoJob.experiment_id.is_not(None))

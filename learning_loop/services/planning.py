@@ -9,12 +9,19 @@ from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Experiment, PlannedBatch, Project, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import chunks, current_rewards, ensure_recipes, recipe_of
+from learning_loop.db.queries import (
+    BASELINE_RECIPE,
+    VARIANT_RECIPE,
+    chunks,
+    current_rewards,
+    ensure_recipes,
+    recipe_of,
+)
 from learning_loop.domain.recipe import Recipe
 from learning_loop.domain.sampler import (
     BatchPlan,
@@ -78,7 +85,7 @@ def sampler_state(
         for r in ranked_rows
         if r.avg_reward_score is not None
     ]
-    base, variant = aliased(RecipeRow), aliased(RecipeRow)
+    base, variant = BASELINE_RECIPE, VARIANT_RECIPE
     jobs = (
         select(VideoJob.experiment_id, func.count().label("n"))
         .where(VideoJob.project_id == project.id, VideoJob.experiment_id.is_not(None))

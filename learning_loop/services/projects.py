@@ -19,6 +19,7 @@ from learning_loop.domain.rewards import RewardWeights
 from learning_loop.domain.sampler import PlannerSettings
 from learning_loop.domain.topics import InvalidTopic, clean_topic
 from learning_loop.services.errors import Conflict, InvalidInput, NotFound
+from learning_loop.services.rows import is_encodable
 from learning_loop.services.views import ProjectView
 
 NAME_MAX = 200
@@ -108,8 +109,8 @@ def create_project(db: Database, name: str, settings: ProjectSettings | None = N
         raise InvalidInput("name must not be empty", "name")
     if len(name) > NAME_MAX:
         raise InvalidInput(f"name is longer than {NAME_MAX} characters", "name")
-    if any(ord(c) < 32 for c in name):
-        raise InvalidInput("name contains control characters", "name")
+    if any(ord(c) < 32 for c in name) or not is_encodable(name):
+        raise InvalidInput("name contains control characters or invalid Unicode", "name")
     s = settings or ProjectSettings()
     validate_settings(s)
     try:

@@ -141,7 +141,18 @@ def text_field(row: Mapping[str, Any], key: str, max_len: int = 200) -> str:
         raise RowProblem(f"{key} is longer than {max_len} characters")
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise RowProblem(f"{key} contains control characters")
+    if not is_encodable(value):
+        raise RowProblem(f"{key} is not valid Unicode text")
     return value
+
+
+def is_encodable(text: str) -> bool:
+    """False for text with lone surrogates, which no database can store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def int_field(row: Mapping[str, Any], key: str, minimum: int = 0) -> int:
@@ -172,8 +183,8 @@ def float_field(row: Mapping[str, Any], key: str) -> float:
         raise RowProblem(f"{key} must be a number, got {value!r}")
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise RowProblem(f"{key} must be a number, got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise RowProblem(f"{key} must be a finite number, got {str(value)[:40]!r}") from None
     if not math.isfinite(number):
         raise RowProblem(f"{key} must be finite, got {value!r}")
     if number < 0:
@@ -194,7 +205,10 @@ def parse_timestamp(value: Any, key: str) -> dt.datetime:
             raise RowProblem(f"{key} is not an ISO 8601 timestamp: {value.strip()!r}") from None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise RowProblem(f"{key} is out of range: {value!r}") from None
 
 
 def timestamp_field(row: Mapping[str, Any], key: str) -> dt.datetime:

@@ -31,6 +31,7 @@ from learning_loop.services.rows import (
     check_rows,
     float_field,
     int_field,
+    is_encodable,
     parse_timestamp,
     reject_if_any,
     text_field,
@@ -283,7 +284,11 @@ def publish_job(
     if not isinstance(external_id, str) or not external_id.strip():
         raise InvalidInput("external_id must be a non-empty string", "external_id")
     external_id = external_id.strip()
-    if len(external_id) > 200 or any(ord(c) < 32 for c in external_id):
+    if (
+        len(external_id) > 200
+        or any(ord(c) < 32 for c in external_id)
+        or not is_encodable(external_id)
+    ):
         raise InvalidInput("external_id must be at most 200 printable characters", "external_id")
     if published_at is None or published_at == "":
         when = dt.datetime.now(dt.UTC)

@@ -200,3 +200,20 @@ def test_timestamps_without_offset_are_utc(db):
     by_id = {v.external_id: v for v in list_videos(db, pid)}
     assert by_id["v1"].published_at == dt.datetime(2026, 10, 2, 12, tzinfo=dt.UTC)
     assert by_id["v2"].published_at == dt.datetime(2026, 10, 2, 12, tzinfo=dt.UTC)
+
+
+def test_overflowing_numbers_dates_and_lone_surrogates_are_row_errors(db):
+    pid = project(db)
+    rows = [
+        video_row(1, narration_wpm=10**400),
+        video_row(2, published_at="9999-12-31T23:59:59-05:00"),
+        video_row(3, topic="bad \ud800 topic"),
+        video_row(4, external_id="id\udfff"),
+    ]
+    with pytest.raises(InvalidFile) as info:
+        import_videos(db, pid, numbered(rows))
+    assert [e.line for e in info.value.errors] == [1, 2, 3, 4]
+    reasons = [e.reason for e in info.value.errors]
+    assert "narration_wpm" in reasons[0] and "out of range" in reasons[1]
+    assert "surrogate" in reasons[2] and "Unicode" in reasons[3]
+    assert count(db, VideoJob) == 0

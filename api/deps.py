@@ -1,0 +1,119 @@
+"""What the routes depend on: the settings, the database, and the admin bearer token."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from learning_loop.db.engine import Database
+from learning_loop.services.context import open_database
+from learning_loop.settings import Settings
+
+ADMIN_PREFIX = "/api/v1/admin"
+REALM = "learning-loop-admin"
+MAX_LIMIT = 1000
+MAX_OFFSET = 10**9
+
+
+class DatabaseHolder:
+    """Opens the product database on first use, so the server can start (and `/health` can say
+    so) while the database is down; a failed open is retried by the next request."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._db: Database | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Database:
+        db = self._db
+        if db is None:
+            with self._lock:
+                if self._db is None:
+                    self._db = open_database(self._settings)
+                db = self._db
+        return db
+
+    def dispose(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.dispose()
+                self._db = None
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.database.get()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+# The template's `SessionDep`: here the services open their own unit of work from a Database.
+DatabaseDep = Annotated[Database, Depends(get_db)]
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+@dataclass(frozen=True)
+class AuthFailure:
+    detail: str
+    www_authenticate: str
+
+
+def check_bearer(authorization: str | None, expected: str) -> AuthFailure | None:
+    """None when the header carries the admin token; otherwise why not (RFC 6750 wording)."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return AuthFailure(
+            "missing bearer token: send `Authorization: Bearer <LEARNING_LOOP_ADMIN_TOKEN>`",
+            f'Bearer realm="{REALM}"',
+        )
+    # Constant time: compare_digest on equal-length digests, so not even the token's length
+    # shows (it also refuses non-ASCII str, and a header may carry any latin-1 character).
+    if not secrets.compare_digest(_digest(token), _digest(expected)):
+        return AuthFailure("invalid bearer token", f'Bearer realm="{REALM}", error="invalid_token"')
+    return None
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="AdminToken",
+    description="`Authorization: Bearer <LEARNING_LOOP_ADMIN_TOKEN>`",
+)
+
+
+def require_admin(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Every admin route's guard; `_credentials` only puts the scheme into the OpenAPI schema.
+
+    The app's AdminGuard middleware has already answered 401 before the body was read; this
+    check stands on its own so a route stays closed wherever its router is mounted.
+    """
+    failure = check_bearer(request.headers.get("authorization"), request.app.state.admin_token)
+    if failure is not None:
+        raise HTTPException(
+            status_code=401,
+            detail=failure.detail,
+            headers={"WWW-Authenticate": failure.www_authenticate},
+        )
+
+
+AdminDep = Depends(require_admin)
+
+
+ProjectIdQuery = Annotated[uuid.UUID, Query(description="The project's id (UUID)")]
+LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")]

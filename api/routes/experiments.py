@@ -1,0 +1,28 @@
+"""A/B experiments of a project and their verdicts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Query
+
+from api.deps import DatabaseDep, LimitQuery, OffsetQuery, ProjectIdQuery
+from api.errors import responses
+from api.routing import resource_router
+from api.schemas import ExperimentPage, page
+from learning_loop.services import experiments
+
+router = resource_router(tags=["experiments"])
+
+
+@router.get("/experiments", responses=responses(404), summary="List a project's experiments")
+def list_experiments(
+    db: DatabaseDep,
+    project_id: ProjectIdQuery,
+    status: Annotated[Literal["running", "completed"] | None, Query()] = None,
+    limit: LimitQuery = 100,
+    offset: OffsetQuery = 0,
+) -> ExperimentPage:
+    """Oldest first (start time, then id)."""
+    rows = experiments.list_experiments(db, project_id, status, limit + 1, offset)
+    return page(ExperimentPage, rows, limit, offset)

@@ -1,0 +1,64 @@
+"""Video jobs: list a project's (with their current rewards), mark one published."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import Query
+
+from api.deps import DatabaseDep, LimitQuery, OffsetQuery, ProjectIdQuery
+from api.errors import ApiError, responses
+from api.lookups import project_of
+from api.routing import resource_router
+from api.schemas import PublishBody, VideoJobPage, page
+from learning_loop.db.models import PlannedBatch, VideoJob
+from learning_loop.services import projects, videos
+from learning_loop.services.errors import InvalidInput
+from learning_loop.services.views import VideoView
+
+router = resource_router(prefix="/video-jobs", tags=["video jobs"])
+
+
+@router.get("", responses=responses(404), summary="List a project's video jobs")
+def list_video_jobs(
+    db: DatabaseDep,
+    project_id: ProjectIdQuery,
+    status: Annotated[Literal["queued", "published", "failed"] | None, Query()] = None,
+    batch_id: Annotated[uuid.UUID | None, Query(description="Only this batch's jobs")] = None,
+    limit: LimitQuery = 100,
+    offset: OffsetQuery = 0,
+) -> VideoJobPage:
+    """Oldest first (creation time, then id), each with its recipe, current reward and the
+    reward's percentiles."""
+    if batch_id is not None and project_of(db, PlannedBatch, batch_id) != project_id:
+        projects.show_project(db, project_id)  # an unknown project is the first thing to say
+        raise ApiError(404, f"no batch {batch_id} in project {project_id}", "batch_id")
+    rows = videos.list_videos(
+        db, project_id, status=status, batch_id=batch_id, limit=limit + 1, offset=offset
+    )
+    return page(VideoJobPage, rows, limit, offset)
+
+
+@router.post(
+    "/{job_id}/publish", responses=responses(404, 409, 413, 415), summary="Mark a job published"
+)
+def publish(
+    db: DatabaseDep,
+    job_id: uuid.UUID,
+    body: PublishBody,
+    project_id: Annotated[
+        uuid.UUID | None, Query(description="When given, must be the job's own project")
+    ] = None,
+) -> VideoView:
+    """A queued job becomes `published` under the platform's `external_id`; publishing it
+    again with the same `external_id` changes nothing."""
+    owner = project_of(db, VideoJob, job_id)
+    if owner is None:
+        raise ApiError(404, f"no video job {job_id}", "job_id")
+    try:
+        return videos.publish_job(
+            db, project_id or owner, job_id, body.external_id, body.published_at
+        )
+    except OverflowError:
+        raise InvalidInput("published_at is out of range", "published_at") from None

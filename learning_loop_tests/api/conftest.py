@@ -1,0 +1,132 @@
+"""The admin API in process, over httpx's ASGI transport, on each test database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from api.app import create_app
+from api.routes.stats import get_stats_run_starter
+from learning_loop.db.engine import Database
+from learning_loop.db.models import Base
+from learning_loop.services import planning
+from learning_loop.services.plan_requests import create_plan_request
+from learning_loop.services.projects import create_project
+from learning_loop.services.stats import update_stats
+from learning_loop.settings import Settings
+from learning_loop_tests.factories import T0, channel, metric_row, video_row
+
+TOKEN = "test-admin-token-" + "x" * 24
+ADMIN = "/api/v1/admin"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class FakeRuns:
+    """Stands in for `services.runs.start_update_stats`: records calls, launches nothing."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, **kwargs: Any) -> Any:
+        from learning_loop.services.runs import RunInfo
+
+        # Do the work the run would do, in process, so the loop can be followed end to end.
+        update_stats(kwargs["db"], kwargs["project_id"], kwargs["as_of"], kwargs["days"])
+        self.calls.append(kwargs)
+        day = (kwargs["as_of"] or dt.datetime.now(dt.UTC).date()).isoformat()
+        return RunInfo(
+            run_id=str(uuid.uuid4()),
+            job_name="update_recipe_stats",
+            status="STARTING",
+            partition_key=day,
+        )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        LEARNING_LOOP_DATABASE_URL=database_url,
+        LEARNING_LOOP_HOME=str(tmp_path / "home"),
+        LEARNING_LOOP_ADMIN_TOKEN=TOKEN,
+    )
+
+
+@pytest.fixture
+def fake_runs() -> FakeRuns:
+    return FakeRuns()
+
+
+@pytest.fixture
+def app(settings: Settings, fake_runs: FakeRuns) -> Iterator[FastAPI]:
+    application = create_app(settings)
+    application.dependency_overrides[get_stats_run_starter] = lambda: fake_runs
+    yield application
+    application.state.database.dispose()
+
+
+def _client(app: FastAPI, headers: dict[str, str]) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers=headers
+    )
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(app, {"Authorization": f"Bearer {TOKEN}"}) as c:
+        yield c
+
+
+@pytest.fixture
+async def anon(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(app, {}) as c:
+        yield c
+
+
+@pytest.fixture
+def counts(db: Database) -> Callable[[], dict[str, int]]:
+    """Rows per table: what a rejected request must leave as it was."""
+
+    def count() -> dict[str, int]:
+        with db.read() as session:
+            return {
+                t.name: session.scalar(select(func.count()).select_from(t)) or 0
+                for t in Base.metadata.sorted_tables
+            }
+
+    return count
+
+
+@dataclass
+class World:
+    pid: str  # a project with imported videos, a queued batch and a plan request
+    other: str  # an empty project
+    job: str  # a queued job of `pid`
+    batch: str
+    request: str
+
+
+@pytest.fixture
+def world(db) -> World:
+    videos = [video_row(i, scene_count=6 + i) for i in range(3)]
+    metrics = [
+        metric_row(f"v{i}", T0 + dt.timedelta(days=i + 1), views=1000 + 100 * i) for i in range(3)
+    ]
+    pid = channel(db, videos, metrics)
+    update_stats(db, pid, (T0 + dt.timedelta(days=5)).date(), 30)
+    out = planning.plan_and_write(db, pid, 2, ["first topic", "second topic"], seed=1)
+    request = create_plan_request(db, pid, 3, ["a topic"])
+    other = str(create_project(db, "other").id)
+    return World(pid, other, str(out.jobs[0].id), str(out.batch.id), str(request.id))

@@ -1,0 +1,80 @@
+"""Failures that are not the caller's: no internals in the answer or the log."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from api.app import create_app
+from api.deps import get_db
+from learning_loop.settings import Settings
+from learning_loop_tests.api.conftest import ADMIN, TOKEN
+
+pytestmark = pytest.mark.anyio
+
+SECRET = "postgresql://admin:hunter2@db.internal/prod"
+
+
+async def test_an_unexpected_error_is_a_bare_500_logged_by_type(app, client, caplog):
+    def broken():
+        raise RuntimeError(f"could not connect to {SECRET} with {TOKEN}")
+
+    app.dependency_overrides[get_db] = broken
+    with caplog.at_level(logging.DEBUG):
+        response = await client.get(f"{ADMIN}/projects")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal server error", "field": None}
+    assert "RuntimeError" in caplog.text and "/api/v1/admin/projects" in caplog.text
+    for leak in (SECRET, "hunter2", TOKEN):
+        assert leak not in caplog.text and leak not in response.text
+
+
+async def test_database_errors_are_503_without_their_message(app, client, caplog):
+    from sqlalchemy.exc import OperationalError
+
+    def down():
+        raise OperationalError("SELECT 1", {}, Exception(f"connection to {SECRET} refused"))
+
+    app.dependency_overrides[get_db] = down
+    with caplog.at_level(logging.DEBUG):
+        response = await client.get(f"{ADMIN}/recipes", params={"project_id": str(uuid.uuid4())})
+    assert response.status_code == 503 and response.json()["field"] == "database"
+    assert "hunter2" not in caplog.text and "hunter2" not in response.text
+
+
+async def test_health_says_when_the_schema_is_not_ready(backend, database_url, tmp_path):
+    if backend != "postgresql":
+        pytest.skip("a SQLite database brings its own schema up to date")
+    name = f"ll_api_empty_{uuid.uuid4().hex[:10]}"
+    server = create_engine(
+        make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+        app = create_app(
+            Settings(
+                LEARNING_LOOP_DATABASE_URL=url,
+                LEARNING_LOOP_HOME=str(tmp_path),
+                LEARNING_LOOP_ADMIN_TOKEN=TOKEN,
+            )
+        )
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as c:
+            health = await c.get("/health")
+            assert health.status_code == 503
+            assert health.json() == {"status": "unavailable", "database": "schema_not_ready"}
+            answer = await c.get(f"{ADMIN}/projects", headers={"Authorization": f"Bearer {TOKEN}"})
+            assert answer.status_code == 503 and "db upgrade" in answer.json()["detail"]
+        app.state.database.dispose()
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()

@@ -1,0 +1,157 @@
+"""`shorts-engine api serve`: a real uvicorn on loopback, and its refusal to start unguarded."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from learning_loop.cli.api_cmd import app as api_cli
+from learning_loop_tests.api.conftest import ADMIN, TOKEN
+
+SERVE = "from learning_loop.cli.api_cmd import app; app()"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`api serve` in a subprocess; stdout and stderr go to files that the test reads after."""
+
+    def __init__(self, tmp_path: Path, env: dict[str, str], *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.out_path, self.err_path = tmp_path / "stdout.log", tmp_path / "stderr.log"
+        base = {
+            k: v for k, v in os.environ.items() if not k.startswith(("LEARNING_LOOP_", "DAGSTER"))
+        }
+        with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", SERVE, "serve", "--port", str(self.port), *args],
+                env=base | env | {"PYTHONUNBUFFERED": "1"},
+                cwd=ROOT,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+            )
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.logs()
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"the server did not answer /health: {self.logs()}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def logs(self) -> tuple[str, str]:
+        return self.out_path.read_text(), self.err_path.read_text()
+
+
+def test_serve_refuses_to_start_without_a_token(tmp_path, monkeypatch):
+    monkeypatch.delenv("LEARNING_LOOP_ADMIN_TOKEN", raising=False)
+    monkeypatch.setenv("LEARNING_LOOP_HOME", str(tmp_path))
+    result = CliRunner().invoke(api_cli, ["serve"])
+    assert result.exit_code == 1
+    assert result.stderr == "error: set LEARNING_LOOP_ADMIN_TOKEN or start with --dev\n"
+    assert result.stdout == ""
+    monkeypatch.setenv("LEARNING_LOOP_ADMIN_TOKEN", "   ")
+    assert CliRunner().invoke(api_cli, ["serve"]).exit_code == 1
+
+
+def test_real_server_on_loopback(tmp_path, database_url):
+    server = Server(
+        tmp_path,
+        {
+            "LEARNING_LOOP_ADMIN_TOKEN": TOKEN,
+            "LEARNING_LOOP_DATABASE_URL": database_url,
+            "LEARNING_LOOP_HOME": str(tmp_path / "home"),
+        },
+    )
+    try:
+        server.wait_ready()
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        with httpx.Client(base_url=server.url, timeout=10) as c:
+            assert c.get("/health").json() == {"status": "ok", "database": "ok"}
+            created = c.post(f"{ADMIN}/projects", json={"name": "live"}, headers=auth)
+            assert created.status_code == 201, created.text
+            pid = created.json()["id"]
+            preview = c.get(
+                f"{ADMIN}/recommendations", params={"project_id": pid, "n": 3}, headers=auth
+            )
+            assert preview.status_code == 200 and len(preview.json()["recommendations"]) == 3
+            assert c.get(f"{ADMIN}/projects").status_code == 401
+            wrong = c.get(f"{ADMIN}/projects", headers={"Authorization": "Bearer guess-" + TOKEN})
+            assert wrong.status_code == 401 and "WWW-Authenticate" in wrong.headers
+            bad = c.get(
+                f"{ADMIN}/recommendations", params={"project_id": pid, "n": 0}, headers=auth
+            )
+            assert bad.status_code == 422 and bad.json()["field"] == "n"
+            big = c.post(
+                f"{ADMIN}/projects",
+                content=b"x" * (11 << 20),
+                headers=auth | {"content-type": "application/json"},
+            )
+            assert big.status_code == 413
+            assert "server" not in {k.lower() for k in created.headers}
+    finally:
+        server.stop()
+    out, err = server.logs()
+    # uvicorn shuts down gracefully, then re-raises the signal it caught.
+    assert server.proc.returncode in (0, -signal.SIGTERM), (out, err)
+    assert "Application shutdown complete" in err
+    logs = out + err  # uvicorn: access lines on stdout, the rest on stderr
+    assert "Uvicorn running on" in logs and "GET /api/v1/admin/recommendations" in logs
+    assert "admin API ready on the" in logs  # our logger shares uvicorn's handler
+    for secret in (TOKEN, database_url, "guess-"):
+        assert secret not in logs
+
+
+def test_dev_flag_prints_a_generated_token_once(tmp_path):
+    # Two workers: both must know the generated token.
+    server = Server(
+        tmp_path, {"LEARNING_LOOP_HOME": str(tmp_path / "home")}, "--dev", "--workers", "2"
+    )
+    try:
+        server.wait_ready()
+        out, _ = server.logs()
+        match = re.search(r"development admin token \(this server only\): (\S+)", out)
+        assert match, out
+        token = match.group(1)
+        assert len(token) >= 40
+        with httpx.Client(base_url=server.url, timeout=10) as c:
+            for _ in range(10):  # new connections, spread over the workers
+                ok = c.get(
+                    f"{ADMIN}/projects",
+                    headers={"Authorization": f"Bearer {token}", "Connection": "close"},
+                )
+                assert ok.status_code == 200
+            assert c.get(f"{ADMIN}/projects").status_code == 401
+    finally:
+        server.stop()
+    out, err = server.logs()
+    assert out.count(token) == 1 and token not in err
