@@ -215,5 +215,5 @@ def test_overflowing_numbers_dates_and_lone_surrogates_are_row_errors(db):
     assert [e.line for e in info.value.errors] == [1, 2, 3, 4]
     reasons = [e.reason for e in info.value.errors]
     assert "narration_wpm" in reasons[0] and "out of range" in reasons[1]
-    assert "surrogate" in reasons[2] and "Unicode" in reasons[3]
+    assert "topic" in reasons[2] and "Unicode" in reasons[2] and "Unicode" in reasons[3]
     assert count(db, VideoJob) == 0
