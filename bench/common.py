@@ -26,10 +26,15 @@ def peak_rss_mb() -> float:
 
 
 def command_line() -> str:
+    """The command as typed: `python -m bench.x …` or `python bench/…/x.py …`."""
     args = " ".join(shlex.quote(a) for a in sys.argv[1:])
-    module = Path(sys.argv[0]).with_suffix("").as_posix()
-    module = module[module.rfind("bench/") :].replace("/", ".") if "bench/" in module else module
-    return f"python -m {module} {args}".strip()
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None:
+        return f"python -m {spec.name} {args}".strip()
+    script = Path(sys.argv[0]).resolve()
+    root = Path(__file__).resolve().parent.parent
+    shown = script.relative_to(root) if script.is_relative_to(root) else script.name
+    return f"python {shown} {args}".strip()
 
 
 def machine_line() -> str:

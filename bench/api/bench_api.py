@@ -404,6 +404,36 @@ async def load(
 # ------------------------------------------------------------------------------------- main
 
 
+GOALS_P99_MS = {"recommendations": 100.0, "recipes": 50.0}
+
+
+def _record(backend: str, projects: int, args: Any, total: int, results: list[Any]) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from bench.common import record
+
+    lines = [
+        f"{backend}, {projects:,} projects x {args.videos} videos, {args.concurrency} concurrent "
+        f"clients on the same 2 cores as the server, uvicorn workers={args.workers}, "
+        f"{total} requests per endpoint.",
+        "",
+        "| endpoint | p50 ms | p90 ms | p99 ms | req/s | server CPU ms/req | p99 goal |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        goal = GOALS_P99_MS.get(r.endpoint)
+        met = (
+            "-"
+            if goal is None
+            else f"< {goal:.0f} ms: {'met' if r.pct(0.99) < goal else 'NOT met'}"
+        )
+        lines.append(
+            f"| {r.endpoint} | {r.pct(0.5):.1f} | {r.pct(0.9):.1f} | {r.pct(0.99):.1f} | "
+            f"{len(r.latencies) / r.seconds:.0f} | {r.server_cpu / len(r.latencies) * 1000:.2f} "
+            f"| {met} |"
+        )
+    record(f"API under load (bench/api, {backend}, {args.concurrency} clients)", "\n".join(lines))
+
+
 def run(coroutine: Any) -> Any:
     """On uvloop when it is there (it comes with uvicorn's extras): the client's CPU is taken
     from the same two cores as the server's."""
@@ -473,6 +503,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after: figures taken while "
             "other work ran on the machine are not comparable)"
         )
+        if not args.quick:
+            _record(backend, len(pids), args, total, results)
         return 1 if any(r.errors for r in results) else 0
     finally:
         if scratch is not None:
