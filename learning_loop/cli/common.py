@@ -18,6 +18,9 @@ from learning_loop.settings import Settings, load_settings
 ProjectOpt = Annotated[str, typer.Option("--project", help="Project id (UUID).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 FileOpt = Annotated[Path, typer.Option("--file", help="CSV with header, or JSONL.")]
+CountOpt = Annotated[int, typer.Option("--count", help="Batch size, 1..100.")]
+TopicsFileOpt = Annotated[Path | None, typer.Option("--topics-file", help="One topic per line.")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed of the sampler's RNG.")]
 
 
 class RunFailed(LearningLoopError):

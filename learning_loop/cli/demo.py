@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from learning_loop.cli.common import database, settings
+from learning_loop.cli.learn import print_recipes
 from learning_loop.cli.output import print_table
 from learning_loop.services import planning
 from learning_loop.services.experiments import list_experiments
@@ -28,38 +29,7 @@ SAMPLE_AS_OF = dt.date(2026, 10, 30)
 
 def _leaderboard(pid: str, limit: int = 10) -> None:
     recipes = [r for r in list_recipes(database(), pid) if r.avg_reward_score is not None]
-    print_table(
-        "Recipe leaderboard",
-        [
-            "#",
-            "recipe_hash",
-            "preset",
-            "hook",
-            "scenes",
-            "wpm",
-            "captions",
-            "ending",
-            "videos",
-            "avg reward",
-            "best",
-        ],
-        [
-            (
-                i,
-                r.recipe_hash[:12],
-                r.preset,
-                r.hook_type,
-                r.scene_count,
-                r.narration_wpm_bucket,
-                r.caption_density_bucket,
-                r.ending_type,
-                r.rewarded_videos,
-                r.avg_reward_score,
-                r.best_reward_score,
-            )
-            for i, r in enumerate(recipes[:limit], start=1)
-        ],
-    )
+    print_recipes("Recipe leaderboard", recipes[:limit])
 
 
 def demo(

@@ -9,10 +9,13 @@ from typing import Annotated
 import typer
 
 from learning_loop.cli.common import (
+    CountOpt,
     FileOpt,
     JsonOpt,
     ProjectOpt,
     RunFailed,
+    SeedOpt,
+    TopicsFileOpt,
     database,
     parse_date,
     read_lines,
@@ -27,6 +30,7 @@ from learning_loop.services.metrics import METRIC_COLUMNS, ingest_metrics
 from learning_loop.services.plan_requests import create_plan_request
 from learning_loop.services.recipes import list_recipes
 from learning_loop.services.runs import RunInfo
+from learning_loop.services.views import RecipeView
 
 app = typer.Typer(help="Rewards, recipes, experiments and batches.", no_args_is_help=True)
 app.command("plan-video")(plan_video)
@@ -200,15 +204,9 @@ def list_videos(
     )
 
 
-@app.command("recipes")
-def recipes(project: ProjectOpt, json_: JsonOpt = False) -> None:
-    """Recipes, best first, with times_used, avg_reward_score and best_reward_score."""
-    rows = list_recipes(database(), project)
-    if json_:
-        print_json(rows)
-        return
+def print_recipes(title: str, rows: list[RecipeView]) -> None:
     print_table(
-        "Recipes (best first)",
+        title,
         [
             "#",
             "recipe_hash",
@@ -241,6 +239,16 @@ def recipes(project: ProjectOpt, json_: JsonOpt = False) -> None:
             for i, r in enumerate(rows, start=1)
         ],
     )
+
+
+@app.command("recipes")
+def recipes(project: ProjectOpt, json_: JsonOpt = False) -> None:
+    """Recipes, best first, with times_used, avg_reward_score and best_reward_score."""
+    rows = list_recipes(database(), project)
+    if json_:
+        print_json(rows)
+    else:
+        print_recipes("Recipes (best first)", rows)
 
 
 @app.command("experiments")
@@ -308,11 +316,9 @@ def read_topics(path: Path | None) -> list[str] | None:
 @app.command("recommend")
 def recommend(
     project: ProjectOpt,
-    count: Annotated[int, typer.Option("--count", help="Batch size, 1..100.")] = 5,
-    topics_file: Annotated[
-        Path | None, typer.Option("--topics-file", help="One topic per line.")
-    ] = None,
-    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    count: CountOpt = 5,
+    topics_file: TopicsFileOpt = None,
+    seed: SeedOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Preview the next batch's recommendations (writes nothing)."""
@@ -359,11 +365,9 @@ def recommend(
 @app.command("plan-next")
 def plan_next(
     project: ProjectOpt,
-    count: Annotated[int, typer.Option("--count", help="Batch size, 1..100.")] = 5,
-    topics_file: Annotated[
-        Path | None, typer.Option("--topics-file", help="One topic per line.")
-    ] = None,
-    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    count: CountOpt = 5,
+    topics_file: TopicsFileOpt = None,
+    seed: SeedOpt = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="Run plan_next_batch now and print the batch.")
     ] = False,

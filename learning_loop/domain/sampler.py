@@ -349,6 +349,31 @@ class _Planner:
         return None
 
 
+def finish_batch(
+    n: int,
+    recommendations: list[Recommendation],
+    skipped: list[SkippedTopic],
+    new_experiments: list[NewExperiment],
+    topics_given: int,
+) -> BatchPlan:
+    """The plan, with a note saying why it is smaller than requested when it is."""
+    note = None
+    if len(recommendations) < n:
+        usable = len(recommendations)
+        topic_word = "topic" if usable == 1 else "topics"
+        note = (
+            f"{usable} of {n} requested: only {usable} usable {topic_word} "
+            f"({topics_given} given, {len(skipped)} skipped)"
+        )
+    return BatchPlan(
+        recommendations=recommendations,
+        skipped_topics=skipped,
+        new_experiments=new_experiments,
+        requested=n,
+        note=note,
+    )
+
+
 def _check_n(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or not N_MIN <= n <= N_MAX:
         raise ValueError(f"n must be an integer from {N_MIN} to {N_MAX}; got {n!r}")
@@ -416,18 +441,4 @@ def plan_batch(
         if out_of_topics:
             break
 
-    note = None
-    if len(recommendations) < n:
-        usable = len(recommendations)
-        topic_word = "topic" if usable == 1 else "topics"
-        note = (
-            f"{usable} of {n} requested: only {usable} usable {topic_word} "
-            f"({len(topic_list)} given, {len(skipped)} skipped)"
-        )
-    return BatchPlan(
-        recommendations=recommendations,
-        skipped_topics=skipped,
-        new_experiments=planner.new_experiments,
-        requested=n,
-        note=note,
-    )
+    return finish_batch(n, recommendations, skipped, planner.new_experiments, len(topic_list))

@@ -59,6 +59,7 @@ from learning_loop.domain.sampler import (
     Recommendation,
     SamplerState,
     SkippedTopic,
+    finish_batch,
     plan_batch,
 )
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
@@ -548,18 +549,4 @@ def plan_batch_thompson(
         if not placed:
             break
 
-    note = None
-    if len(recommendations) < n:
-        usable = len(recommendations)
-        topic_word = "topic" if usable == 1 else "topics"
-        note = (
-            f"{usable} of {n} requested: only {usable} usable {topic_word} "
-            f"({len(topic_list)} given, {len(skipped)} skipped)"
-        )
-    return BatchPlan(
-        recommendations=recommendations,
-        skipped_topics=skipped,
-        new_experiments=planner.new_experiments,
-        requested=n,
-        note=note,
-    )
+    return finish_batch(n, recommendations, skipped, planner.new_experiments, len(topic_list))
