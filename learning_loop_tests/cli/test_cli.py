@@ -181,3 +181,38 @@ def test_projects_configure(cli, tmp_path):
     assert "auto-plan off" in text.out
     _one_line_error(cli("projects", "configure", "--project", pid, "--policy", "x"), "policy")
     _one_line_error(cli("projects", "create", "--name", "y", "--policy", "x"), "policy")
+
+
+def test_plan_video_through_the_cli(cli, samples):
+    idea = "A lone samurai walks into a burning village at dawn"
+    out = cli("learn", "plan-video", "--idea", idea, "--json")
+    assert out.code == 0, out.err
+    plan = json.loads(out.out)
+    assert len(plan["scenes"]) == 7 and plan["scenes"][0]["narration"].count("?") >= 1
+    assert plan["recipe_hash"].startswith("4d9976c2a124")
+    pid = cli("projects", "create", "--name", "pv").out.strip()
+    cli("learn", "import-videos", "--project", pid, "--file", samples / "videos.csv")
+    cli("learn", "backfill", "--project", pid)
+    h = json.loads(cli("learn", "recipes", "--project", pid, "--json").out)[0]["recipe_hash"]
+    by_hash = json.loads(
+        cli(
+            "learn",
+            "plan-video",
+            "--idea",
+            idea,
+            "--project",
+            pid,
+            "--recipe-hash",
+            h[:12],
+            "--json",
+        ).out
+    )
+    assert by_hash["recipe_hash"] == h
+    assert "Video plan" in cli("learn", "plan-video", "--idea", idea).out
+    _one_line_error(
+        cli("learn", "plan-video", "--idea", idea, "--project", pid, "--recipe-hash", "00000000"),
+        "no recipe",
+    )
+    _one_line_error(
+        cli("learn", "plan-video", "--idea", idea, "--scene-count", "12"), "scene_count"
+    )
