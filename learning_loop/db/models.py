@@ -126,15 +126,17 @@ class Recipe(Base):
 
 
 class RecipeDailyStats(Base):
-    """Recipe stats as of one date: the rows behind the daily-partitioned recipe stats."""
+    """Recipe stats as of one date: the rows behind the daily-partitioned recipe stats.
+
+    Derived rows, written only by the stats statement, which selects them from `recipes`; like
+    `video_rewards` they carry no foreign keys, whose checks dominated the bulk insert.
+    """
 
     __tablename__ = "recipe_daily_stats"
 
-    recipe_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("recipes.id", ondelete="CASCADE"), primary_key=True
-    )
+    recipe_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     stats_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     window_days: Mapped[int] = mapped_column(Integer)
     times_used: Mapped[int] = mapped_column(Integer)
     avg_reward_score: Mapped[float | None] = mapped_column(Float)

@@ -8,7 +8,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Date, Integer, and_, delete, func, literal, or_, select, true, update
+from sqlalchemy import (
+    Date,
+    Integer,
+    and_,
+    case,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
@@ -55,6 +68,8 @@ def compute_recipe_stats(
     check_days(days)
     start, end = window_bounds(as_of, days)
     with db.transaction() as session:
+        if db.dialect == "postgresql":
+            session.execute(text("SET LOCAL work_mem = '64MB'"))
         ids = None if project_ids is None else list(project_ids)
         current = current_rewards(db.dialect, as_of, ids)
         scored = (
@@ -122,18 +137,24 @@ def compute_recipe_stats(
             RecipeDailyStats.stats_date == as_of,
             _scope(RecipeDailyStats.project_id, ids),
         )
-        session.execute(
-            update(RecipeRow).where(today).values(times_used=RecipeDailyStats.times_used)
-        )
-        # The recipe row shows the stats of the latest date computed so far.
+        # One pass: times_used always; the scores only where this date is the latest computed,
+        # so the recipe row shows the stats of its newest date.
+        newer = or_(RecipeRow.stats_as_of.is_(None), RecipeRow.stats_as_of <= as_of)
         session.execute(
             update(RecipeRow)
-            .where(today, or_(RecipeRow.stats_as_of.is_(None), RecipeRow.stats_as_of <= as_of))
+            .where(today)
             .values(
-                avg_reward_score=RecipeDailyStats.avg_reward_score,
-                best_reward_score=RecipeDailyStats.best_reward_score,
-                rewarded_videos=RecipeDailyStats.rewarded_videos,
-                stats_as_of=as_of,
+                times_used=RecipeDailyStats.times_used,
+                avg_reward_score=case(
+                    (newer, RecipeDailyStats.avg_reward_score), else_=RecipeRow.avg_reward_score
+                ),
+                best_reward_score=case(
+                    (newer, RecipeDailyStats.best_reward_score), else_=RecipeRow.best_reward_score
+                ),
+                rewarded_videos=case(
+                    (newer, RecipeDailyStats.rewarded_videos), else_=RecipeRow.rewarded_videos
+                ),
+                stats_as_of=case((newer, literal(as_of, Date)), else_=RecipeRow.stats_as_of),
             )
         )
         recipes, rewarded = session.execute(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 05:00:51.648299
+Create Date: 2026-11-26 05:48:25.002658
 """
 
 from collections.abc import Sequence
@@ -47,6 +47,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_projects")),
         sa.UniqueConstraint("name", name=op.f("uq_projects_name")),
     )
+    op.create_table(
+        "recipe_daily_stats",
+        sa.Column("recipe_id", sa.Uuid(), nullable=False),
+        sa.Column("stats_date", sa.Date(), nullable=False),
+        sa.Column("project_id", sa.Uuid(), nullable=False),
+        sa.Column("window_days", sa.Integer(), nullable=False),
+        sa.Column("times_used", sa.Integer(), nullable=False),
+        sa.Column("avg_reward_score", sa.Float(), nullable=True),
+        sa.Column("best_reward_score", sa.Float(), nullable=True),
+        sa.Column("rewarded_videos", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("recipe_id", "stats_date", name=op.f("pk_recipe_daily_stats")),
+    )
+    with op.batch_alter_table("recipe_daily_stats", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_recipe_daily_stats_project_id_stats_date"),
+            ["project_id", "stats_date"],
+            unique=False,
+        )
+
     op.create_table(
         "video_rewards",
         sa.Column("video_id", sa.Uuid(), nullable=False),
@@ -212,37 +231,6 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "recipe_daily_stats",
-        sa.Column("recipe_id", sa.Uuid(), nullable=False),
-        sa.Column("stats_date", sa.Date(), nullable=False),
-        sa.Column("project_id", sa.Uuid(), nullable=False),
-        sa.Column("window_days", sa.Integer(), nullable=False),
-        sa.Column("times_used", sa.Integer(), nullable=False),
-        sa.Column("avg_reward_score", sa.Float(), nullable=True),
-        sa.Column("best_reward_score", sa.Float(), nullable=True),
-        sa.Column("rewarded_videos", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["project_id"],
-            ["projects.id"],
-            name=op.f("fk_recipe_daily_stats_project_id_projects"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["recipe_id"],
-            ["recipes.id"],
-            name=op.f("fk_recipe_daily_stats_recipe_id_recipes"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("recipe_id", "stats_date", name=op.f("pk_recipe_daily_stats")),
-    )
-    with op.batch_alter_table("recipe_daily_stats", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_recipe_daily_stats_project_id_stats_date"),
-            ["project_id", "stats_date"],
-            unique=False,
-        )
-
-    op.create_table(
         "video_jobs",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("project_id", sa.Uuid(), nullable=False),
@@ -361,10 +349,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_video_jobs_batch_id"))
 
     op.drop_table("video_jobs")
-    with op.batch_alter_table("recipe_daily_stats", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_recipe_daily_stats_project_id_stats_date"))
-
-    op.drop_table("recipe_daily_stats")
     with op.batch_alter_table("plan_requests", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_plan_requests_status_created_at"))
 
@@ -387,5 +371,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_video_rewards_project_id_reward_date"))
 
     op.drop_table("video_rewards")
+    with op.batch_alter_table("recipe_daily_stats", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_recipe_daily_stats_project_id_stats_date"))
+
+    op.drop_table("recipe_daily_stats")
     op.drop_table("projects")
     # ### end Alembic commands ###
