@@ -349,6 +349,22 @@ class _Planner:
         return None
 
 
+def admit_topic(raw: str, seen: set[str], skipped: list[SkippedTopic]) -> tuple[str, str] | None:
+    """The cleaned topic and its hash, or None (recorded in `skipped`) for an invalid topic or
+    one already seen in this batch's list."""
+    try:
+        text = clean_topic(raw)
+        key = topic_hash(text)
+    except InvalidTopic as exc:
+        skipped.append(SkippedTopic(topic=str(raw), reason=f"invalid topic: {exc}"))
+        return None
+    if key in seen:
+        skipped.append(SkippedTopic(topic=raw, reason=REASON_DUPLICATE_TOPIC))
+        return None
+    seen.add(key)
+    return text, key
+
+
 def finish_batch(
     n: int,
     recommendations: list[Recommendation],
@@ -422,16 +438,10 @@ def plan_batch(
                 break
             raw = topic_list[next_topic]
             next_topic += 1
-            try:
-                text = clean_topic(raw)
-                key = topic_hash(text)
-            except InvalidTopic as exc:
-                skipped.append(SkippedTopic(topic=str(raw), reason=f"invalid topic: {exc}"))
+            admitted = admit_topic(raw, seen_topics, skipped)
+            if admitted is None:
                 continue
-            if key in seen_topics:
-                skipped.append(SkippedTopic(topic=raw, reason=REASON_DUPLICATE_TOPIC))
-                continue
-            seen_topics.add(key)
+            text, key = admitted
             made = planner.fill(slot, text, key)
             if made is None:
                 skipped.append(SkippedTopic(topic=raw, reason=REASON_NO_CANDIDATE))

@@ -51,7 +51,6 @@ from learning_loop.domain.recipe import RECIPE_FIELDS, Recipe, field_values, for
 from learning_loop.domain.sampler import (
     N_MAX,
     N_MIN,
-    REASON_DUPLICATE_TOPIC,
     REASON_NO_CANDIDATE,
     BatchPlan,
     NewExperiment,
@@ -59,10 +58,10 @@ from learning_loop.domain.sampler import (
     Recommendation,
     SamplerState,
     SkippedTopic,
+    admit_topic,
     finish_batch,
     plan_batch,
 )
-from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -529,16 +528,10 @@ def plan_batch_thompson(
         while next_topic < len(topic_list):
             raw = topic_list[next_topic]
             next_topic += 1
-            try:
-                text = clean_topic(raw)
-                key = topic_hash(text)
-            except InvalidTopic as exc:
-                skipped.append(SkippedTopic(topic=str(raw), reason=f"invalid topic: {exc}"))
+            admitted = admit_topic(raw, seen_topics, skipped)
+            if admitted is None:
                 continue
-            if key in seen_topics:
-                skipped.append(SkippedTopic(topic=raw, reason=REASON_DUPLICATE_TOPIC))
-                continue
-            seen_topics.add(key)
+            text, key = admitted
             made = planner.fill(text, key)
             if made is None:
                 skipped.append(SkippedTopic(topic=raw, reason=REASON_NO_CANDIDATE))
