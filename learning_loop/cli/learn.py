@@ -30,7 +30,7 @@ from learning_loop.services.metrics import METRIC_COLUMNS, ingest_metrics
 from learning_loop.services.plan_requests import create_plan_request
 from learning_loop.services.recipes import list_recipes
 from learning_loop.services.runs import RunInfo
-from learning_loop.services.views import RecipeView
+from learning_loop.services.views import RecipeFields, RecipeView, SkippedTopicView
 
 app = typer.Typer(help="Rewards, recipes, experiments and batches.", no_args_is_help=True)
 app.command("plan-video")(plan_video)
@@ -204,33 +204,36 @@ def list_videos(
     )
 
 
+RECIPE_COLUMNS = ("preset", "hook", "scenes", "wpm", "captions", "ending")
+
+
+def recipe_cells(r: RecipeFields) -> tuple[object, ...]:
+    return (
+        r.preset,
+        r.hook_type,
+        r.scene_count,
+        r.narration_wpm_bucket,
+        r.caption_density_bucket,
+        r.ending_type,
+    )
+
+
+def echo_skipped(skipped: list[SkippedTopicView], note: str | None) -> None:
+    for s in skipped:
+        typer.echo(f"skipped topic {s.topic!r}: {s.reason}")
+    if note:
+        typer.echo(note)
+
+
 def print_recipes(title: str, rows: list[RecipeView]) -> None:
     print_table(
         title,
-        [
-            "#",
-            "recipe_hash",
-            "preset",
-            "hook",
-            "scenes",
-            "wpm",
-            "captions",
-            "ending",
-            "used",
-            "avg reward",
-            "best",
-            "videos",
-        ],
+        ["#", "recipe_hash", *RECIPE_COLUMNS, "used", "avg reward", "best", "videos"],
         [
             (
                 i,
                 _short(r.recipe_hash),
-                r.preset,
-                r.hook_type,
-                r.scene_count,
-                r.narration_wpm_bucket,
-                r.caption_density_bucket,
-                r.ending_type,
+                *recipe_cells(r),
                 r.times_used,
                 r.avg_reward_score,
                 r.best_reward_score,
@@ -328,38 +331,13 @@ def recommend(
         return
     print_table(
         "Recommendations (preview)",
+        ["type", "topic", "recipe_hash", *RECIPE_COLUMNS, "reason"],
         [
-            "type",
-            "topic",
-            "recipe_hash",
-            "preset",
-            "hook",
-            "scenes",
-            "wpm",
-            "captions",
-            "ending",
-            "reason",
-        ],
-        [
-            (
-                r.type,
-                r.topic,
-                _short(r.recipe_hash),
-                r.recipe.preset,
-                r.recipe.hook_type,
-                r.recipe.scene_count,
-                r.recipe.narration_wpm_bucket,
-                r.recipe.caption_density_bucket,
-                r.recipe.ending_type,
-                r.reason,
-            )
+            (r.type, r.topic, _short(r.recipe_hash), *recipe_cells(r.recipe), r.reason)
             for r in result.recommendations
         ],
     )
-    for s in result.skipped_topics:
-        typer.echo(f"skipped topic {s.topic!r}: {s.reason}")
-    if result.note:
-        typer.echo(result.note)
+    echo_skipped(result.skipped_topics, result.note)
 
 
 @app.command("plan-next")
@@ -406,38 +384,18 @@ def plan_next(
     )
     print_table(
         "Planned jobs",
-        [
-            "job id",
-            "mode",
-            "topic",
-            "recipe_hash",
-            "preset",
-            "hook",
-            "scenes",
-            "wpm",
-            "captions",
-            "ending",
-            "experiment",
-        ],
+        ["job id", "mode", "topic", "recipe_hash", *RECIPE_COLUMNS, "experiment"],
         [
             (
                 j.id,
                 j.generation_mode,
                 j.topic,
                 _short(j.recipe_hash),
-                j.recipe.preset,
-                j.recipe.hook_type,
-                j.recipe.scene_count,
-                j.recipe.narration_wpm_bucket,
-                j.recipe.caption_density_bucket,
-                j.recipe.ending_type,
+                *recipe_cells(j.recipe),
                 str(j.experiment_id)[:8] if j.experiment_id else None,
             )
             for j in request.jobs
             if j.recipe is not None
         ],
     )
-    for s in batch.skipped_topics:
-        typer.echo(f"skipped topic {s.topic!r}: {s.reason}")
-    if batch.note:
-        typer.echo(batch.note)
+    echo_skipped(batch.skipped_topics, batch.note)

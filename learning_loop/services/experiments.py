@@ -162,15 +162,6 @@ def evaluate_experiments(
         )
 
 
-def evaluate_project(
-    db: Database, project_id: Any, as_of: dt.date | None = None
-) -> EvaluationResult:
-    """Evaluate one project's running experiments as of a date (default: today, UTC)."""
-    with db.read() as session:
-        pid = get_project(session, project_id).id
-    return evaluate_experiments(db, as_of or dt.datetime.now(dt.UTC).date(), [pid])
-
-
 def experiment_views(
     session: Session,
     project_id: uuid.UUID,
