@@ -19,6 +19,8 @@ from api.errors import install_error_handlers
 from api.middleware import AdminGuard, BodyLimit, ErrorShield
 from api.routes import admin_router
 from api.routes.health import router as health_router
+from learning_loop.launch import DagsterRuns
+from learning_loop.services.runs import RunLauncher
 from learning_loop.settings import Settings, load_settings
 
 log = logging.getLogger("learning_loop.api")
@@ -32,9 +34,15 @@ class MissingAdminToken(RuntimeError):
 
 
 def create_app(
-    settings: Settings | None = None, *, max_body_bytes: int = MAX_BODY_BYTES
+    settings: Settings | None = None,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    runs: RunLauncher | None = None,
 ) -> FastAPI:
+    """The API over the settings' database; runs go to the settings' Dagster instance unless
+    another launcher is given."""
     settings = settings if settings is not None else load_settings()
+    dagster_runs = DagsterRuns(settings) if runs is None else None
     token = (settings.admin_token or "").strip()
     if not token:
         raise MissingAdminToken(
@@ -55,6 +63,8 @@ def create_app(
             yield
         finally:
             holder.dispose()
+            if dagster_runs is not None:
+                await run_in_threadpool(dagster_runs.close)
 
     app = FastAPI(
         title="Learning Loop admin API",
@@ -70,6 +80,7 @@ def create_app(
     app.state.settings = settings
     app.state.admin_token = token
     app.state.database = holder
+    app.state.runs = runs if runs is not None else dagster_runs
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(admin_router())

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from learning_loop.db.engine import Database
 from learning_loop.services.context import open_database
+from learning_loop.services.runs import RunLauncher
 from learning_loop.settings import Settings
 
 ADMIN_PREFIX = "/api/v1/admin"
@@ -55,7 +56,14 @@ def get_db(request: Request) -> Database:
     return request.app.state.database.get()
 
 
+def get_runs(request: Request) -> RunLauncher:
+    """The deployment's Dagster runs (its instance is opened on first use)."""
+    runs: RunLauncher = request.app.state.runs
+    return runs
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+RunsDep = Annotated[RunLauncher, Depends(get_runs)]
 # The template's `SessionDep`: here the services open their own unit of work from a Database.
 DatabaseDep = Annotated[Database, Depends(get_db)]
 

@@ -195,12 +195,13 @@ class HealthView(BaseModel):
 
 
 class StatsRunView(BaseModel):
-    """The Dagster run that `update-stats` started (it goes on in the background)."""
+    """The Dagster run that `update-stats` submitted (it goes on in the background)."""
 
     run_id: str
     status: str
     job_name: str
     partition_key: str | None
     project_id: uuid.UUID
-    as_of: dt.date | None
+    as_of: dt.date
     days: int
+    note: str | None = None

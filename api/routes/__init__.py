@@ -14,6 +14,7 @@ from api.routes import (
     recipes,
     recommendations,
     report,
+    runs,
     stats,
     video_jobs,
     videos,
@@ -41,6 +42,7 @@ def admin_router() -> APIRouter:
         video_jobs,
         plan_requests,
         report,
+        runs,
     ):
         router.include_router(module.router)
     return router

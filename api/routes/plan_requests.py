@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Query, Response, status
 
-from api.deps import ADMIN_PREFIX, DatabaseDep
+from api.deps import ADMIN_PREFIX, DatabaseDep, RunsDep
 from api.errors import ApiError, responses
 from api.routing import resource_router
 from api.schemas import PlanRequestCreate
@@ -23,14 +23,17 @@ router = resource_router(prefix="/plan-requests", tags=["plan requests"])
     responses=responses(404, 413, 415),
     summary="Request a batch",
 )
-def request_plan(db: DatabaseDep, body: PlanRequestCreate, response: Response) -> PlanRequestView:
+def request_plan(
+    db: DatabaseDep, runs: RunsDep, body: PlanRequestCreate, response: Response
+) -> PlanRequestView:
     """Recorded as `pending`; the plan sensor starts one `plan_next_batch` run for it.
-    Follow it at the `Location` answered."""
+    Follow it at the `Location` answered. `note` says when no Dagster daemon serves the
+    instance, so that the request would stay pending."""
     created = plan_requests.create_plan_request(
         db, body.project_id, body.n, body.topics, body.seed, source="api"
     )
     response.headers["Location"] = f"{ADMIN_PREFIX}{router.prefix}/{created.id}"
-    return created
+    return created.model_copy(update={"note": runs.daemon_note("the request stays pending")})
 
 
 @router.get("/{request_id}", responses=responses(404), summary="Follow a plan request")

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Depends, Query, status
+from fastapi import Query, status
 
-from api.deps import DatabaseDep, ProjectIdQuery, SettingsDep
+from api.deps import DatabaseDep, ProjectIdQuery, RunsDep
 from api.errors import ApiError, responses
 from api.routing import resource_router
 from api.schemas import StatsRunView
 from learning_loop.services import stats
 from learning_loop.services.recipes import MAX_DAYS
+from learning_loop.services.runs import update_stats_spec
 from learning_loop.services.views import StatsView
 
 router = resource_router(tags=["stats"])
@@ -22,20 +22,6 @@ router = resource_router(tags=["stats"])
 @router.get("/stats", responses=responses(404), summary="A project's aggregate statistics")
 def project_stats(db: DatabaseDep, project_id: ProjectIdQuery) -> StatsView:
     return stats.project_stats(db, project_id)
-
-
-def get_stats_run_starter() -> Callable[..., Any]:
-    """The service that launches the Dagster stats run (a dependency, so tests can stand in)."""
-    try:
-        from learning_loop.services.runs import start_update_stats
-    except ImportError:
-        raise ApiError(
-            503, "stats runs are not available in this installation", "update-stats"
-        ) from None
-    return start_update_stats
-
-
-StatsRunStarter = Annotated[Callable[..., Any], Depends(get_stats_run_starter)]
 
 
 def parse_as_of(value: str | None) -> dt.date | None:
@@ -56,23 +42,27 @@ def parse_as_of(value: str | None) -> dt.date | None:
     summary="Start the stats run",
 )
 def update_stats(
-    settings: SettingsDep,
     db: DatabaseDep,
-    start: StatsRunStarter,
+    runs: RunsDep,
     project_id: ProjectIdQuery,
     days: Annotated[
         int, Query(ge=1, le=MAX_DAYS, description="Window of the recipe stats, in days")
     ] = 30,
     as_of: Annotated[
         str | None,
-        Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD (default: today, UTC)"),
+        Query(
+            pattern=r"^\d{4}-\d{2}-\d{2}$",
+            description="YYYY-MM-DD, 2015-01-01 through tomorrow (default: today, UTC)",
+        ),
     ] = None,
 ) -> StatsRunView:
-    """Starts the Dagster run that computes the rewards of `as_of`, then the recipe stats of
-    that date; answers at once with the run's id and status (follow it in Dagster's UI)."""
-    day = parse_as_of(as_of)
-    # The service checks the project (404) before it launches anything.
-    info = start(settings=settings, db=db, project_id=project_id, as_of=day, days=days)
+    """Submits the Dagster run that computes the rewards of `as_of`, then the recipe stats of
+    that date, to the deployment's instance; answers at once with the run's id and status
+    (`QUEUED`: the daemon starts it; follow it at `GET /runs/{run_id}` or in Dagster's UI).
+    `note` says when no daemon serves the instance, so the run would wait."""
+    # The date, the window and the project are checked (422, 404) before anything is queued.
+    spec = update_stats_spec(db, project_id, parse_as_of(as_of), days)
+    info = runs.submit(spec)
     return StatsRunView.model_validate(
-        info.model_dump() | {"project_id": project_id, "as_of": day, "days": days}
+        info.model_dump() | {"project_id": project_id, "as_of": spec.partition_key, "days": days}
     )

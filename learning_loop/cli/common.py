@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from learning_loop.db.engine import Database
+from learning_loop.launch import DagsterRuns
 from learning_loop.services.context import open_database
 from learning_loop.services.errors import InvalidInput, LearningLoopError
 from learning_loop.services.rows import read_rows
@@ -37,11 +39,20 @@ def database() -> Database:
     return open_database(settings())
 
 
+@lru_cache(maxsize=1)
+def launcher() -> DagsterRuns:
+    """The runs of this deployment's Dagster instance (opened on first use)."""
+    return DagsterRuns(settings())
+
+
 def reset() -> None:
     """Forget the open database (tests change the environment between invocations)."""
     if database.cache_info().currsize:
         database().dispose()
+    if launcher.cache_info().currsize:
+        launcher().close()
     database.cache_clear()
+    launcher.cache_clear()
     settings.cache_clear()
 
 
@@ -53,6 +64,15 @@ def parse_date(value: str | None, field: str = "as_of") -> dt.date | None:
     except ValueError:
         raise InvalidInput(
             f"--{field.replace('_', '-')} must be a date YYYY-MM-DD, got {value!r}", field
+        ) from None
+
+
+def parse_run_id(value: str) -> str:
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        raise InvalidInput(
+            f"--run must be a Dagster run id (a UUID), got {value[:60]!r}", "run_id"
         ) from None
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from learning_loop.cli.common import database, settings
+from learning_loop.cli.common import database, launcher, settings
 from learning_loop.cli.learn import print_recipes
 from learning_loop.cli.output import print_table
 from learning_loop.services import planning
@@ -63,7 +63,7 @@ def demo(
             )
 
         result = run_demo(
-            settings(), database(), days=days, per_day=per_day, seed=seed, on_day=advance
+            launcher(), database(), days=days, per_day=per_day, seed=seed, on_day=advance
         )
     pid = result.project_id
     _leaderboard(pid)

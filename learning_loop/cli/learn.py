@@ -17,10 +17,11 @@ from learning_loop.cli.common import (
     SeedOpt,
     TopicsFileOpt,
     database,
+    launcher,
     parse_date,
+    parse_run_id,
     read_lines,
     rows_of,
-    settings,
 )
 from learning_loop.cli.output import print_fields, print_json, print_table
 from learning_loop.cli.plan_video import plan_video
@@ -37,7 +38,18 @@ app.command("plan-video")(plan_video)
 
 DaysOpt = Annotated[int, typer.Option("--days", help="Window length in days for recipe stats.")]
 AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (default: today, UTC).")
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Evaluation date YYYY-MM-DD, 2015-01-01 through tomorrow (default: today, UTC).",
+    ),
+]
+NoWaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-wait",
+        help="Submit the run to the Dagster instance and return; the daemon starts it.",
+    ),
 ]
 
 
@@ -103,13 +115,31 @@ def _run_failed(info: RunInfo) -> None:
         raise RunFailed(f"run {info.run_id} of {info.job_name} failed: {info.error}")
 
 
+def _submitted(info: RunInfo, what: str, json_: bool) -> None:
+    """Print a run that was queued in the instance rather than run here."""
+    if json_:
+        print_json(info)
+        return
+    typer.echo(f"run {info.run_id} {info.status}: {info.job_name} {what}")
+    if info.note:
+        typer.echo(f"note: {info.note}")
+
+
 @app.command("update-stats")
 def update_stats(
-    project: ProjectOpt, days: DaysOpt = 30, as_of: AsOfOpt = None, json_: JsonOpt = False
+    project: ProjectOpt,
+    days: DaysOpt = 30,
+    as_of: AsOfOpt = None,
+    no_wait: NoWaitOpt = False,
+    json_: JsonOpt = False,
 ) -> None:
     """Run the daily stats job (rewards, then recipe stats) for a date, as a Dagster run."""
-    day = parse_date(as_of) or dt.datetime.now(dt.UTC).date()
-    info = runs.run_update_stats(settings(), database(), project, day, days)
+    spec = runs.update_stats_spec(database(), project, parse_date(as_of), days)
+    day = dt.date.fromisoformat(str(spec.partition_key))
+    if no_wait:
+        _submitted(launcher().submit(spec), f"as of {day} over {days} days", json_)
+        return
+    info = launcher().run(spec)
     _run_failed(info)
     summary = stats.day_summary(database(), project, day)
     if json_:
@@ -125,10 +155,16 @@ def update_stats(
 
 
 @app.command("evaluate-experiments")
-def evaluate(project: ProjectOpt, as_of: AsOfOpt = None, json_: JsonOpt = False) -> None:
+def evaluate(
+    project: ProjectOpt, as_of: AsOfOpt = None, no_wait: NoWaitOpt = False, json_: JsonOpt = False
+) -> None:
     """Run the experiment evaluation for a date, as a Dagster run, and print the verdicts."""
-    day = parse_date(as_of) or dt.datetime.now(dt.UTC).date()
-    info = runs.run_evaluate_experiments(settings(), database(), project, day)
+    spec = runs.evaluate_experiments_spec(database(), project, parse_date(as_of))
+    day = dt.date.fromisoformat(str(spec.partition_key))
+    if no_wait:
+        _submitted(launcher().submit(spec), f"as of {day}", json_)
+        return
+    info = launcher().run(spec)
     _run_failed(info)
     decided = [
         e
@@ -155,6 +191,19 @@ def evaluate(project: ProjectOpt, as_of: AsOfOpt = None, json_: JsonOpt = False)
             f"  {e.variable_tested}: {e.baseline_value} -> {e.variant_value}: {e.winner} "
             f"({e.reason})"
         )
+
+
+@app.command("run-status")
+def run_status(
+    run_id: Annotated[str, typer.Option("--run", help="Dagster run id.")],
+    json_: JsonOpt = False,
+) -> None:
+    """The status of a run in this deployment's Dagster instance."""
+    info = launcher().status(parse_run_id(run_id))
+    if json_:
+        print_json(info)
+    else:
+        typer.echo(f"run {info.run_id} {info.status}: {info.job_name}")
 
 
 @app.command("videos")
@@ -355,15 +404,18 @@ def plan_next(
     topics = read_topics(topics_file)
     if not wait:
         request = create_plan_request(database(), project, count, topics, seed, source="cli")
+        note = launcher().daemon_note("the request stays pending")
         if json_:
-            print_json(request)
+            print_json({**request.model_dump(mode="json"), "note": note})
         else:
             typer.echo(
                 f"plan request {request.id} is pending; the plan_requests_sensor starts its "
                 "run (see it with the Dagster UI, or use --wait)"
             )
+            if note:
+                typer.echo(f"note: {note}")
         return
-    request, info = runs.run_plan_request(settings(), database(), project, count, topics, seed)
+    request, info = runs.run_plan_request(database(), launcher(), project, count, topics, seed)
     _run_failed(info)
     if json_:
         print_json(

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -122,3 +122,21 @@ def current_rewards(
 def chunks(items: Sequence[Any], size: int = 5000) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# Lock classes of `lock_date`: one per derived table that a daily run rewrites whole.
+REWARDS_LOCK = 1
+RECIPE_STATS_LOCK = 2
+
+
+def lock_date(session: Session, lock_class: int, day: dt.date) -> None:
+    """Queue the writers of one date's rows of one table until this transaction ends.
+
+    A run deletes a date's rows and inserts them again; two such transactions at once on
+    PostgreSQL would both insert (READ COMMITTED), one failing on the unique key or leaving
+    twice the rows. SQLite needs nothing: a writer holds the database's lock from BEGIN.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:c, :d)"), {"c": lock_class, "d": day.toordinal()}
+        )

@@ -18,6 +18,7 @@ from learning_loop.db.models import Project
 from learning_loop.defs.jobs import (
     evaluate_experiments_job,
     plan_next_batch,
+    plan_run_config,
     update_recipe_stats_job,
 )
 from learning_loop.defs.resources import LearningLoopDatabase
@@ -75,13 +76,7 @@ def nightly_auto_plan(
     requests = [
         RunRequest(
             run_key=f"auto-plan:{pid}:{when}",
-            run_config={
-                "ops": {
-                    "plan_batch_op": {
-                        "config": {"project_id": str(pid), "n": n, "from_backlog": True}
-                    }
-                }
-            },
+            run_config=plan_run_config(project_id=str(pid), n=n, from_backlog=True),
             tags={"project_id": str(pid), "source": "nightly_auto_plan"},
         )
         for pid, n, backlog in projects
@@ -106,7 +101,7 @@ def plan_requests_sensor(
     return [
         RunRequest(
             run_key=str(r.id),
-            run_config={"ops": {"plan_batch_op": {"config": {"plan_request_id": str(r.id)}}}},
+            run_config=plan_run_config(plan_request_id=str(r.id)),
             tags={
                 "plan_request_id": str(r.id),
                 "project_id": str(r.project_id),

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from dagster import (
     AssetSelection,
@@ -23,6 +24,9 @@ from learning_loop.defs.assets import (
 from learning_loop.defs.resources import LearningLoopDatabase, retry_transient_errors
 from learning_loop.services.plan_requests import get_plan_request, mark_plan_request
 from learning_loop.services.planning import plan_and_write
+from learning_loop.services.runs import JobName, RunSpec
+
+STATS_OPS = ("metric_window", "video_rewards", "recipe_stats")
 
 update_recipe_stats_job = define_asset_job(
     "update_recipe_stats",
@@ -115,3 +119,41 @@ def plan_batch_op(
 )
 def plan_next_batch() -> None:
     plan_batch_op()
+
+
+def stats_run_config(project_id: str | None, days: int | None = None) -> dict[str, Any]:
+    """Run config of `update_recipe_stats`: the project (None: every project) and window."""
+    config: dict[str, Any] = {}
+    if project_id is not None:
+        config["project_id"] = project_id
+    if days is not None:
+        config["days"] = days
+    return {"ops": {name: {"config": config} for name in STATS_OPS}} if config else {}
+
+
+def experiments_run_config(project_id: str | None) -> dict[str, Any]:
+    if project_id is None:
+        return {}
+    return {"ops": {"experiment_verdicts": {"config": {"project_id": project_id}}}}
+
+
+def plan_run_config(**op_config: Any) -> dict[str, Any]:
+    """Run config of `plan_next_batch`, with `PlanConfig`'s fields."""
+    return {"ops": {"plan_batch_op": {"config": op_config}}}
+
+
+def run_config_for(spec: RunSpec) -> dict[str, Any]:
+    """The Dagster run config of a run the services asked for."""
+    pid = str(spec.project_id)
+    if spec.job is JobName.UPDATE_RECIPE_STATS:
+        return stats_run_config(pid, spec.days)
+    if spec.job is JobName.EVALUATE_EXPERIMENTS:
+        return experiments_run_config(pid)
+    config: dict[str, Any] = (
+        {"plan_request_id": str(spec.plan_request_id)}
+        if spec.plan_request_id is not None
+        else {"project_id": pid}
+    )
+    if spec.planned_at is not None:
+        config["planned_at"] = spec.planned_at.isoformat()
+    return plan_run_config(**config)

@@ -20,13 +20,13 @@ from learning_loop.services.metrics import ingest_metrics
 from learning_loop.services.planning import preview
 from learning_loop.services.projects import create_project
 from learning_loop.services.runs import (
-    run_evaluate_experiments,
+    RunLauncher,
+    evaluate_experiments_spec,
     run_plan_request,
-    run_update_stats,
+    update_stats_spec,
 )
 from learning_loop.services.videos import publish_job
 from learning_loop.services.views import PreviewView
-from learning_loop.settings import Settings
 from learning_loop.simulation import ChannelConfig, SimulatedChannel, SimVideo
 
 SUBJECTS = [
@@ -92,7 +92,7 @@ def demo_topics(day_index: int, per_day: int) -> list[str]:
 
 
 def run_demo(
-    settings: Settings,
+    launcher: RunLauncher,
     db: Database,
     *,
     days: int = 30,
@@ -122,8 +122,8 @@ def run_demo(
         day = first + dt.timedelta(days=index)
         start = dt.datetime.combine(day, dt.time(7), tzinfo=dt.UTC)
         request, info = run_plan_request(
-            settings,
             db,
+            launcher,
             project.id,
             per_day,
             demo_topics(index, per_day),
@@ -159,8 +159,8 @@ def run_demo(
         if rows:
             ingest_metrics(db, project.id, list(enumerate(rows, start=1)), what="simulated metrics")
         for step in (
-            run_update_stats(settings, db, project.id, day, 30),
-            run_evaluate_experiments(settings, db, project.id, day),
+            launcher.run(update_stats_spec(db, project.id, day, 30)),
+            launcher.run(evaluate_experiments_spec(db, project.id, day)),
         ):
             result.runs += 1
             if not step.success:

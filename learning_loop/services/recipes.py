@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Project, RecipeDailyStats, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import current_rewards
+from learning_loop.db.queries import RECIPE_STATS_LOCK, current_rewards, lock_date
 from learning_loop.domain.rewards import window_bounds
 from learning_loop.services.errors import InvalidInput, NotFound
 from learning_loop.services.projects import get_project
@@ -68,6 +68,7 @@ def compute_recipe_stats(
     check_days(days)
     start, end = window_bounds(as_of, days)
     with db.transaction() as session:
+        lock_date(session, RECIPE_STATS_LOCK, as_of)
         if db.dialect == "postgresql":
             session.execute(text("SET LOCAL work_mem = '64MB'"))
         ids = None if project_ids is None else list(project_ids)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import MetricSnapshot, Project, VideoJob, VideoReward
-from learning_loop.db.queries import chunks
+from learning_loop.db.queries import REWARDS_LOCK, chunks, lock_date
 from learning_loop.db.reward_sql import REWARD_INSERT_COLUMNS, window_rewards_select
 from learning_loop.domain.rewards import window_bounds
 
@@ -80,6 +80,7 @@ def compute_rewards_for_date(
     rows.
     """
     with db.transaction() as session:
+        lock_date(session, REWARDS_LOCK, as_of)
         projects = select_projects(session, project_ids)
         ids = [p.id for p in projects]
         stale = delete(VideoReward).where(VideoReward.reward_date == as_of)

@@ -195,3 +195,5 @@ class PlanRequestView(View):
     updated_at: dt.datetime
     batch: BatchView | None = None
     jobs: list[JobView] | None = None
+    # Set when the request would wait: no Dagster daemon runs the plan sensor.
+    note: str | None = None

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -15,12 +14,13 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from api.app import create_app
-from api.routes.stats import get_stats_run_starter
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Base
 from learning_loop.services import planning
+from learning_loop.services.errors import NotFound
 from learning_loop.services.plan_requests import create_plan_request
 from learning_loop.services.projects import create_project
+from learning_loop.services.runs import JobName, RunInfo, RunSpec
 from learning_loop.services.stats import update_stats
 from learning_loop.settings import Settings
 from learning_loop_tests.factories import T0, channel, metric_row, video_row
@@ -35,24 +35,33 @@ def anyio_backend() -> str:
 
 
 class FakeRuns:
-    """Stands in for `services.runs.start_update_stats`: records calls, launches nothing."""
+    """Stands in for the Dagster launcher: records submissions and does the stats run's work
+    in process, so the loop can be followed end to end without a daemon."""
 
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.calls: list[RunSpec] = []
 
-    def __call__(self, **kwargs: Any) -> Any:
-        from learning_loop.services.runs import RunInfo
-
-        # Do the work the run would do, in process, so the loop can be followed end to end.
-        update_stats(kwargs["db"], kwargs["project_id"], kwargs["as_of"], kwargs["days"])
-        self.calls.append(kwargs)
-        day = (kwargs["as_of"] or dt.datetime.now(dt.UTC).date()).isoformat()
+    def submit(self, spec: RunSpec) -> RunInfo:
+        assert spec.job is JobName.UPDATE_RECIPE_STATS and spec.partition_key is not None
+        day = dt.date.fromisoformat(spec.partition_key)
+        update_stats(self.db, spec.project_id, day, spec.days or 30)
+        self.calls.append(spec)
         return RunInfo(
             run_id=str(uuid.uuid4()),
-            job_name="update_recipe_stats",
-            status="STARTING",
-            partition_key=day,
+            job_name=spec.job.value,
+            status="QUEUED",
+            partition_key=spec.partition_key,
         )
+
+    def run(self, spec: RunSpec) -> RunInfo:
+        raise AssertionError("the API never runs a job in its own process")
+
+    def status(self, run_id: str) -> RunInfo:
+        raise NotFound(f"no run {run_id} in this Dagster instance", "run_id")
+
+    def daemon_note(self, waiting: str = "the run stays QUEUED") -> str | None:
+        return None
 
 
 @pytest.fixture
@@ -65,14 +74,13 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def fake_runs() -> FakeRuns:
-    return FakeRuns()
+def fake_runs(db: Database) -> FakeRuns:
+    return FakeRuns(db)
 
 
 @pytest.fixture
 def app(settings: Settings, fake_runs: FakeRuns) -> Iterator[FastAPI]:
-    application = create_app(settings)
-    application.dependency_overrides[get_stats_run_starter] = lambda: fake_runs
+    application = create_app(settings, runs=fake_runs)
     yield application
     application.state.database.dispose()
 

@@ -236,6 +236,11 @@ BAD_DAYS_AND_AS_OF = [
     ({"as_of": "yesterday"}, "as_of"),
     ({"as_of": "0"}, "as_of"),
     ({"as_of": "2026-10-01T00:00:00"}, "as_of"),
+    # Outside the evaluation dates (2015-01-01 through tomorrow, UTC).
+    ({"as_of": "2014-12-31"}, "as_of"),
+    ({"as_of": "1970-01-01"}, "as_of"),
+    ({"as_of": (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)).isoformat()}, "as_of"),
+    ({"as_of": "9999-12-31"}, "as_of"),
 ]
 
 

@@ -21,6 +21,7 @@ ROUTES = {
     ("post", "/plan-requests"),
     ("get", "/plan-requests/{request_id}"),
     ("get", "/report"),
+    ("get", "/runs/{run_id}"),
 }
 HTML_ROUTES = {"/report"}
 

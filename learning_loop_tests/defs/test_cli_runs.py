@@ -1,15 +1,20 @@
 """The CLI's runs land in the Dagster instance of LEARNING_LOOP_HOME, where the UI shows them."""
 
+import datetime as dt
 import json
+import uuid
 from pathlib import Path
 
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
+from learning_loop.launch.instance import open_instance
 from learning_loop.services.plan_requests import get_plan_request
+from learning_loop.settings import Settings
 
 
 def instance_of(cli_env) -> DagsterInstance:
-    return DagsterInstance.from_config(str(Path(cli_env["LEARNING_LOOP_HOME"]) / "dagster"))
+    """The instance the CLI uses: SQLite under the home, or the PostgreSQL database itself."""
+    return open_instance(Settings(**cli_env))
 
 
 def test_cli_commands_run_dagster_jobs(cli, cli_env, samples, db):
@@ -75,3 +80,44 @@ def test_failed_run_is_one_line(cli, cli_env):
     pid = cli("projects", "create", "--name", "x").out.strip()
     result = cli("learn", "plan-next", "--project", pid, "--count", "500", "--wait")
     assert result.code == 1 and result.err.count("\n") == 1 and "n must be" in result.err
+
+
+def test_every_evaluation_date_from_2015_through_tomorrow(cli):
+    pid = cli("projects", "create", "--name", "dates").out.strip()
+    today = dt.datetime.now(dt.UTC).date()
+    tomorrow = (today + dt.timedelta(days=1)).isoformat()
+    for day in ("2015-01-01", "2019-06-01", tomorrow):
+        for command in ("update-stats", "evaluate-experiments"):
+            result = cli("learn", command, "--project", pid, "--as-of", day, "--json")
+            assert result.code == 0, (command, day, result.err)
+            assert json.loads(result.out)["partition_key"] == day
+    after = (today + dt.timedelta(days=2)).isoformat()
+    for day in ("2014-12-31", "1999-01-01", after):
+        for command in ("update-stats", "evaluate-experiments"):
+            result = cli("learn", command, "--project", pid, "--as-of", day)
+            assert result.code == 1 and result.out == "", (command, day)
+            assert result.err.count("\n") == 1 and "Traceback" not in result.err
+            assert "as_of" in result.err and "outside the evaluation dates" in result.err
+
+
+def test_no_wait_queues_the_run_and_says_no_daemon_runs(cli, cli_env):
+    pid = cli("projects", "create", "--name", "queued").out.strip()
+    queued = cli("learn", "update-stats", "--project", pid, "--as-of", "2026-10-30", "--no-wait")
+    assert queued.code == 0, queued.err
+    assert "QUEUED" in queued.out and "no Dagster daemon serves this instance" in queued.out
+    submitted = json.loads(
+        cli("learn", "evaluate-experiments", "--project", pid, "--no-wait", "--json").out
+    )
+    assert submitted["status"] == "QUEUED" and "daemon" in submitted["note"]
+    status = json.loads(cli("learn", "run-status", "--run", submitted["run_id"], "--json").out)
+    assert status["status"] == "QUEUED" and status["job_name"] == "evaluate_experiments"
+    instance = instance_of(cli_env)
+    run = instance.get_run_by_id(submitted["run_id"])
+    assert run.status == DagsterRunStatus.QUEUED
+    assert run.tags["project_id"] == pid and run.remote_job_origin.location_name == "learning_loop"
+    instance.dispose()
+    pending = cli("learn", "plan-next", "--project", pid, "--count", "2")
+    assert "the request stays pending" in pending.out
+    for bad, why in (("not-a-run", "must be a Dagster run id"), (str(uuid.uuid4()), "no run")):
+        result = cli("learn", "run-status", "--run", bad)
+        assert result.code == 1 and result.err.count("\n") == 1 and why in result.err

@@ -9,11 +9,13 @@ import yaml
 from dagster import AssetCheckKey, AssetKey, DagsterRunStatus
 
 from learning_loop.db.engine import Database
+from learning_loop.launch import DagsterRuns
+from learning_loop.launch.instance import open_instance
 from learning_loop.services.metrics import METRIC_COLUMNS, ingest_metrics
 from learning_loop.services.plan_requests import create_plan_request
 from learning_loop.services.projects import create_project
 from learning_loop.services.rows import read_rows
-from learning_loop.services.runs import dagster_instance, run_job, run_update_stats
+from learning_loop.services.runs import JobName, RunSpec, update_stats_spec
 from learning_loop.services.videos import VIDEO_COLUMNS, backfill_recipes, import_videos
 from learning_loop.settings import Settings
 
@@ -30,7 +32,12 @@ def files_under(folder: Path) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "config", ["dagster.yaml", "deploy/kubernetes/dagster.yaml", "deploy/celery/dagster.yaml"]
+    "config",
+    [
+        "deploy/postgres/dagster.yaml",
+        "deploy/kubernetes/dagster.yaml",
+        "deploy/celery/dagster.yaml",
+    ],
 )
 def test_instances_on_one_postgres_share_everything(pg_url, tmp_path, monkeypatch, samples, config):
     instance_config = yaml.safe_load((ROOT / config).read_text())
@@ -60,17 +67,23 @@ def test_instances_on_one_postgres_share_everything(pg_url, tmp_path, monkeypatc
     backfill_recipes(db, pid)
     ingest_metrics(db, pid, read_rows(samples / "metrics.csv", METRIC_COLUMNS))
 
-    stats = run_update_stats(settings_a, db, pid, dt.date(2026, 10, 30), 30)
+    runs_a = DagsterRuns(settings_a)
+    stats = runs_a.run(update_stats_spec(db, pid, dt.date(2026, 10, 30), 30))
     assert stats.success, stats.error
     request = create_plan_request(db, pid, 2, ["north", "south"], seed=1)
-    plan = run_job(
-        settings_a,
-        "plan_next_batch",
-        run_config={"ops": {"plan_batch_op": {"config": {"plan_request_id": str(request.id)}}}},
-    )
+    plan = runs_a.run(RunSpec(JobName.PLAN_NEXT_BATCH, pid, plan_request_id=request.id))
     assert plan.success, plan.error
+    runs_a.close()
 
-    other = dagster_instance(settings_b)
+    # The instance the CLI and the API open with no DAGSTER_HOME is the same one (SPEC §10).
+    implicit = open_instance(
+        Settings(LEARNING_LOOP_DATABASE_URL=pg_url, LEARNING_LOOP_HOME=tmp_path / "home-c")
+    )
+    assert implicit.get_run_by_id(plan.run_id).status == DagsterRunStatus.SUCCESS
+    implicit.dispose()
+    assert not (tmp_path / "home-c").exists()
+
+    other = open_instance(settings_b)
     try:
         assert other.get_run_by_id(stats.run_id).status == DagsterRunStatus.SUCCESS
         assert other.get_run_by_id(plan.run_id).job_name == "plan_next_batch"
