@@ -4,7 +4,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,34 +15,10 @@ import pytest
 from learning_loop.db.engine import Database
 from learning_loop.services.plan_requests import create_plan_request, get_plan_request
 from learning_loop.services.projects import create_project
+from learning_loop_tests.processes import ROOT, default_signals, free_port, session_members
 
-ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 120
 PLAN_TIMEOUT_S = 150
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def default_signals() -> None:
-    # A background child inherits SIGINT as ignored; Dagster maps SIGTERM onto SIGINT.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def session_members(sid: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.getsid(int(entry.name)) == sid:
-                    pids.append(int(entry.name))
-            except (ProcessLookupError, PermissionError):
-                pass
-    return pids
 
 
 def graphql(port: int, query: str) -> dict:
