@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,8 +41,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+@contextmanager
+def new_pg_database() -> Iterator[str]:
+    """A fresh database on the test server with the product schema, dropped afterwards."""
     name = f"ll_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -56,28 +58,22 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    with new_pg_database() as url:
+        yield url
 
 
 @pytest.fixture
 def fresh_pg_url() -> Iterator[str]:
-    """A PostgreSQL database of its own for one test, with the product schema and nothing else
-    (no Dagster tables yet), dropped afterwards."""
+    """A PostgreSQL database of its own for one test: the product schema and nothing else
+    (no Dagster tables yet)."""
     if "postgresql" not in BACKENDS:
         pytest.skip("PostgreSQL is switched off for this run by LEARNING_LOOP_TEST_BACKENDS")
-    name = f"ll_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_SERVER_URL).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    try:
+    with new_pg_database() as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _truncate_pg(url: str) -> None:

@@ -3,6 +3,7 @@ Redis, the API server; each started in its own session and stopped with everythi
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -134,3 +135,16 @@ def shorts_engine(
         timeout=timeout,
         check=False,
     )
+
+
+def graphql(port: int, query: str) -> dict:
+    """One query to the Dagster UI's GraphQL endpoint; fails on a GraphQL error."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.loads(response.read())
+    assert "errors" not in body, body
+    return dict(body["data"])

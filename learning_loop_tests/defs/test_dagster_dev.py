@@ -1,36 +1,29 @@
 """End to end: `dagster dev` serves the code location, and its daemon runs the plan sensor."""
 
-import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from learning_loop.db.engine import Database
 from learning_loop.services.plan_requests import create_plan_request, get_plan_request
 from learning_loop.services.projects import create_project
-from learning_loop_tests.processes import ROOT, default_signals, free_port, session_members
+from learning_loop_tests.processes import (
+    BIN,
+    ROOT,
+    answers,
+    background,
+    clean_env,
+    free_port,
+    graphql,
+    session_members,
+    wait_until,
+)
 
 START_TIMEOUT_S = 120
 PLAN_TIMEOUT_S = 150
-
-
-def graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        body = json.loads(response.read())
-    assert "errors" not in body, body
-    return body["data"]
 
 
 @pytest.fixture
@@ -41,52 +34,24 @@ def dagster_dev(tmp_path, sqlite_template):
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     port = free_port()
-    env = dict(
-        os.environ,
+    env = clean_env(
         DAGSTER_HOME=str(home),
         LEARNING_LOOP_DATABASE_URL=f"sqlite:///{db_path}",
         LEARNING_LOOP_HOME=str(tmp_path / "home"),
     )
-    log = (tmp_path / "dagster_dev.log").open("w")
-    proc = subprocess.Popen(
-        [
-            Path(sys.executable).parent / "dagster",
-            "dev",
-            "-w",
-            "workspace.yaml",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        cwd=ROOT,
+    with background(
+        [BIN / "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        preexec_fn=default_signals,
-    )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert proc.poll() is None, (tmp_path / "dagster_dev.log").read_text()[-3000:]
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "dagster dev did not answer"
-                time.sleep(1)
-        yield port, Database.from_url(f"sqlite:///{db_path}"), proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
+        cwd=ROOT,
+        log=tmp_path / "dagster_dev.log",
+    ) as dev:
+        wait_until(
+            lambda: not dev.alive() or answers(f"http://127.0.0.1:{port}/server_info"),
+            START_TIMEOUT_S,
+            "dagster dev",
+        )
+        assert dev.alive(), dev.log()
+        yield port, Database.from_url(f"sqlite:///{db_path}"), dev.proc
 
 
 def test_dagster_dev_serves_the_loop_and_runs_the_sensor(dagster_dev):

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from learning_loop_tests.processes import (
     background,
     clean_env,
     free_port,
+    graphql,
     session_members,
     shorts_engine,
     wait_until,
@@ -50,18 +50,6 @@ AS_OF_DATE = dt.date(2026, 10, 30)
 TOKEN = "launch-test-token-" + "x" * 20
 START_TIMEOUT_S = 120
 RUN_TIMEOUT_S = 150
-
-
-def graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        body = json.loads(response.read())
-    assert "errors" not in body, body
-    return body["data"]
 
 
 def ui_run_status(port: int, run_id: str) -> str | None:
