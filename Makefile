@@ -25,10 +25,19 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 demo: setup
 	$(VENV)/bin/shorts-engine demo
 
-# The Dagster UI and daemon on the embedded default (or on DAGSTER_HOME when set); Ctrl-C stops.
+# The Dagster UI and daemon on this deployment's instance (Ctrl-C stops both):
+# DAGSTER_HOME when set; else, with LEARNING_LOOP_DATABASE_URL on PostgreSQL, deploy/postgres's
+# instance (storage in that database); else the embedded default's SQLite instance.
 dev: setup
-	@home="$${DAGSTER_HOME:-$$(mkdir -p "$${LEARNING_LOOP_HOME:-.learning_loop}/dagster" && cd "$${LEARNING_LOOP_HOME:-.learning_loop}/dagster" && pwd)}"; \
-	test -f "$$home/dagster.yaml" || printf 'telemetry:\n  enabled: false\n' > "$$home/dagster.yaml"; \
+	@base="$${LEARNING_LOOP_HOME:-.learning_loop}"; \
+	case "$${DAGSTER_HOME:+home}$${LEARNING_LOOP_DATABASE_URL}" in \
+	  home*) home="$$DAGSTER_HOME" ;; \
+	  postgresql*) home="$$base/dagster-postgres"; mkdir -p "$$home"; \
+	    cp deploy/postgres/dagster.yaml "$$home/dagster.yaml" ;; \
+	  *) home="$$base/dagster"; mkdir -p "$$home"; \
+	    test -f "$$home/dagster.yaml" || printf 'telemetry:\n  enabled: false\n' > "$$home/dagster.yaml" ;; \
+	esac; \
+	home="$$(cd "$$home" && pwd)"; \
 	echo "Dagster UI: http://127.0.0.1:3000  (DAGSTER_HOME=$$home)"; \
 	DAGSTER_HOME="$$home" exec $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 

@@ -1,7 +1,10 @@
 import json
 from pathlib import Path
 
-from dagster import DagsterInstance
+from dagster import RunsFilter
+
+from learning_loop.launch.instance import open_instance
+from learning_loop.settings import Settings
 
 
 def test_short_demo_runs_the_real_loop(cli, cli_env):
@@ -22,13 +25,15 @@ def test_short_demo_runs_the_real_loop(cli, cli_env):
     home = Path(cli_env["LEARNING_LOOP_HOME"])
     report = home / "report.html"
     assert report.is_file() and report.read_text().count('<svg class="chart"') == 4
-    instance = DagsterInstance.from_config(str(home / "dagster"))
-    jobs = sorted(r.job_name for r in instance.get_runs())
+    projects = json.loads(cli("projects", "list", "--json").out)
+    (project,) = projects
+    # The deployment's instance: SQLite under the home, or the PostgreSQL database itself.
+    instance = open_instance(Settings(**cli_env))
+    runs = instance.get_runs(RunsFilter(tags={"project_id": project["id"]}))
+    jobs = sorted(r.job_name for r in runs)
     assert jobs.count("plan_next_batch") == 4
     assert jobs.count("update_recipe_stats") == 4 and jobs.count("evaluate_experiments") == 4
     instance.dispose()
-    projects = json.loads(cli("projects", "list", "--json").out)
-    (project,) = projects
     videos = json.loads(cli("learn", "videos", "--project", project["id"], "--json").out)
     assert len(videos) == 12 and {v["status"] for v in videos} == {"published"}
     assert sum(v["reward"] is not None for v in videos) >= 6
