@@ -1,8 +1,10 @@
-"""Many CLI commands at once from a fresh home: every one ends well, nothing is duplicated.
+"""Many commands and requests at once from a fresh home: every one ends well, none is lost
+and nothing is duplicated.
 
 Real `shorts-engine` processes: 6 `plan-next --wait` and 4 `update-stats` for one date, all
 started together while the Dagster instance does not exist yet (a fresh LEARNING_LOOP_HOME on
-SQLite; a fresh PostgreSQL database with the product schema only).
+SQLite; a fresh PostgreSQL database with the product schema only), and meanwhile 6 requests
+to the API server of the same deployment (4 `POST /update-stats`, 2 `POST /plan-requests`).
 """
 
 from __future__ import annotations
@@ -10,18 +12,33 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import PlannedBatch, VideoJob, VideoReward
-from learning_loop_tests.processes import BIN, ROOT, clean_env, shorts_engine
+from learning_loop.launch.instance import open_instance
+from learning_loop.settings import Settings
+from learning_loop_tests.processes import (
+    BIN,
+    answers,
+    background,
+    clean_env,
+    free_port,
+    shorts_engine,
+    wait_until,
+)
 
 AS_OF = "2026-10-30"
 PLANNERS = 6
 STATS = 4
+API_REQUESTS = 6  # 4 update-stats (queued runs) and 2 plan requests
+TOKEN = "concurrency-test-token-" + "x" * 16
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -51,6 +68,7 @@ def rewards_of(db: Database, day: str) -> list[tuple[object, ...]]:
 
 def test_concurrent_plans_and_stats_from_a_fresh_home(fresh_deployment, tmp_path, samples):
     env = fresh_deployment
+    stack = ExitStack()
     run = lambda *args: shorts_engine(*args, env=env, cwd=tmp_path)  # noqa: E731
     pid = run("projects", "create", "--name", "busy").stdout.strip()
     for step in (
@@ -71,6 +89,34 @@ def test_concurrent_plans_and_stats_from_a_fresh_home(fresh_deployment, tmp_path
              "--count", "3", "--seed", str(k), "--wait", "--json"]
         )  # fmt: skip
     commands += [["learn", "update-stats", "--project", pid, "--as-of", AS_OF, "--json"]] * STATS
+    # The API server of the same home answers requests all the while.
+    api_port = free_port()
+    api = stack.enter_context(
+        background(
+            [BIN / "shorts-engine", "api", "serve", "--host", "127.0.0.1", "--port", api_port],
+            env=dict(env, LEARNING_LOOP_ADMIN_TOKEN=TOKEN),
+            cwd=tmp_path,
+            log=tmp_path / "api.log",
+        )
+    )
+    base = f"http://127.0.0.1:{api_port}"
+    wait_until(lambda: answers(f"{base}/health"), 120, "the API server")
+    assert api.alive()
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+
+    def request(k: int) -> httpx.Response:
+        if k % 3 == 2:
+            body = {"project_id": pid, "n": 2, "topics": [f"API topic {k}"]}
+            return httpx.post(f"{base}/api/v1/admin/plan-requests", json=body, headers=headers)
+        return httpx.post(
+            f"{base}/api/v1/admin/update-stats",
+            params={"project_id": pid, "as_of": AS_OF},
+            headers=headers,
+            timeout=120,
+        )
+
+    pool = stack.enter_context(ThreadPoolExecutor(max_workers=API_REQUESTS))
+    answered = [pool.submit(request, k) for k in range(API_REQUESTS)]
     procs = [
         subprocess.Popen(
             [str(BIN / "shorts-engine"), *c],
@@ -83,6 +129,12 @@ def test_concurrent_plans_and_stats_from_a_fresh_home(fresh_deployment, tmp_path
         for c in commands
     ]
     results = [(p.wait(timeout=600), *p.communicate()) for p in procs]
+    responses = [a.result(timeout=300) for a in answered]
+    stack.close()
+    for response in responses:
+        assert response.status_code == 202, response.text
+    queued = [r.json()["run_id"] for r in responses if r.json().get("job_name")]
+    assert len(queued) == API_REQUESTS - API_REQUESTS // 3
     for (code, out, err), command in zip(results, commands, strict=True):
         assert code == 0, f"{command[:2]} exited {code}: {err[-2000:]}"
         assert "Traceback" not in err and "Traceback" not in out, err[-2000:]
@@ -121,4 +173,11 @@ def test_concurrent_plans_and_stats_from_a_fresh_home(fresh_deployment, tmp_path
                 if "alembic_version" in tables:
                     (count,) = conn.execute("SELECT count(*) FROM alembic_version").fetchone()
                     assert count == 1, store.name
-    assert ROOT.exists()
+    # The API's runs are in the instance, queued for a daemon.
+    instance = open_instance(Settings(**{k: v for k, v in env.items() if k.startswith("LEARN")}))
+    try:
+        for run_id in queued:
+            run = instance.get_run_by_id(run_id)
+            assert run is not None and run.status.value == "QUEUED"
+    finally:
+        instance.dispose()
