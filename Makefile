@@ -34,8 +34,7 @@ dev: setup
 	  home*) home="$$DAGSTER_HOME" ;; \
 	  postgresql*) home="$$base/dagster-postgres"; mkdir -p "$$home"; \
 	    cp deploy/postgres/dagster.yaml "$$home/dagster.yaml" ;; \
-	  *) home="$$base/dagster"; mkdir -p "$$home"; \
-	    test -f "$$home/dagster.yaml" || printf 'telemetry:\n  enabled: false\n' > "$$home/dagster.yaml" ;; \
+	  *) home="$$($(PY) -m learning_loop.launch.instance)" ;; \
 	esac; \
 	home="$$(cd "$$home" && pwd)"; \
 	echo "Dagster UI: http://127.0.0.1:3000  (DAGSTER_HOME=$$home)"; \
@@ -62,6 +61,7 @@ bench: setup
 	$(PY) -m bench.aa
 	$(PY) -m bench.learning
 	$(PY) -m bench.pipeline
+	$(PY) -m bench.launch
 	$(PY) bench/api/bench_api.py
 
 # The same benchmarks at a small size, so they cannot rot (CI runs this; records nothing).
@@ -70,6 +70,7 @@ bench-quick: setup
 	$(PY) -m bench.aa --quick
 	$(PY) -m bench.learning --quick
 	$(PY) -m bench.pipeline --quick
+	$(PY) -m bench.launch --quick
 	$(PY) bench/api/bench_api.py --quick
 
 lock:

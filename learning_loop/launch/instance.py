@@ -28,8 +28,22 @@ from learning_loop.settings import Settings
 if TYPE_CHECKING:
     from dagster import DagsterInstance
 
-EMBEDDED_DAGSTER_YAML = """\
+# The daemon looks for queued runs this often (Dagster's default is 5 s): a submitted run then
+# starts about a second after it was queued.
+DEQUEUE_INTERVAL_S = 1
+QUEUED_RUN_COORDINATOR: dict[str, Any] = {
+    "module": "dagster.core.run_coordinator",
+    "class": "QueuedRunCoordinator",
+    "config": {"dequeue_interval_seconds": DEQUEUE_INTERVAL_S},
+}
+EMBEDDED_DAGSTER_YAML = f"""\
 # Written by Learning Loop for the embedded default: SQLite storage in this folder.
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: {DEQUEUE_INTERVAL_S}
+
 telemetry:
   enabled: false
 """
@@ -43,10 +57,7 @@ def postgres_instance_config(database_url: str) -> dict[str, Any]:
     """The instance of a PostgreSQL deployment without DAGSTER_HOME (`deploy/postgres`)."""
     return {
         "storage": {"postgres": {"postgres_url": _psycopg2_url(database_url)}},
-        "run_coordinator": {
-            "module": "dagster.core.run_coordinator",
-            "class": "QueuedRunCoordinator",
-        },
+        "run_coordinator": QUEUED_RUN_COORDINATOR,
         "compute_logs": {
             "module": "dagster._core.storage.noop_compute_log_manager",
             "class": "NoOpComputeLogManager",
@@ -58,9 +69,21 @@ def postgres_instance_config(database_url: str) -> dict[str, Any]:
 def _psycopg2_url(url: str) -> str:
     # dagster-postgres speaks psycopg2; a bare postgresql:// would pick another driver.
     parsed = make_url(url)
-    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg2":
+    # (get_driver_name() would answer psycopg2 for a bare URL too: compare the written name.)
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername != "postgresql+psycopg2":
         parsed = parsed.set(drivername="postgresql+psycopg2")
     return parsed.render_as_string(hide_password=False)
+
+
+def embedded_home(settings: Settings) -> Path:
+    """The embedded instance's folder, with its dagster.yaml written on first use."""
+    home = settings.resolved_dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    with _file_lock(home):
+        config = home / "dagster.yaml"
+        if not config.exists():
+            config.write_text(EMBEDDED_DAGSTER_YAML)
+    return home
 
 
 def instance_kind(settings: Settings) -> str:
@@ -88,12 +111,9 @@ def open_instance(settings: Settings) -> DagsterInstance:
             overrides=postgres_instance_config(settings.resolved_database_url),
         )
     else:
-        home.mkdir(parents=True, exist_ok=True)
         if kind == "embedded":
-            with _file_lock(home):
-                config = home / "dagster.yaml"
-                if not config.exists():
-                    config.write_text(EMBEDDED_DAGSTER_YAML)
+            embedded_home(settings)
+        home.mkdir(parents=True, exist_ok=True)
         ref = InstanceRef.from_dir(str(home))
     lock = _advisory_lock(settings) if _on_postgres(ref) else _file_lock(home)
     with lock:
@@ -137,3 +157,10 @@ def _advisory_lock(settings: Settings) -> Iterator[None]:
                 conn.commit()
     finally:
         engine.dispose()
+
+
+if __name__ == "__main__":
+    # `make dev`: print the embedded instance's folder, creating it as the CLI would.
+    from learning_loop.settings import load_settings
+
+    print(embedded_home(load_settings()))
