@@ -26,11 +26,53 @@ def _empty(name: str, title: str, message: str) -> str:
     return _frame(name, 110, body, title)
 
 
-def _ticks(low: float, high: float, count: int = 5) -> list[float]:
-    if high <= low:
-        return [low]
-    step = (high - low) / count
-    return [low + i * step for i in range(count + 1)]
+def nice_step(span: float, target: int = 5) -> float:
+    """A round step (1, 2 or 5 times a power of ten) cutting `span` into about `target` parts."""
+    if not (math.isfinite(span) and span > 0) or target < 1:
+        raise ValueError(f"nice_step needs a positive finite span and target; got {span}, {target}")
+    raw = span / target
+    power = math.floor(math.log10(raw))
+    fraction = raw / 10.0**power
+    if fraction < 1.5:
+        nice = 1.0
+    elif fraction < 3.0:
+        nice = 2.0
+    elif fraction < 7.0:
+        nice = 5.0
+    else:
+        nice = 10.0
+    return nice * 10.0**power
+
+
+def _decimals(step: float) -> int:
+    return max(0, -math.floor(math.log10(step) + 1e-9))
+
+
+def nice_ticks(low: float, high: float, target: int = 5, integer: bool = False) -> list[float]:
+    """Round ticks covering [low, high]: multiples of a nice step, the first <= low and the last
+    >= high, so they also give the axis its range. `integer` keeps the step at least 1."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"nice_ticks needs finite bounds; got {low}, {high}")
+    if high < low:
+        low, high = high, low
+    if high - low < 1e-12:
+        pad = max(abs(low) * 0.1, 1.0 if integer else 0.5)
+        low, high = low - pad, high + pad
+    step = nice_step(high - low, target)
+    if integer:
+        step = max(1.0, step)
+    digits = _decimals(step)
+    first = math.floor(low / step + 1e-9)
+    last = math.ceil(high / step - 1e-9)
+    return [round(k * step, digits) + 0.0 for k in range(first, last + 1)]
+
+
+def tick_label(value: float, ticks: Sequence[float]) -> str:
+    """A tick printed with as many decimals as its step needs (0.2 -> "0.2", 5 -> "5")."""
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    digits = _decimals(step)
+    text = f"{value:.{digits}f}"
+    return f"{0.0:.{digits}f}" if float(text) == 0 else text  # never "-0.0"
 
 
 def line_chart(
@@ -40,12 +82,15 @@ def line_chart(
     series: dict[str, Sequence[float | None]],
     y_range: tuple[float, float] = (0.0, 1.0),
 ) -> str:
-    """One line per series over shared x labels (None leaves a gap)."""
-    if not labels or not any(v is not None for vals in series.values() for v in vals):
+    """One line per series over shared x labels (None leaves a gap); the y axis spans `y_range`
+    and any value outside it, rounded out to nice ticks."""
+    known = [v for vals in series.values() for v in vals if v is not None]
+    if not labels or not known:
         return _empty(name, title, "No rewarded videos yet.")
     height, left, right, top, bottom = 300, 50, 20, 20, 50
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
-    low, high = y_range
+    ticks = nice_ticks(min(y_range[0], *known), max(y_range[1], *known))
+    low, high = ticks[0], ticks[-1]
 
     def x(i: int) -> float:
         return left + (plot_w * i / max(1, len(labels) - 1))
@@ -54,11 +99,11 @@ def line_chart(
         return top + plot_h * (1 - (v - low) / (high - low))
 
     parts = []
-    for t in _ticks(low, high):
+    for t in ticks:
         parts.append(
             f'<line x1="{left}" x2="{WIDTH - right}" y1="{y(t):.1f}" y2="{y(t):.1f}" '
-            f'stroke="#e5e5e5"/><text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end" '
-            f'font-size="11" fill="#555">{t:.2f}</text>'
+            f'stroke="#e5e5e5"/><text class="tick" x="{left - 6}" y="{y(t) + 4:.1f}" '
+            f'text-anchor="end" font-size="11" fill="#555">{tick_label(t, ticks)}</text>'
         )
     every = max(1, math.ceil(len(labels) / 10))
     for i, label in enumerate(labels):
@@ -89,32 +134,38 @@ def line_chart(
 def interval_chart(
     name: str,
     title: str,
-    rows: Sequence[tuple[str, float, float, float]],
+    rows: Sequence[tuple[str, float, float | None, float | None]],
     x_range: tuple[float, float] | None = None,
     zero_line: bool = False,
     empty: str = "Nothing to show yet.",
 ) -> str:
-    """Horizontal rows of (label, estimate, low, high): a dot with its interval bar."""
+    """Horizontal rows of (label, estimate, low, high): a dot with its interval bar (no bar when
+    low or high is None). With `x_range` the axis is fixed and longer bars are clipped to it;
+    otherwise it covers every row (and zero with `zero_line`). Either way it ends on nice ticks.
+    """
     if not rows:
         return _empty(name, title, empty)
     label_w, right, top, row_h = 340, 30, 20, 26
     height = top + row_h * len(rows) + 40
-    lows = [r[2] for r in rows] + ([0.0] if zero_line else [])
-    highs = [r[3] for r in rows] + ([0.0] if zero_line else [])
-    low, high = x_range or (min(lows), max(highs))
-    if high - low < 1e-9:
-        low, high = low - 0.5, high + 0.5
+    if x_range is not None:
+        ticks = nice_ticks(*x_range)
+    else:
+        points = [v for r in rows for v in (r[1], r[2], r[3]) if v is not None]
+        if zero_line:
+            points.append(0.0)
+        ticks = nice_ticks(min(points), max(points))
+    low, high = ticks[0], ticks[-1]
     plot_w = WIDTH - label_w - right
 
     def x(v: float) -> float:
         return label_w + plot_w * (min(max(v, low), high) - low) / (high - low)
 
     parts = []
-    for t in _ticks(low, high, 4):
+    for t in ticks:
         parts.append(
             f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top - 5}" y2="{height - 30}" '
-            f'stroke="#eee"/><text x="{x(t):.1f}" y="{height - 14}" text-anchor="middle" '
-            f'font-size="11" fill="#555">{t:.2f}</text>'
+            f'stroke="#eee"/><text class="tick" x="{x(t):.1f}" y="{height - 14}" '
+            f'text-anchor="middle" font-size="11" fill="#555">{tick_label(t, ticks)}</text>'
         )
     if zero_line:
         parts.append(
@@ -124,17 +175,20 @@ def interval_chart(
     for i, (label, est, lo, hi) in enumerate(rows):
         cy = top + row_h * i + row_h / 2
         color = PALETTE["exploit"]
-        if zero_line and lo > 0:
+        if zero_line and lo is not None and lo > 0:
             color = PALETTE["explore"]  # the variant won
-        elif zero_line and hi < 0:
+        elif zero_line and hi is not None and hi < 0:
             color = PALETTE["baseline"]  # the baseline won
         parts.append(
             f'<text x="{label_w - 8}" y="{cy + 4:.1f}" text-anchor="end" font-size="11">'
             f"{escape(label)}</text>"
-            f'<line class="mark" x1="{x(lo):.1f}" x2="{x(hi):.1f}" y1="{cy:.1f}" y2="{cy:.1f}" '
-            f'stroke="{color}" stroke-width="3"/>'
-            f'<circle class="mark" cx="{x(est):.1f}" cy="{cy:.1f}" r="5" fill="{color}"/>'
         )
+        if lo is not None and hi is not None:
+            parts.append(
+                f'<line class="mark interval" x1="{x(lo):.1f}" x2="{x(hi):.1f}" y1="{cy:.1f}" '
+                f'y2="{cy:.1f}" stroke="{color}" stroke-width="3"/>'
+            )
+        parts.append(f'<circle class="mark" cx="{x(est):.1f}" cy="{cy:.1f}" r="5" fill="{color}"/>')
     return _frame(name, height, "".join(parts), title)
 
 
@@ -147,15 +201,16 @@ def stacked_bars(
     height, left, right, top, bottom = 260, 50, 20, 20, 50
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     totals = [sum(vals[i] for vals in stacks.values()) for i in range(len(labels))]
-    high = max(1, max(totals))
+    ticks = nice_ticks(0, max(1, max(totals)), integer=True)
+    high = ticks[-1]
     bar_w = plot_w / len(labels)
     parts = []
-    for t in _ticks(0, high, min(5, high)):
+    for t in ticks:
         py = top + plot_h * (1 - t / high)
         parts.append(
             f'<line x1="{left}" x2="{WIDTH - right}" y1="{py:.1f}" y2="{py:.1f}" stroke="#eee"/>'
-            f'<text x="{left - 6}" y="{py + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="#555">{t:.0f}</text>'
+            f'<text class="tick" x="{left - 6}" y="{py + 4:.1f}" text-anchor="end" '
+            f'font-size="11" fill="#555">{tick_label(t, ticks)}</text>'
         )
     every = max(1, math.ceil(len(labels) / 10))
     for i, label in enumerate(labels):

@@ -1,16 +1,31 @@
-"""The report renders in a real headless Chromium, every chart included."""
+"""The project report: its typed data, its charts' ticks and intervals, and the page, which
+renders in a real headless Chromium, every chart included."""
 
 import datetime as dt
+import math
 import os
 import re
 import shutil
 import struct
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from learning_loop.services.report import project_report, render_report
+from learning_loop.db.models import Experiment, PlannedBatch
+from learning_loop.db.models import Recipe as RecipeRow
+from learning_loop.reporting.data import (
+    BatchMix,
+    ExperimentRow,
+    LeaderboardRow,
+    ProjectReportData,
+    RewardSeries,
+)
+from learning_loop.reporting.page import render_report
+from learning_loop.reporting.svg import interval_chart, line_chart, nice_ticks, stacked_bars
+from learning_loop.services.report import mean_interval, project_report, report_data
 from learning_loop_tests.factories import channel, metric_row, video_row
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -24,30 +39,71 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+T_975_1 = 12.706204736174698  # scipy.stats.t.ppf(0.975, 1)
 
 
-def full_data():
-    days = [f"2026-10-{d:02d}" for d in range(1, 11)]
-    return {
-        "project": "Report <test> & co",
-        "generated_at": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
-        "videos_rewarded": 42,
-        "days": days,
-        "daily": {
-            "exploit": [0.5 + i / 40 for i in range(10)],
-            "explore": [0.4 + (i % 3) / 10 if i % 4 else None for i in range(10)],
-        },
-        "leaderboard": [
-            (f"recipe {i}", 0.7 - i / 20, 0.6 - i / 20, 0.8 - i / 20) for i in range(6)
-        ],
-        "experiments": [
-            ("hook_type: question → story (variant)", 0.12, 0.03, 0.21),
-            ("scene_count: 7 → 8 (inconclusive)", -0.02, -0.1, 0.06),
-        ],
-        "running": 2,
-        "completed": 2,
-        "batches": [(d, 3 + i % 2, 2 - i % 2) for i, d in enumerate(days)],
-    }
+def recipe_row(i: int, n: int, mean: float, low: float | None, high: float | None):
+    return LeaderboardRow(
+        recipe_hash=f"{i:064x}",
+        preset="DARK_DYSTOPIAN_ANIME",
+        hook_type="question",
+        scene_count=7,
+        narration_wpm_bucket="medium",
+        caption_density_bucket="medium",
+        ending_type="cliffhanger",
+        n=n,
+        mean=mean,
+        ci_low=low,
+        ci_high=high,
+    )
+
+
+def full_data() -> ProjectReportData:
+    days = tuple(dt.date(2026, 10, d) for d in range(1, 11))
+    return ProjectReportData(
+        project_name="Report <test> & co",
+        generated_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        videos_rewarded=42,
+        days=days,
+        reward_per_day=(
+            RewardSeries("exploit", tuple(0.5 + i / 40 for i in range(10))),
+            RewardSeries(
+                "explore", tuple(0.4 + (i % 3) / 10 if i % 4 else None for i in range(10))
+            ),
+        ),
+        leaderboard=tuple(
+            recipe_row(i, 3, 0.7 - i / 20, 0.6 - i / 20, 0.8 - i / 20) for i in range(5)
+        )
+        + (recipe_row(9, 1, 0.3, None, None),),
+        experiments=(
+            ExperimentRow("hook_type", "question", "story", "variant", 0.12, 0.03, 0.21),
+            ExperimentRow("scene_count", "7", "8", "inconclusive", -0.02, -0.43, 0.30),
+        ),
+        experiments_running=2,
+        experiments_completed=2,
+        batches=tuple(BatchMix(d, 3 + i % 2, 2 - i % 2) for i, d in enumerate(days)),
+    )
+
+
+def chart(html: str, name: str) -> str:
+    match = re.search(rf'<svg class="chart" data-chart="{name}".*?</svg>', html, re.S)
+    assert match, name
+    return match.group(0)
+
+
+def tick_values(svg: str) -> list[float]:
+    return [float(t) for t in re.findall(r'<text class="tick"[^>]*>([^<]*)</text>', svg)]
+
+
+def assert_round(ticks: list[float]) -> None:
+    """Evenly spaced multiples of a step of 1, 2 or 5 times a power of ten."""
+    assert len(ticks) >= 2
+    step = ticks[1] - ticks[0]
+    power = 10.0 ** math.floor(math.log10(step) + 1e-9)
+    assert any(math.isclose(step, f * power, rel_tol=1e-9) for f in (1, 2, 5)), ticks
+    for k, t in enumerate(ticks):
+        assert math.isclose(t, ticks[0] + k * step, rel_tol=1e-9, abs_tol=1e-12), ticks
+        assert math.isclose(t / step, round(t / step), abs_tol=1e-6), ticks
 
 
 def browser_or_skip():
@@ -98,11 +154,92 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
+@pytest.mark.parametrize(
+    ("low", "high", "step"),
+    [
+        (-0.43, 0.30, 0.1),
+        (0.0, 1.0, 0.2),
+        (-0.0123, 0.0456, 0.01),
+        (0.0, 13.0, 2.0),
+        (3.0, 480.0, 100.0),
+    ],
+)
+def test_nice_ticks_are_round_and_cover_the_range(low, high, step):
+    ticks = nice_ticks(low, high)
+    assert_round(ticks)
+    assert math.isclose(ticks[1] - ticks[0], step, rel_tol=1e-9)
+    assert ticks[0] <= low and ticks[-1] >= high
+    assert ticks[0] > low - step - 1e-9 and ticks[-1] < high + step + 1e-9  # no spare step
+    assert 4 <= len(ticks) <= 11
+
+
+def test_nice_ticks_edge_cases():
+    assert nice_ticks(-0.43, 0.30) == [-0.5, -0.4, -0.3, -0.2, -0.1, 0.0, 0.1, 0.2, 0.3]
+    assert nice_ticks(0, 1) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert nice_ticks(0, 1, integer=True) == [0.0, 1.0]  # counts never get a 0.2 step
+    assert nice_ticks(0, 7, integer=True) == [float(k) for k in range(8)]
+    flat = nice_ticks(0.3, 0.3)  # a single value still gets an axis around it
+    assert_round(flat) and flat[0] < 0.3 < flat[-1]
+    assert all(str(t) != "-0.0" for t in nice_ticks(-0.3, -0.1) + nice_ticks(-1, 0))
+    with pytest.raises(ValueError):
+        nice_ticks(0, math.inf)
+
+
+def test_every_numeric_axis_has_round_ticks():
+    charts = [
+        line_chart("l", "l", ["a", "b"], {"exploit": [0.13, 0.71]}),
+        line_chart("l", "l", ["a", "b"], {"exploit": [-0.2, 1.37]}),  # outside [0, 1]
+        interval_chart("i", "i", [("a", 0.5, 0.31, 0.77)], (0.0, 1.0)),
+        interval_chart("e", "e", [("a", -0.07, -0.43, 0.30)], zero_line=True),
+        interval_chart("e", "e", [("a", 0.5, None, None)]),  # one value: a dot, no bar
+        stacked_bars("s", "s", ["a", "b"], {"exploit": [3, 5], "explore": [4, 2]}),
+    ]
+    for svg in charts:
+        assert_round(tick_values(svg))
+    assert tick_values(charts[1])[0] <= -0.2 and tick_values(charts[1])[-1] >= 1.37
+    labels = re.findall(r'<text class="tick"[^>]*>([^<]*)</text>', charts[3])
+    assert labels == ["-0.5", "-0.4", "-0.3", "-0.2", "-0.1", "0.0", "0.1", "0.2", "0.3"]
+    assert 'class="mark interval"' not in charts[4] and 'class="mark"' in charts[4]
+    assert tick_values(charts[5]) == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+
+
+def test_mean_interval_uses_student_t():
+    mean, low, high = mean_interval([0.2, 0.6])
+    half = T_975_1 * math.sqrt(0.08) / math.sqrt(2)  # sd of [0.2, 0.6] is sqrt(0.08)
+    assert mean == pytest.approx(0.4)
+    assert low == pytest.approx(0.4 - half) and high == pytest.approx(0.4 + half)
+    values = [0.1, 0.4, 0.35, 0.8, 0.55]
+    _, low5, high5 = mean_interval(values)
+    sd = math.sqrt(sum((v - 0.44) ** 2 for v in values) / 4)
+    assert (high5 - low5) / 2 == pytest.approx(2.7764451051977987 * sd / math.sqrt(5))
+    assert mean_interval([0.7]) == (0.7, None, None)  # one video: no interval
+    assert mean_interval([0.3, 0.3, 0.3]) == (0.3, 0.3, 0.3)
+    with pytest.raises(ValueError):
+        mean_interval([])
+
+
 def test_report_is_self_contained_and_escaped():
     html = render_report(full_data())
     assert html.count('<svg class="chart"') == 4
-    assert "Report &lt;test&gt; &amp; co" in html
+    for name in ("reward-per-day", "leaderboard", "experiments", "mix"):
+        assert_round(tick_values(chart(html, name)))
+    assert "Report &lt;test&gt; &amp; co" in html and "<test>" not in html
+    assert "hook_type: question → story (variant)" in html
+    assert "DDA · question · 7 · medium · medium · cliffhanger (n=1)" in html
+    # Five recipes with an interval bar, the single-video one as a dot alone.
+    assert chart(html, "leaderboard").count('class="mark interval"') == 5
+    assert "Student" in html and "data-charts-rendered" in html
     assert not re.search(r'(src|href)="(https?:)?//', html)
+
+
+def test_empty_report_still_has_four_charts():
+    empty = ProjectReportData(
+        "empty", dt.datetime(2026, 11, 1, tzinfo=dt.UTC), 0, (), (), (), (), 0, 0, ()
+    )
+    html = render_report(empty)
+    assert html.count('<svg class="chart"') == 4
+    for message in ("No rewarded videos yet.", "No recipe has a reward yet.", "No batch planned"):
+        assert message in html
 
 
 def test_every_chart_renders_in_chromium(tmp_path):
@@ -111,7 +248,8 @@ def test_every_chart_renders_in_chromium(tmp_path):
     assert png_size(shot) == (900, 2200) and shot.stat().st_size > 20_000
 
 
-def test_project_report_from_the_database(db, tmp_path):
+def seeded(db) -> str:
+    """Three rewarded videos (two share the story recipe), a batch and a decided experiment."""
     at = dt.datetime(2026, 10, 6, 12, tzinfo=dt.UTC)
     pid = channel(
         db,
@@ -121,8 +259,102 @@ def test_project_report_from_the_database(db, tmp_path):
     from learning_loop.services.stats import update_stats
 
     update_stats(db, pid, dt.date(2026, 10, 10), 30)
+    project_id = uuid.UUID(pid)
+    with db.transaction() as session:
+        recipes = {
+            r.hook_type: r.id
+            for r in session.scalars(select(RecipeRow).where(RecipeRow.project_id == project_id))
+        }
+        session.add(
+            PlannedBatch(
+                project_id=project_id,
+                batch_date=dt.date(2026, 10, 11),
+                requested=5,
+                exploit_count=3,
+                explore_count=2,
+                jobs_created=5,
+            )
+        )
+        session.add(
+            Experiment(
+                project_id=project_id,
+                baseline_recipe_id=recipes["story"],
+                variant_recipe_id=recipes["question"],
+                variable_tested="hook_type",
+                baseline_value="story",
+                variant_value="question",
+                status="completed",
+                difference=0.25,
+                ci_low=-0.43,
+                ci_high=0.30,
+                winner="inconclusive",
+                reason="not_significant",
+            )
+        )
+    return pid
+
+
+def test_report_data_of_a_seeded_project(db):
+    pid = seeded(db)
+    data = report_data(db, pid)
+    assert isinstance(data, ProjectReportData)
+    assert data.project_name == "channel" and data.generated_at.tzinfo is not None
+    assert data.videos_rewarded == 3
+    assert data.days == (dt.date(2026, 10, 1), dt.date(2026, 10, 2), dt.date(2026, 10, 3))
+    # Imported videos are manual: one series, one video per day, so each mean is its reward.
+    (series,) = data.reward_per_day
+    assert series.mode == "manual" and len(series.means) == 3
+    story = [series.means[0], series.means[1]]
+    question = series.means[2]
+    assert all(isinstance(v, float) and 0 <= v <= 1 for v in series.means)
+    by_hook = {row.hook_type: row for row in data.leaderboard}
+    assert set(by_hook) == {"story", "question"}
+    assert [r.mean for r in data.leaderboard] == sorted(
+        (r.mean for r in data.leaderboard), reverse=True
+    )
+    one = by_hook["question"]
+    assert (one.n, one.mean, one.ci_low, one.ci_high) == (1, question, None, None)
+    two = by_hook["story"]
+    assert two.n == 2 and two.mean == pytest.approx(sum(story) / 2)
+    half = T_975_1 * abs(story[0] - story[1]) / math.sqrt(2) / math.sqrt(2)  # t(1) * sd / sqrt(2)
+    assert two.ci_low == pytest.approx(two.mean - half, rel=1e-6)
+    assert two.ci_high == pytest.approx(two.mean + half, rel=1e-6)
+    assert two.label.endswith("(n=2)") and len(two.recipe_hash) == 64
+    assert data.experiments == (
+        ExperimentRow("hook_type", "story", "question", "inconclusive", 0.25, -0.43, 0.30),
+    )
+    assert (data.experiments_running, data.experiments_completed) == (0, 1)
+    assert data.batches == (BatchMix(dt.date(2026, 10, 11), 3, 2),)
+
+
+def test_project_report_from_the_database(db, tmp_path):
+    pid = seeded(db)
     html = project_report(db, pid)
+    assert html.count('<svg class="chart"') == 4
     assert "question" in html and "(n=2)" in html  # the two story videos share a recipe
+    assert "hook_type: story → question (inconclusive)" in html
+    assert tick_values(chart(html, "experiments")) == [
+        -0.5,
+        -0.4,
+        -0.3,
+        -0.2,
+        -0.1,
+        0.0,
+        0.1,
+        0.2,
+        0.3,
+    ]
+    for name in ("reward-per-day", "leaderboard", "mix"):
+        assert_round(tick_values(chart(html, name)))
+    counts, _ = render_in_browser(html, tmp_path)
+    assert counts == {"total": 4, "rendered": 4}
+
+
+def test_project_report_without_batches_or_verdicts(db, tmp_path):
+    at = dt.datetime(2026, 10, 6, 12, tzinfo=dt.UTC)
+    pid = channel(db, [video_row(0)], [metric_row("v0", at)])
+    html = project_report(db, pid)
+    assert "No experiment has a verdict yet." in html and "No batch planned yet." in html
     counts, _ = render_in_browser(html, tmp_path)
     # Without batches or verdicts those charts say so: still drawn, never blank.
     assert counts == {"total": 4, "rendered": 4}

@@ -1,0 +1,115 @@
+"""The project report as a self-contained HTML page: a Jinja2 template with inline SVG charts.
+
+Receives a `ProjectReportData` (built by `learning_loop.services.report`); imports nothing from
+services.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from learning_loop.reporting.data import ProjectReportData
+from learning_loop.reporting.svg import interval_chart, line_chart, stacked_bars
+
+TEMPLATE = "report.html.j2"
+
+
+@dataclass(frozen=True)
+class Card:
+    label: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    note: str
+    svg: Markup  # drawn by reporting.svg, which escapes every text it places
+
+
+@cache
+def environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("learning_loop.reporting", "templates"),
+        # `.html.j2` is not among select_autoescape's default extensions: name it explicitly.
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def report_charts(data: ProjectReportData) -> list[Chart]:
+    return [
+        Chart(
+            "Average reward per day",
+            "By publication day: exploit (proven recipes) against explore "
+            "(one-variable variations).",
+            Markup(
+                line_chart(
+                    "reward-per-day",
+                    "Average reward per day",
+                    [d.isoformat() for d in data.days],
+                    {s.mode: s.means for s in data.reward_per_day},
+                )
+            ),
+        ),
+        Chart(
+            "Recipe leaderboard",
+            "Mean current reward per recipe with its 95% confidence interval (Student's t, "
+            "n − 1 degrees of freedom); a recipe with a single video shows its mean alone.",
+            Markup(
+                interval_chart(
+                    "leaderboard",
+                    "Recipe leaderboard",
+                    [(r.label, r.mean, r.ci_low, r.ci_high) for r in data.leaderboard],
+                    (0.0, 1.0),
+                    empty="No recipe has a reward yet.",
+                )
+            ),
+        ),
+        Chart(
+            "Experiments",
+            "Difference of mean reward, variant minus baseline, with its 95% "
+            "Welch interval; an interval clear of zero is a significant verdict.",
+            Markup(
+                interval_chart(
+                    "experiments",
+                    "Experiments",
+                    [(e.label, e.difference, e.ci_low, e.ci_high) for e in data.experiments],
+                    zero_line=True,
+                    empty="No experiment has a verdict yet.",
+                )
+            ),
+        ),
+        Chart(
+            "Explore / exploit mix per batch",
+            "Jobs planned per batch by mode.",
+            Markup(
+                stacked_bars(
+                    "mix",
+                    "Explore / exploit mix",
+                    [b.batch_date.isoformat() for b in data.batches],
+                    {
+                        "exploit": [b.exploit for b in data.batches],
+                        "explore": [b.explore for b in data.batches],
+                    },
+                )
+            ),
+        ),
+    ]
+
+
+def render_report(data: ProjectReportData) -> str:
+    cards = [
+        Card("videos with a reward", data.videos_rewarded),
+        Card("batches planned", len(data.batches)),
+        Card("experiments running", data.experiments_running),
+        Card("experiments decided", data.experiments_completed),
+    ]
+    template = environment().get_template(TEMPLATE)
+    return template.render(data=data, cards=cards, charts=report_charts(data))
