@@ -1,5 +1,16 @@
-"""Pure domain core of the learning loop: recipes, rewards, stats, verdicts and the sampler."""
+"""Pure domain core of the learning loop: recipes, rewards, stats, verdicts and the samplers."""
 
+from learning_loop.domain.batch import (
+    MAX_BATCH_SIZE,
+    BatchPlan,
+    NewExperiment,
+    PlannerSettings,
+    RankedRecipe,
+    Recommendation,
+    RunningExperiment,
+    SamplerState,
+    SkippedTopic,
+)
 from learning_loop.domain.buckets import InvalidRawValue, density_bucket, wpm_bucket
 from learning_loop.domain.experiments import Verdict, should_complete, welch_verdict
 from learning_loop.domain.recipe import (
@@ -26,20 +37,7 @@ from learning_loop.domain.rewards import (
     midrank_percentiles,
     window_bounds,
 )
-from learning_loop.domain.sampler import (
-    BatchPlan,
-    NewExperiment,
-    PlannerSettings,
-    RankedRecipe,
-    Recommendation,
-    RunningExperiment,
-    SamplerState,
-    SkippedTopic,
-    explore_slot_count,
-    mutations,
-    plan_batch,
-    top_recipes,
-)
+from learning_loop.domain.sampler import explore_slot_count, mutations, plan_batch, top_recipes
 from learning_loop.domain.stats import recipe_stats
 from learning_loop.domain.topics import InvalidTopic, clean_topic, normalize_topic, topic_hash
 
@@ -49,6 +47,7 @@ __all__ = [
     "DENSITY_BUCKETS",
     "ENDING_TYPES",
     "HOOK_TYPES",
+    "MAX_BATCH_SIZE",
     "RECIPE_FIELDS",
     "SCENE_COUNT_MAX",
     "SCENE_COUNT_MIN",
