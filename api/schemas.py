@@ -13,10 +13,9 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
-from learning_loop.services.metrics import IngestResult
+from learning_loop.services.ingest import BackfillResult, ImportResult, IngestResult
 from learning_loop.services.planning import MAX_N, MAX_TOPICS
 from learning_loop.services.projects import NAME_MAX
-from learning_loop.services.videos import BackfillResult, ImportResult
 from learning_loop.services.views import (
     ExperimentView,
     ProjectView,

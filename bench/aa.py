@@ -1,9 +1,9 @@
-"""Honest verdicts (issue #7, point 5; SPEC §7): simulated experiments through the real code.
+"""Honest verdicts (issue #7, point 5; contract §7): simulated experiments through the real code.
 
     python -m bench.aa            # 2,000 A/A experiments, then 2,000 with a true +0.10
     python -m bench.aa --quick    # 300 of each
 
-Each experiment is a simulated project (`learning_loop.simulation.runner.simulate_experiments`):
+Each experiment is a simulated project (`learning_loop.simulation.ab_honesty.simulate_experiments`):
 a 30-day window of 5 videos a day, one baseline and one variant video a day once the experiment
 starts, rewards recomputed daily with `compute_rewards` (mid-rank percentiles in the window), and
 the product's rule: `should_complete` at min_samples = 8 (or the 28-day deadline), then
@@ -20,7 +20,7 @@ import argparse
 import time
 
 from bench.common import record
-from learning_loop.simulation.runner import ExperimentSimulation, simulate_experiments
+from learning_loop.simulation.ab_honesty import ExperimentSimulation, simulate_experiments
 
 MIN_SAMPLES = 8
 DIFFERENCE = 0.10

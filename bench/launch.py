@@ -33,12 +33,17 @@ from bench.common import record
 from bench.pipeline import drop_database, fresh_database
 from learning_loop.db.engine import Database, make_engine, upgrade
 from learning_loop.launch import DagsterRuns
-from learning_loop.services.metrics import METRIC_COLUMNS, ingest_metrics
+from learning_loop.services.ingest import (
+    METRIC_COLUMNS,
+    VIDEO_COLUMNS,
+    backfill_recipes,
+    import_videos,
+    ingest_metrics,
+)
 from learning_loop.services.projects import create_project
 from learning_loop.services.rows import read_rows
 from learning_loop.services.runs import RunSpec, update_stats_spec
 from learning_loop.services.stats import update_stats
-from learning_loop.services.videos import VIDEO_COLUMNS, backfill_recipes, import_videos
 from learning_loop.settings import Settings
 from learning_loop_tests.processes import (
     BIN,

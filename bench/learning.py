@@ -6,7 +6,7 @@
 
 For each channel setting, every policy (seed = the product's default 70/30 sampler, thompson,
 and the yardsticks random and oracle) runs on the same simulated channels (seed s runs on
-ChannelConfig(seed=s)) through the production sampler code (`learning_loop.simulation.runner`).
+ChannelConfig(seed=s)) through the production sampler code (`learning_loop.simulation.regret`).
 Printed: mean cumulative regret +- its standard error over seeds, the share of the
 random-to-oracle gap closed, and Thompson's regret relative to the seed policy's, paired over
 seeds (delta-method standard error). Goals (issue #7): Thompson at least 35% less regret than
@@ -21,7 +21,7 @@ import time
 
 from bench.common import record
 from learning_loop.simulation.policies import POLICIES
-from learning_loop.simulation.runner import (
+from learning_loop.simulation.regret import (
     PolicyResult,
     default_workers,
     relative_regret,

@@ -24,11 +24,10 @@ from bench.common import record
 from bench.pipeline import drop_database, fresh_database
 from learning_loop.db.engine import Database, make_engine, upgrade
 from learning_loop.domain.recipe import DEFAULT_PRESETS, RECIPE_FIELDS, Recipe, field_values
-from learning_loop.services.metrics import ingest_metrics
+from learning_loop.services.ingest import backfill_recipes, import_videos, ingest_metrics
 from learning_loop.services.planning import plan_and_write, preview
 from learning_loop.services.projects import create_project
 from learning_loop.services.stats import update_stats
-from learning_loop.services.videos import backfill_recipes, import_videos
 
 GOAL_S = 0.3
 RAW = {"slow": 100, "medium": 140, "fast": 180}

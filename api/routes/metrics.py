@@ -6,7 +6,7 @@ from api.deps import DatabaseDep, ProjectIdQuery
 from api.errors import responses
 from api.routing import resource_router
 from api.schemas import IngestResult, MetricsUpload
-from learning_loop.services.metrics import ingest_metrics
+from learning_loop.services.ingest import ingest_metrics
 
 router = resource_router(tags=["metrics"])
 

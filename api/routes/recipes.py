@@ -6,7 +6,7 @@ from api.deps import DatabaseDep, LimitQuery, OffsetQuery, ProjectIdQuery
 from api.errors import responses
 from api.routing import resource_router
 from api.schemas import BackfillResult, RecipePage, page
-from learning_loop.services import recipes, videos
+from learning_loop.services import ingest, recipes
 
 router = resource_router(tags=["recipes"])
 
@@ -23,4 +23,4 @@ def list_recipes(
 @router.post("/backfill-recipes", responses=responses(404), summary="Backfill recipes")
 def backfill_recipes(db: DatabaseDep, project_id: ProjectIdQuery) -> BackfillResult:
     """Give every imported video that has no recipe yet the recipe of its production values."""
-    return videos.backfill_recipes(db, project_id)
+    return ingest.backfill_recipes(db, project_id)

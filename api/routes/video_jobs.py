@@ -13,7 +13,7 @@ from api.lookups import project_of
 from api.routing import resource_router
 from api.schemas import PublishBody, VideoJobPage, page
 from learning_loop.db.models import PlannedBatch, VideoJob
-from learning_loop.services import projects, videos
+from learning_loop.services import projects, video_jobs
 from learning_loop.services.errors import InvalidInput
 from learning_loop.services.views import VideoView
 
@@ -34,7 +34,7 @@ def list_video_jobs(
     if batch_id is not None and project_of(db, PlannedBatch, batch_id) != project_id:
         projects.show_project(db, project_id)  # an unknown project is the first thing to say
         raise ApiError(404, f"no batch {batch_id} in project {project_id}", "batch_id")
-    rows = videos.list_videos(
+    rows = video_jobs.list_videos(
         db, project_id, status=status, batch_id=batch_id, limit=limit + 1, offset=offset
     )
     return page(VideoJobPage, rows, limit, offset)
@@ -57,7 +57,7 @@ def publish(
     if owner is None:
         raise ApiError(404, f"no video job {job_id}", "job_id")
     try:
-        return videos.publish_job(
+        return video_jobs.publish_job(
             db, project_id or owner, job_id, body.external_id, body.published_at
         )
     except OverflowError:

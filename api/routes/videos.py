@@ -6,7 +6,7 @@ from api.deps import DatabaseDep, ProjectIdQuery
 from api.errors import responses
 from api.routing import resource_router
 from api.schemas import ImportResult, VideoImport
-from learning_loop.services import videos
+from learning_loop.services import ingest
 
 router = resource_router(prefix="/videos", tags=["videos"])
 
@@ -16,4 +16,4 @@ def import_videos(db: DatabaseDep, project_id: ProjectIdQuery, body: VideoImport
     """All rows or none, like `learn import-videos`; a row already imported with the same data
     is left as it is, so sending the same list twice adds nothing."""
     rows = list(enumerate(body.videos, start=1))
-    return videos.import_videos(db, project_id, rows, what="videos")
+    return ingest.import_videos(db, project_id, rows, what="videos")

@@ -53,10 +53,9 @@ from learning_loop.db.models import (
 )
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.services import planning
-from learning_loop.services.metrics import ingest_metrics
+from learning_loop.services.ingest import backfill_recipes, import_videos, ingest_metrics
 from learning_loop.services.projects import create_project
 from learning_loop.services.stats import update_stats
-from learning_loop.services.videos import backfill_recipes, import_videos
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = "/api/v1/admin"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,18 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from learning_loop.cli.common import database, launcher, settings
 from learning_loop.cli.learn import print_recipes
 from learning_loop.cli.output import print_table
-from learning_loop.services import planning
 from learning_loop.services.experiments import list_experiments
-from learning_loop.services.metrics import METRIC_COLUMNS, ingest_metrics
-from learning_loop.services.projects import create_project
 from learning_loop.services.recipes import list_recipes
 from learning_loop.services.report import project_report
-from learning_loop.services.rows import read_rows
-from learning_loop.services.stats import update_stats
-from learning_loop.services.videos import VIDEO_COLUMNS, backfill_recipes, import_videos
-
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-SAMPLE_AS_OF = dt.date(2026, 10, 30)
+from learning_loop.walkthroughs.sample import run_sample
 
 
 def _leaderboard(pid: str, limit: int = 10) -> None:
@@ -38,7 +28,7 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated audience.")] = 7,
 ) -> None:
     """Run the whole loop on a simulated channel: plan, publish, measure, learn, every day."""
-    from learning_loop.services.demo import DemoDay, run_demo  # numpy-heavy: load on use
+    from learning_loop.walkthroughs.demo import DemoDay, run_demo  # numpy-heavy: load on use
 
     started = time.monotonic()
     typer.echo(
@@ -128,27 +118,22 @@ def demo(
 
 def sample() -> None:
     """The onboarding flow on the sample channel shipped in the repo (real files, no simulator)."""
-    db = database()
-    name = f"sample-channel-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S-%f}"
-    project = create_project(db, name)
-    pid = str(project.id)
-    typer.echo(f"1. created project {name} ({pid})")
-    imported = import_videos(db, pid, read_rows(SAMPLES / "videos.csv", VIDEO_COLUMNS))
-    typer.echo(f"2. imported {imported.imported} existing videos from samples/videos.csv")
-    back = backfill_recipes(db, pid)
+    result = run_sample(database())
+    pid = result.project_id
+    typer.echo(f"1. created project {result.project_name} ({pid})")
+    typer.echo(f"2. imported {result.imported.imported} existing videos from samples/videos.csv")
+    back = result.backfilled
     typer.echo(f"3. backfilled {back.videos_backfilled} videos into {back.recipes_created} recipes")
-    snaps = ingest_metrics(db, pid, read_rows(SAMPLES / "metrics.csv", METRIC_COLUMNS))
-    typer.echo(f"4. ingested {snaps.ingested} metric snapshots from samples/metrics.csv")
-    result = update_stats(db, pid, SAMPLE_AS_OF, 30)
+    typer.echo(f"4. ingested {result.ingested.ingested} metric snapshots from samples/metrics.csv")
+    stats = result.stats
     typer.echo(
-        f"5. update-stats as of {SAMPLE_AS_OF}: {result.rewards.videos_rewarded} rewards, "
-        f"{result.recipe_stats.rewarded_recipes} recipes scored"
+        f"5. update-stats as of {stats.as_of}: {stats.rewards.videos_rewarded} rewards, "
+        f"{stats.recipe_stats.rewarded_recipes} recipes scored"
     )
     _leaderboard(pid)
-    preview = planning.preview(db, pid, 5, None, seed=1)
     print_table(
         "Next batch (preview: 70% exploit, 30% explore)",
         ["type", "recipe_hash", "reason"],
-        [(r.type, r.recipe_hash[:12], r.reason) for r in preview.recommendations],
+        [(r.type, r.recipe_hash[:12], r.reason) for r in result.next_batch.recommendations],
     )
     typer.echo(f"Look further: shorts-engine learn videos --project {pid}")

@@ -26,8 +26,8 @@ from learning_loop.cli.common import (
 from learning_loop.cli.output import print_fields, print_json, print_table
 from learning_loop.cli.plan_video import plan_video
 from learning_loop.services import experiments as experiments_service
-from learning_loop.services import planning, runs, stats, videos
-from learning_loop.services.metrics import METRIC_COLUMNS, ingest_metrics
+from learning_loop.services import ingest as ingest_service
+from learning_loop.services import planning, runs, stats, video_jobs
 from learning_loop.services.plan_requests import create_plan_request
 from learning_loop.services.recipes import list_recipes
 from learning_loop.services.runs import RunInfo
@@ -60,8 +60,8 @@ def _short(h: str | None) -> str | None:
 @app.command("import-videos")
 def import_videos(project: ProjectOpt, file: FileOpt, json_: JsonOpt = False) -> None:
     """Import existing (manual) videos from a CSV or JSONL file; all rows or none."""
-    result = videos.import_videos(
-        database(), project, rows_of(file, videos.VIDEO_COLUMNS), what=file.name
+    result = ingest_service.import_videos(
+        database(), project, rows_of(file, ingest_service.VIDEO_COLUMNS), what=file.name
     )
     if json_:
         print_json(result)
@@ -72,7 +72,7 @@ def import_videos(project: ProjectOpt, file: FileOpt, json_: JsonOpt = False) ->
 @app.command("backfill")
 def backfill(project: ProjectOpt, json_: JsonOpt = False) -> None:
     """Extract recipes from videos that have none."""
-    result = videos.backfill_recipes(database(), project)
+    result = ingest_service.backfill_recipes(database(), project)
     if json_:
         print_json(result)
     else:
@@ -85,7 +85,9 @@ def backfill(project: ProjectOpt, json_: JsonOpt = False) -> None:
 @app.command("ingest-metrics")
 def ingest(project: ProjectOpt, file: FileOpt, json_: JsonOpt = False) -> None:
     """Ingest metric snapshots from a CSV or JSONL file; all rows or none."""
-    result = ingest_metrics(database(), project, rows_of(file, METRIC_COLUMNS), what=file.name)
+    result = ingest_service.ingest_metrics(
+        database(), project, rows_of(file, ingest_service.METRIC_COLUMNS), what=file.name
+    )
     if json_:
         print_json(result)
     else:
@@ -103,7 +105,7 @@ def publish(
     json_: JsonOpt = False,
 ) -> None:
     """Mark a planned job published."""
-    video = videos.publish_job(database(), project, job, external_id, published_at)
+    video = video_jobs.publish_job(database(), project, job, external_id, published_at)
     if json_:
         print_json(video)
     else:
@@ -213,7 +215,7 @@ def list_videos(
     json_: JsonOpt = False,
 ) -> None:
     """Videos with recipe, mode, status, current reward and its percentiles."""
-    rows = videos.list_videos(database(), project, status=status)
+    rows = video_jobs.list_videos(database(), project, status=status)
     if json_:
         print_json(rows)
         return

@@ -16,7 +16,7 @@ from learning_loop.cli.common import JsonOpt
 from learning_loop.cli.output import print_json, print_table
 from learning_loop.services.errors import InvalidInput
 from learning_loop.simulation.policies import POLICIES, parse_policies
-from learning_loop.simulation.runner import compare
+from learning_loop.simulation.regret import compare
 
 DAYS_MAX = 1000
 PER_DAY_MAX = 100

@@ -2,7 +2,7 @@
 
 `SimulatedChannel(ChannelConfig(seed=...))` hides a true effect for every recipe field value
 (optionally topic effects, pairwise interactions and a slow drift), turns recipes into realistic
-metric snapshots, and exposes the ground truth: the expected SPEC §3 reward of every recipe and
+metric snapshots, and exposes the ground truth: the expected contract §3 reward of every recipe and
 the best recipe, so that a policy's regret can be measured. The model is described in
 `learning_loop/simulation/channel.py` and `learning_loop/simulation/README.md`.
 """

@@ -32,7 +32,7 @@ Ground truth. Each reward metric m (average view duration, views_6h, engagement)
 function of ``a_m*Q + s_m*eta_m``. Against a reference population of videos made with uniformly
 random recipes (with random topics and their own noise) the expected mid-rank percentile of a video
 with recipe r is ``mean over r' of Phi(k_m * (q(r) - q(r')))`` with
-``k_m = a_m / sqrt(2 * (a_m^2 * (noise_sd^2 + topic_sd^2) + s_m^2))``, and the expected SPEC §3
+``k_m = a_m / sqrt(2 * (a_m^2 * (noise_sd^2 + topic_sd^2) + s_m^2))``, and the expected contract §3
 reward is the weighted sum over the three metrics. It is computed for all recipes at once per day
 (a convolution on a 1024-point grid, accurate to about 1e-6) and cached. Regret of a choice is
 ``expected_reward(best_recipe(d), d) - expected_reward(chosen, d)``.
@@ -419,7 +419,7 @@ class SimulatedChannel:
         return loading / math.sqrt(2.0 * var)
 
     def expected_rewards(self, day: int = 0) -> FloatArray:
-        """Expected SPEC §3 reward of every recipe (aligned with all_recipes()); cached per day."""
+        """Expected contract §3 reward of every recipe (aligned with all_recipes()); cached per day."""
         day = self._effective_day(day)
         cached = self._reward_cache.get(day)
         if cached is None:

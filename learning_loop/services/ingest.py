@@ -1,4 +1,5 @@
-"""Video jobs: importing existing videos, backfilling their recipes, publishing, listing."""
+"""Ingesting files: existing videos (import, then their recipes backfilled) and the metric
+snapshots of published videos; their columns, row checks, and all-rows-or-none rule."""
 
 from __future__ import annotations
 
@@ -13,31 +14,23 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import PlannedBatch, VideoJob
+from learning_loop.db.models import MetricSnapshot, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import chunks, current_rewards, ensure_recipes, recipe_of
+from learning_loop.db.queries import chunks, ensure_recipes
 from learning_loop.domain.buckets import InvalidRawValue, density_bucket, wpm_bucket
 from learning_loop.domain.recipe import InvalidRecipe, Recipe
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
-from learning_loop.services.errors import (
-    Conflict,
-    InvalidInput,
-    NotFound,
-    RowError,
-)
-from learning_loop.services.projects import get_project, parse_uuid
+from learning_loop.services.errors import InvalidInput, RowError
+from learning_loop.services.projects import get_project
 from learning_loop.services.rows import (
     RowProblem,
     check_rows,
     float_field,
     int_field,
-    is_encodable,
-    parse_timestamp,
     reject_if_any,
     text_field,
     timestamp_field,
 )
-from learning_loop.services.views import RecipeFields, VideoView
 
 VIDEO_COLUMNS = (
     "external_id",
@@ -50,6 +43,19 @@ VIDEO_COLUMNS = (
     "caption_density",
     "ending_type",
 )
+
+METRIC_COLUMNS = (
+    "external_id",
+    "captured_at",
+    "views",
+    "views_6h",
+    "avg_view_duration_s",
+    "likes",
+    "comments",
+)
+
+
+# Existing videos ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -81,13 +87,6 @@ class ImportResult(BaseModel):
     rows: int
     imported: int
     unchanged: int
-
-
-class BackfillResult(BaseModel):
-    project_id: uuid.UUID
-    videos_backfilled: int
-    recipes_created: int
-    videos_without_source: int
 
 
 def _check_video_row(presets: list[str]) -> Any:
@@ -211,8 +210,23 @@ def import_videos(
         )
 
 
+# Their recipes -----------------------------------------------------------------------------
+
+
+class BackfillResult(BaseModel):
+    project_id: uuid.UUID
+    videos_backfilled: int
+    recipes_created: int
+    videos_without_source: int
+
+
 def backfill_recipes(db: Database, project_id: Any) -> BackfillResult:
-    """Give every video that has raw production values but no recipe its recipe."""
+    """Give every video that has raw production values but no recipe its recipe.
+
+    It lives with the ingestion because it is the second half of importing videos: only
+    `import_videos` stores raw production values (planned jobs get their recipe when planned),
+    and imported videos take part in the stats only once this has turned them into recipes.
+    """
     with db.transaction() as session:
         project = get_project(session, project_id)
         jobs = list(
@@ -272,142 +286,137 @@ def _refresh_times_used(session: Session, project_id: uuid.UUID) -> None:
     )
 
 
-def publish_job(
+# Metric snapshots --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    external_id: str
+    captured_at: dt.datetime
+    views: int
+    views_6h: int
+    avg_view_duration_s: float
+    likes: int
+    comments: int
+
+    def values(self) -> tuple[Any, ...]:
+        return (self.views, self.views_6h, self.avg_view_duration_s, self.likes, self.comments)
+
+
+class IngestResult(BaseModel):
+    project_id: uuid.UUID
+    rows: int
+    ingested: int
+    unchanged: int
+
+
+def _check_snapshot(row: Mapping[str, Any]) -> Snapshot:
+    snap = Snapshot(
+        external_id=text_field(row, "external_id"),
+        captured_at=timestamp_field(row, "captured_at"),
+        views=int_field(row, "views"),
+        views_6h=int_field(row, "views_6h"),
+        avg_view_duration_s=float_field(row, "avg_view_duration_s"),
+        likes=int_field(row, "likes"),
+        comments=int_field(row, "comments"),
+    )
+    if snap.views_6h > snap.views:
+        raise RowProblem(f"views_6h ({snap.views_6h}) must not exceed views ({snap.views})")
+    return snap
+
+
+def ingest_metrics(
     db: Database,
     project_id: Any,
-    job_id: Any,
-    external_id: Any,
-    published_at: Any = None,
-) -> VideoView:
-    """Mark a planned job published under the platform's id."""
-    jid = parse_uuid(job_id, "job_id")
-    if not isinstance(external_id, str) or not external_id.strip():
-        raise InvalidInput("external_id must be a non-empty string", "external_id")
-    external_id = external_id.strip()
-    if (
-        len(external_id) > 200
-        or any(ord(c) < 32 for c in external_id)
-        or not is_encodable(external_id)
-    ):
-        raise InvalidInput("external_id must be at most 200 printable characters", "external_id")
-    if published_at is None or published_at == "":
-        when = dt.datetime.now(dt.UTC)
-    else:
-        try:
-            when = parse_timestamp(published_at, "published_at")
-        except RowProblem as exc:
-            raise InvalidInput(str(exc), "published_at") from None
+    rows: list[tuple[int, Mapping[str, Any]]],
+    what: str = "metrics file",
+) -> IngestResult:
+    """Store snapshots; all rows or none. A snapshot is identified by external_id + captured_at."""
     with db.transaction() as session:
         project = get_project(session, project_id)
-        job = session.get(VideoJob, jid)
-        if job is None or job.project_id != project.id:
-            raise NotFound(f"no video job {jid} in project {project.id}", "job_id")
-        if job.status == "published":
-            if job.external_id == external_id:
-                return video_views(session, project.id, [job.id])[0]
-            raise Conflict(f"video job {jid} is already published as {job.external_id}", "job_id")
-        if job.status != "queued":
-            raise Conflict(f"video job {jid} is {job.status}, not queued", "job_id")
-        clash = session.scalar(
-            select(VideoJob.id).where(
-                VideoJob.project_id == project.id, VideoJob.external_id == external_id
+        checked, errors = check_rows(rows, _check_snapshot)
+        videos: dict[str, tuple[uuid.UUID, dt.datetime | None]] = {}
+        ids = sorted({s.external_id for _, s in checked})
+        for part in chunks(ids):
+            for vid, ext, published_at in session.execute(
+                select(VideoJob.id, VideoJob.external_id, VideoJob.published_at).where(
+                    VideoJob.project_id == project.id,
+                    VideoJob.status == "published",
+                    VideoJob.external_id.in_(part),
+                )
+            ):
+                videos[ext] = (vid, published_at)
+        existing: dict[tuple[uuid.UUID, dt.datetime], tuple[Any, ...]] = {}
+        video_ids = [v[0] for v in videos.values()]
+        for part in chunks(video_ids):
+            for snap in session.scalars(
+                select(MetricSnapshot).where(MetricSnapshot.video_id.in_(part))
+            ):
+                existing[(snap.video_id, snap.captured_at)] = (
+                    snap.views,
+                    snap.views_6h,
+                    snap.avg_view_duration_s,
+                    snap.likes,
+                    snap.comments,
+                )
+        seen: dict[tuple[str, dt.datetime], int] = {}
+        new: list[dict[str, Any]] = []
+        unchanged = 0
+        for line_no, snap in checked:
+            video = videos.get(snap.external_id)
+            if video is None:
+                errors.append(
+                    RowError(
+                        line_no,
+                        f"external_id {snap.external_id} is not a published video of the project",
+                    )
+                )
+                continue
+            video_id, published_at = video
+            if published_at is not None and snap.captured_at < published_at:
+                errors.append(
+                    RowError(
+                        line_no,
+                        f"captured_at {snap.captured_at.isoformat()} is before the video was "
+                        f"published ({published_at.isoformat()})",
+                    )
+                )
+                continue
+            key = (snap.external_id, snap.captured_at)
+            if key in seen:
+                errors.append(
+                    RowError(line_no, f"same external_id and captured_at as line {seen[key]}")
+                )
+                continue
+            seen[key] = line_no
+            stored = existing.get((video_id, snap.captured_at))
+            if stored is not None:
+                if stored == snap.values():
+                    unchanged += 1
+                else:
+                    errors.append(
+                        RowError(
+                            line_no,
+                            f"a different snapshot of {snap.external_id} at "
+                            f"{snap.captured_at.isoformat()} is already stored",
+                        )
+                    )
+                continue
+            new.append(
+                {
+                    "project_id": project.id,
+                    "video_id": video_id,
+                    "captured_at": snap.captured_at,
+                    "views": snap.views,
+                    "views_6h": snap.views_6h,
+                    "avg_view_duration_s": snap.avg_view_duration_s,
+                    "likes": snap.likes,
+                    "comments": snap.comments,
+                }
             )
-        )
-        if clash is not None:
-            raise Conflict(
-                f"external_id {external_id} already belongs to video {clash}", "external_id"
-            )
-        job.status = "published"
-        job.external_id = external_id
-        job.published_at = when
-        session.flush()
-        if job.batch_id is not None:
-            done = (
-                select(func.count())
-                .select_from(VideoJob)
-                .where(VideoJob.batch_id == job.batch_id, VideoJob.status == "published")
-                .scalar_subquery()
-            )
-            session.execute(
-                update(PlannedBatch)
-                .where(PlannedBatch.id == job.batch_id)
-                .values(jobs_completed=done)
-            )
-        return video_views(session, project.id, [job.id])[0]
-
-
-def video_views(
-    session: Session,
-    project_id: uuid.UUID,
-    ids: list[uuid.UUID] | None = None,
-    *,
-    status: str | None = None,
-    batch_id: uuid.UUID | None = None,
-    limit: int | None = None,
-    offset: int = 0,
-) -> list[VideoView]:
-    current = current_rewards(session.get_bind().dialect.name, None, [project_id])
-    stmt = (
-        select(VideoJob, RecipeRow, current)
-        .outerjoin(RecipeRow, RecipeRow.id == VideoJob.recipe_id)
-        .outerjoin(current, current.c.video_id == VideoJob.id)
-        .where(VideoJob.project_id == project_id)
-        .order_by(VideoJob.created_at, VideoJob.batch_position, VideoJob.id)
-    )
-    if ids is not None:
-        stmt = stmt.where(VideoJob.id.in_(ids))
-    if status is not None:
-        stmt = stmt.where(VideoJob.status == status)
-    if batch_id is not None:
-        stmt = stmt.where(VideoJob.batch_id == batch_id)
-    if limit is not None:
-        stmt = stmt.limit(limit).offset(offset)
-    out = []
-    for row in session.execute(stmt):
-        job: VideoJob = row[0]
-        recipe: RecipeRow | None = row[1]
-        m = row._mapping
-        out.append(
-            VideoView(
-                id=job.id,
-                external_id=job.external_id,
-                topic=job.topic,
-                recipe_hash=job.recipe_hash,
-                recipe=RecipeFields(**recipe_of(recipe).to_dict()) if recipe else None,
-                generation_mode=job.generation_mode,
-                status=job.status,
-                published_at=job.published_at,
-                batch_id=job.batch_id,
-                experiment_id=job.experiment_id,
-                reward=m["reward"],
-                reward_date=m["reward_date"],
-                pct_avg_view_duration=m["pct_avg_view_duration"],
-                pct_views_6h=m["pct_views_6h"],
-                pct_engagement=m["pct_engagement"],
-            )
-        )
-    return out
-
-
-JOB_STATUS_FILTER = ("queued", "published", "failed")
-
-
-def list_videos(
-    db: Database,
-    project_id: Any,
-    *,
-    status: str | None = None,
-    batch_id: Any = None,
-    limit: int | None = None,
-    offset: int = 0,
-) -> list[VideoView]:
-    if status is not None and status not in JOB_STATUS_FILTER:
-        raise InvalidInput(
-            f"status must be one of {', '.join(JOB_STATUS_FILTER)}, got {status!r}", "status"
-        )
-    bid = parse_uuid(batch_id, "batch_id") if batch_id not in (None, "") else None
-    with db.read() as session:
-        project = get_project(session, project_id)
-        return video_views(
-            session, project.id, status=status, batch_id=bid, limit=limit, offset=offset
+        reject_if_any(errors, what, "snapshots")
+        if new:
+            session.execute(MetricSnapshot.__table__.insert(), new)
+        return IngestResult(
+            project_id=project.id, rows=len(checked), ingested=len(new), unchanged=unchanged
         )

@@ -1,4 +1,4 @@
-"""The demo: a simulated channel driven through the real loop, one simulated day at a time.
+"""The demo walkthrough: a simulated channel driven through the real loop, one day at a time.
 
 Each day plans a batch through the real `plan_next_batch` job, publishes its jobs, ingests the
 day's metric snapshots from the simulator, and materializes that day's partitions of the stats
@@ -16,7 +16,7 @@ from learning_loop.db.engine import Database
 from learning_loop.domain.recipe import Recipe
 from learning_loop.services.errors import InvalidInput
 from learning_loop.services.experiments import list_experiments
-from learning_loop.services.metrics import ingest_metrics
+from learning_loop.services.ingest import ingest_metrics
 from learning_loop.services.planning import preview
 from learning_loop.services.projects import create_project
 from learning_loop.services.runs import (
@@ -25,7 +25,7 @@ from learning_loop.services.runs import (
     run_plan_request,
     update_stats_spec,
 )
-from learning_loop.services.videos import publish_job
+from learning_loop.services.video_jobs import publish_job
 from learning_loop.services.views import PreviewView
 from learning_loop.simulation import ChannelConfig, SimulatedChannel, SimVideo
 

@@ -1,0 +1,161 @@
+"""Video jobs after planning: publishing a planned job under the platform's id, and listing
+a project's videos with their current rewards."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from learning_loop.db.engine import Database
+from learning_loop.db.models import PlannedBatch, VideoJob
+from learning_loop.db.models import Recipe as RecipeRow
+from learning_loop.db.queries import current_rewards, recipe_of
+from learning_loop.services.errors import Conflict, InvalidInput, NotFound
+from learning_loop.services.projects import get_project, parse_uuid
+from learning_loop.services.rows import RowProblem, is_encodable, parse_timestamp
+from learning_loop.services.views import RecipeFields, VideoView
+
+
+def publish_job(
+    db: Database,
+    project_id: Any,
+    job_id: Any,
+    external_id: Any,
+    published_at: Any = None,
+) -> VideoView:
+    """Mark a planned job published under the platform's id."""
+    jid = parse_uuid(job_id, "job_id")
+    if not isinstance(external_id, str) or not external_id.strip():
+        raise InvalidInput("external_id must be a non-empty string", "external_id")
+    external_id = external_id.strip()
+    if (
+        len(external_id) > 200
+        or any(ord(c) < 32 for c in external_id)
+        or not is_encodable(external_id)
+    ):
+        raise InvalidInput("external_id must be at most 200 printable characters", "external_id")
+    if published_at is None or published_at == "":
+        when = dt.datetime.now(dt.UTC)
+    else:
+        try:
+            when = parse_timestamp(published_at, "published_at")
+        except RowProblem as exc:
+            raise InvalidInput(str(exc), "published_at") from None
+    with db.transaction() as session:
+        project = get_project(session, project_id)
+        job = session.get(VideoJob, jid)
+        if job is None or job.project_id != project.id:
+            raise NotFound(f"no video job {jid} in project {project.id}", "job_id")
+        if job.status == "published":
+            if job.external_id == external_id:
+                return video_views(session, project.id, [job.id])[0]
+            raise Conflict(f"video job {jid} is already published as {job.external_id}", "job_id")
+        if job.status != "queued":
+            raise Conflict(f"video job {jid} is {job.status}, not queued", "job_id")
+        clash = session.scalar(
+            select(VideoJob.id).where(
+                VideoJob.project_id == project.id, VideoJob.external_id == external_id
+            )
+        )
+        if clash is not None:
+            raise Conflict(
+                f"external_id {external_id} already belongs to video {clash}", "external_id"
+            )
+        job.status = "published"
+        job.external_id = external_id
+        job.published_at = when
+        session.flush()
+        if job.batch_id is not None:
+            done = (
+                select(func.count())
+                .select_from(VideoJob)
+                .where(VideoJob.batch_id == job.batch_id, VideoJob.status == "published")
+                .scalar_subquery()
+            )
+            session.execute(
+                update(PlannedBatch)
+                .where(PlannedBatch.id == job.batch_id)
+                .values(jobs_completed=done)
+            )
+        return video_views(session, project.id, [job.id])[0]
+
+
+def video_views(
+    session: Session,
+    project_id: uuid.UUID,
+    ids: list[uuid.UUID] | None = None,
+    *,
+    status: str | None = None,
+    batch_id: uuid.UUID | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[VideoView]:
+    current = current_rewards(session.get_bind().dialect.name, None, [project_id])
+    stmt = (
+        select(VideoJob, RecipeRow, current)
+        .outerjoin(RecipeRow, RecipeRow.id == VideoJob.recipe_id)
+        .outerjoin(current, current.c.video_id == VideoJob.id)
+        .where(VideoJob.project_id == project_id)
+        .order_by(VideoJob.created_at, VideoJob.batch_position, VideoJob.id)
+    )
+    if ids is not None:
+        stmt = stmt.where(VideoJob.id.in_(ids))
+    if status is not None:
+        stmt = stmt.where(VideoJob.status == status)
+    if batch_id is not None:
+        stmt = stmt.where(VideoJob.batch_id == batch_id)
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    out = []
+    for row in session.execute(stmt):
+        job: VideoJob = row[0]
+        recipe: RecipeRow | None = row[1]
+        m = row._mapping
+        out.append(
+            VideoView(
+                id=job.id,
+                external_id=job.external_id,
+                topic=job.topic,
+                recipe_hash=job.recipe_hash,
+                recipe=RecipeFields(**recipe_of(recipe).to_dict()) if recipe else None,
+                generation_mode=job.generation_mode,
+                status=job.status,
+                published_at=job.published_at,
+                batch_id=job.batch_id,
+                experiment_id=job.experiment_id,
+                reward=m["reward"],
+                reward_date=m["reward_date"],
+                pct_avg_view_duration=m["pct_avg_view_duration"],
+                pct_views_6h=m["pct_views_6h"],
+                pct_engagement=m["pct_engagement"],
+            )
+        )
+    return out
+
+
+JOB_STATUS_FILTER = ("queued", "published", "failed")
+
+
+def list_videos(
+    db: Database,
+    project_id: Any,
+    *,
+    status: str | None = None,
+    batch_id: Any = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[VideoView]:
+    if status is not None and status not in JOB_STATUS_FILTER:
+        raise InvalidInput(
+            f"status must be one of {', '.join(JOB_STATUS_FILTER)}, got {status!r}", "status"
+        )
+    bid = parse_uuid(batch_id, "batch_id") if batch_id not in (None, "") else None
+    with db.read() as session:
+        project = get_project(session, project_id)
+        return video_views(
+            session, project.id, status=status, batch_id=bid, limit=limit, offset=offset
+        )
