@@ -84,6 +84,40 @@ def _truncate_pg(url: str) -> None:
     engine.dispose()
 
 
+def _pg_tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        names = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        ).scalars()
+        tables = set(names)
+    engine.dispose()
+    return tables
+
+
+def _restore_pg(url: str, tables: set[str]) -> None:
+    """Drop the tables added since `tables` was taken (Dagster's) and empty the product ones."""
+    added = _pg_tables(url) - tables
+    if added:
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            names = ", ".join(f'"{name}"' for name in sorted(added))
+            conn.execute(text(f"DROP TABLE {names} CASCADE"))
+        engine.dispose()
+    _truncate_pg(url)
+
+
+@pytest.fixture
+def shared_pg_url(pg_url: str) -> Iterator[str]:
+    """The session's PostgreSQL database for a test that uses it by URL (other processes, a
+    Dagster instance): left as it was found, product tables empty and no table added."""
+    if "postgresql" not in BACKENDS:
+        pytest.skip("PostgreSQL is switched off for this run by LEARNING_LOOP_TEST_BACKENDS")
+    tables = _pg_tables(pg_url)
+    yield pg_url
+    _restore_pg(pg_url, tables)
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty product database on each backend."""

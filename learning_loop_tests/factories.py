@@ -6,9 +6,8 @@ import datetime as dt
 from typing import Any
 
 from learning_loop.db.engine import Database
-from learning_loop.services.metrics import ingest_metrics
+from learning_loop.services.ingest import backfill_recipes, import_videos, ingest_metrics
 from learning_loop.services.projects import create_project
-from learning_loop.services.videos import backfill_recipes, import_videos
 
 T0 = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC)
 

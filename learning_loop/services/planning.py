@@ -1,8 +1,9 @@
-"""Planning a batch (SPEC §5-§6): read the project's state, run the sampler, preview or write."""
+"""Planning a batch (contract §5-§6): read the project's state, run the sampler, preview or write."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -22,6 +23,7 @@ from learning_loop.db.queries import (
     ensure_recipes,
     recipe_of,
 )
+from learning_loop.domain.batch import MAX_BATCH_SIZE
 from learning_loop.domain.recipe import Recipe
 from learning_loop.domain.sampler import (
     BatchPlan,
@@ -47,10 +49,12 @@ from learning_loop.services.views import (
     SkippedTopicView,
 )
 
-MAX_N = 100
+MAX_N = MAX_BATCH_SIZE  # the domain planners' bound, under the name the API imports
 MAX_TOPICS = 1000
 RECENT_BATCH_DAYS = 7
 WRITE_ATTEMPTS = 8
+
+logger = logging.getLogger(__name__)
 
 
 def check_request(n: Any, topics: Sequence[Any] | None, seed: Any = None) -> list[str] | None:
@@ -385,7 +389,7 @@ def plan_and_write(
     if when.tzinfo is None:
         raise InvalidInput("planned_at must carry a time zone", "planned_at")
     last: Exception | None = None
-    for _attempt in range(WRITE_ATTEMPTS):
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
             with db.transaction() as session:
                 project = get_project(session, project_id)
@@ -411,4 +415,12 @@ def plan_and_write(
                 return _write_plan(session, project, plan, seed, plan_request_id, when)
         except (IntegrityError, OperationalError) as exc:
             last = exc
+            # One record per rolled-back attempt: how often planners of a project collide.
+            logger.info(
+                "planning attempt %d of %d for project %s hit a conflict (%s)",
+                attempt,
+                WRITE_ATTEMPTS,
+                project_id,
+                type(exc).__name__,
+            )
     raise Conflict(f"could not write the batch after {WRITE_ATTEMPTS} attempts: {last}", "batch")

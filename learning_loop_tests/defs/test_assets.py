@@ -1,15 +1,21 @@
 import datetime as dt
 
 import pytest
-from dagster import AssetKey, materialize
+from dagster import AssetKey, RunConfig, materialize
 from sqlalchemy import select, update
 
 from learning_loop.db.models import RecipeDailyStats, VideoReward
-from learning_loop.defs.assets import daily_assets
+from learning_loop.defs.assets import DailyConfig, daily_assets
 from learning_loop.defs.checks import asset_checks
-from learning_loop.services.metrics import METRIC_COLUMNS, ingest_metrics
+from learning_loop.defs.jobs import experiments_run_config
+from learning_loop.services.ingest import (
+    METRIC_COLUMNS,
+    VIDEO_COLUMNS,
+    backfill_recipes,
+    import_videos,
+    ingest_metrics,
+)
 from learning_loop.services.rows import read_rows
-from learning_loop.services.videos import VIDEO_COLUMNS, backfill_recipes, import_videos
 from learning_loop_tests.factories import project
 
 DAY = "2026-10-30"
@@ -78,12 +84,12 @@ def test_daily_assets_materialize_and_rerun_identically(db, resources, sample_ch
 
 def test_project_scope_config(db, resources, sample_channel):
     other = project(db, "empty")
-    config = {"project_id": other}
+    config = DailyConfig(project_id=other)
     result = materialize(
         daily_assets,
         partition_key=DAY,
         resources=resources,
-        run_config={"ops": {a.op.name: {"config": config} for a in daily_assets}},
+        run_config=RunConfig(ops={a.op.name: config for a in daily_assets}),
     )
     assert result.success
     assert metadata(result, "video_rewards")["rows"] == 0
@@ -134,14 +140,13 @@ def test_deadline_check_fails_on_a_late_running_experiment(db, resources):
     with db.transaction() as s:
         s.execute(update(Experiment).values(started_at=dt.datetime(2026, 9, 1, tzinfo=dt.UTC)))
     # Evaluating another project's scope leaves the late experiment running: the check sees it.
-    config = {"project_id": project(db, "other")}
     (verdicts,) = [a for a in daily_assets if a.key == AssetKey("experiment_verdicts")]
     deadline = [c for c in asset_checks if "deadline" in str(c.check_keys)]
     result = materialize(
         [verdicts, *deadline],
         partition_key=DAY,
         resources=resources,
-        run_config={"ops": {"experiment_verdicts": {"config": config}}},
+        run_config=experiments_run_config(project(db, "other")),
         raise_on_error=False,
     )
     (evaluation,) = result.get_asset_check_evaluations()

@@ -3,13 +3,12 @@ import datetime as dt
 from dagster import (
     DagsterInstance,
     RunRequest,
-    SkipReason,
     build_schedule_context,
     build_sensor_context,
 )
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from learning_loop.db.models import Project
+from learning_loop.db.models import Project, RecipeDailyStats, VideoReward
 from learning_loop.defs import defs
 from learning_loop.defs.automation import (
     daily_experiment_evaluation,
@@ -17,9 +16,21 @@ from learning_loop.defs.automation import (
     nightly_auto_plan,
     plan_requests_sensor,
 )
+from learning_loop.services import planning
+from learning_loop.services.experiments import list_experiments
+from learning_loop.services.ingest import (
+    METRIC_COLUMNS,
+    VIDEO_COLUMNS,
+    backfill_recipes,
+    import_videos,
+    ingest_metrics,
+)
 from learning_loop.services.plan_requests import create_plan_request, get_plan_request
-from learning_loop.services.projects import show_project
-from learning_loop.services.videos import list_videos
+from learning_loop.services.projects import ProjectSettings, create_project, show_project
+from learning_loop.services.recipes import compute_recipe_stats
+from learning_loop.services.rewards import compute_rewards_for_date
+from learning_loop.services.rows import read_rows
+from learning_loop.services.video_jobs import list_videos
 from learning_loop_tests.factories import project
 
 
@@ -94,6 +105,73 @@ def test_daily_schedules_target_the_previous_day():
         assert req.run_key == f"{prefix}:2026-11-25"
 
 
+def stored_rows(db):
+    with db.read() as s:
+        rewards = s.execute(
+            select(
+                VideoReward.video_id,
+                VideoReward.project_id,
+                VideoReward.reward_date,
+                VideoReward.reward,
+            ).order_by(VideoReward.video_id, VideoReward.reward_date)
+        ).all()
+        stats = s.execute(
+            select(
+                RecipeDailyStats.recipe_id,
+                RecipeDailyStats.stats_date,
+                RecipeDailyStats.avg_reward_score,
+                RecipeDailyStats.rewarded_videos,
+            ).order_by(RecipeDailyStats.recipe_id, RecipeDailyStats.stats_date)
+        ).all()
+    return rewards, stats
+
+
+def test_daily_schedules_run_requests_compute_the_previous_day(db, resources, samples):
+    day = dt.date(2026, 10, 30)
+    channel = project(db, "sample")
+    import_videos(db, channel, read_rows(samples / "videos.csv", VIDEO_COLUMNS))
+    backfill_recipes(db, channel)
+    ingest_metrics(db, channel, read_rows(samples / "metrics.csv", METRIC_COLUMNS))
+    # An experiment opened 28 days before `day`: its deadline falls on `day` itself.
+    ab = str(create_project(db, "ab", ProjectSettings(explore_rate=1.0)).id)
+    opened = dt.datetime.combine(day - dt.timedelta(days=28), dt.time(12), tzinfo=dt.UTC)
+    planning.plan_and_write(db, ab, 1, ["only"], seed=1, planned_at=opened)
+
+    with DagsterInstance.ephemeral() as instance:
+        for schedule, at in ((daily_recipe_stats, "00:15"), (daily_experiment_evaluation, "00:45")):
+            when = dt.datetime.fromisoformat(f"2026-10-31T{at}:00+00:00")
+            context = build_schedule_context(
+                scheduled_execution_time=when, repository_def=defs.get_repository_def()
+            )
+            (req,) = schedule.evaluate_tick(context).run_requests
+            result = defs.resolve_job_def(schedule.job_name).execute_in_process(
+                partition_key=req.partition_key,
+                run_config=req.run_config,
+                instance=instance,
+                resources=resources,
+                tags=req.tags,
+            )
+            assert result.success
+            assert result.dagster_run.tags["dagster/partition"] == day.isoformat()
+
+    rewards, stats = stored_rows(db)
+    # The previous day's rewards: the sample channel's 59 window videos, nothing else.
+    assert len(rewards) == 59
+    assert {r.reward_date for r in rewards} == {day}
+    assert {str(r.project_id) for r in rewards} == {channel}
+    assert all(0.0 <= r.reward <= 1.0 for r in rewards)
+    assert {r.stats_date for r in stats} == {day}
+    assert sum(1 for r in stats if r.avg_reward_score is not None) == 6
+    assert sum(r.rewarded_videos for r in stats) == 59
+    # They are what the services compute for that day: computing it again changes nothing.
+    compute_rewards_for_date(db, day)
+    compute_recipe_stats(db, day)
+    assert stored_rows(db) == (rewards, stats)
+    (verdict,) = list_experiments(db, ab)
+    assert verdict.status == "completed" and verdict.decided_as_of == day
+    assert verdict.winner == "inconclusive" and verdict.reason == "insufficient_samples"
+
+
 def test_nightly_auto_plan_plans_from_the_backlog(db, resources):
     on = project(db, "auto")
     project(db, "manual")
@@ -122,5 +200,5 @@ def test_nightly_auto_plan_plans_from_the_backlog(db, resources):
     with db.transaction() as s:
         s.execute(update(Project).values(auto_plan=False))
     skipped = nightly_auto_plan.evaluate_tick(context)
-    assert not skipped.run_requests and skipped.skip_message
-    assert isinstance(SkipReason(skipped.skip_message), SkipReason)
+    assert not skipped.run_requests
+    assert skipped.skip_message == "no project has auto-planning on and a topic backlog"

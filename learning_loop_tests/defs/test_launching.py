@@ -26,11 +26,16 @@ from learning_loop.db.engine import Database
 from learning_loop.db.models import VideoReward
 from learning_loop.launch import DagsterRuns
 from learning_loop.launch.instance import open_instance
-from learning_loop.services.metrics import METRIC_COLUMNS, ingest_metrics
+from learning_loop.services.ingest import (
+    METRIC_COLUMNS,
+    VIDEO_COLUMNS,
+    backfill_recipes,
+    import_videos,
+    ingest_metrics,
+)
 from learning_loop.services.projects import create_project
 from learning_loop.services.rows import read_rows
 from learning_loop.services.runs import update_stats_spec
-from learning_loop.services.videos import VIDEO_COLUMNS, backfill_recipes, import_videos
 from learning_loop.settings import Settings
 from learning_loop_tests.processes import (
     BIN,

@@ -11,12 +11,17 @@ from dagster import AssetCheckKey, AssetKey, DagsterRunStatus
 from learning_loop.db.engine import Database
 from learning_loop.launch import DagsterRuns
 from learning_loop.launch.instance import open_instance
-from learning_loop.services.metrics import METRIC_COLUMNS, ingest_metrics
+from learning_loop.services.ingest import (
+    METRIC_COLUMNS,
+    VIDEO_COLUMNS,
+    backfill_recipes,
+    import_videos,
+    ingest_metrics,
+)
 from learning_loop.services.plan_requests import create_plan_request
 from learning_loop.services.projects import create_project
 from learning_loop.services.rows import read_rows
 from learning_loop.services.runs import JobName, RunSpec, update_stats_spec
-from learning_loop.services.videos import VIDEO_COLUMNS, backfill_recipes, import_videos
 from learning_loop.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +44,11 @@ def files_under(folder: Path) -> list[str]:
         "deploy/celery/dagster.yaml",
     ],
 )
-def test_instances_on_one_postgres_share_everything(pg_url, tmp_path, monkeypatch, samples, config):
+def test_instances_on_one_postgres_share_everything(
+    shared_pg_url, tmp_path, monkeypatch, samples, config
+):
+    # The session's database: its product rows and Dagster's tables go again afterwards.
+    pg_url = shared_pg_url
     instance_config = yaml.safe_load((ROOT / config).read_text())
     # A Kubernetes launcher needs a cluster; the storage and coordination are what we test.
     instance_config.pop("run_launcher", None)
@@ -75,7 +84,7 @@ def test_instances_on_one_postgres_share_everything(pg_url, tmp_path, monkeypatc
     assert plan.success, plan.error
     runs_a.close()
 
-    # The instance the CLI and the API open with no DAGSTER_HOME is the same one (SPEC §10).
+    # The instance the CLI and the API open with no DAGSTER_HOME is the same one (contract §10).
     implicit = open_instance(
         Settings(LEARNING_LOOP_DATABASE_URL=pg_url, LEARNING_LOOP_HOME=tmp_path / "home-c")
     )

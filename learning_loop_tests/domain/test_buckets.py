@@ -1,4 +1,4 @@
-"""Raw wpm / captions-per-second bucketing bounds (SPEC §2)."""
+"""Raw wpm / captions-per-second bucketing bounds (contract §2)."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Welch verdicts and the completion rule (SPEC §7)."""
+"""Welch verdicts and the completion rule (contract §7)."""
 
 import math
 from datetime import datetime, timedelta

@@ -1,4 +1,4 @@
-"""Recipe validation, hashing and helpers (SPEC §2)."""
+"""Recipe validation, hashing and helpers (contract §2)."""
 
 import hashlib
 import json
@@ -40,7 +40,11 @@ def test_default_recipe_hash_matches_independent_computation() -> None:
     assert DEFAULT_RECIPE.recipe_hash == expected
     assert recipe_hash(DEFAULT_FIELDS) == expected
     assert recipe_hash({**DEFAULT_FIELDS, "extra": 1}) == expected
-    assert expected == expected.lower() and len(expected) == 64
+    # Another recipe: the same canonical JSON (keys sorted, no spaces), lowercase hex digest.
+    story = {**DEFAULT_FIELDS, "hook_type": "story", "scene_count": 9}
+    story_text = json.dumps(story, sort_keys=True, separators=(",", ":"))
+    story_recipe = DEFAULT_RECIPE.with_field("hook_type", "story").with_field("scene_count", 9)
+    assert story_recipe.recipe_hash == hashlib.sha256(story_text.encode("utf-8")).hexdigest()
 
 
 def test_hash_differs_per_field_and_is_stable() -> None:

@@ -1,4 +1,4 @@
-"""Engagement, mid-rank percentiles, weighted reward and window bounds (SPEC §3)."""
+"""Engagement, mid-rank percentiles, weighted reward and window bounds (contract §3)."""
 
 from datetime import date, datetime
 

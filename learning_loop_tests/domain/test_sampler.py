@@ -1,4 +1,4 @@
-"""Batch sampler rules (SPEC §5) on hand-built states."""
+"""Batch sampler rules (contract §5) on hand-built states."""
 
 import random
 from collections import Counter

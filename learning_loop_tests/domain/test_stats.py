@@ -1,4 +1,4 @@
-"""Recipe stats aggregation (SPEC §4)."""
+"""Recipe stats aggregation (contract §4)."""
 
 import pandas as pd
 import pytest

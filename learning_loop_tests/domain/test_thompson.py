@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from learning_loop.domain.additive_model import TAU_FLOOR, fit_additive_model
+from learning_loop.domain.additive_model import catalogue as _catalogue
 from learning_loop.domain.recipe import DEFAULT_PRESETS, DEFAULT_RECIPE, RECIPE_FIELDS, Recipe
 from learning_loop.domain.sampler import (
     REASON_DUPLICATE_TOPIC,
@@ -13,12 +15,7 @@ from learning_loop.domain.sampler import (
     SamplerState,
     plan_batch,
 )
-from learning_loop.domain.thompson import (
-    TAU_FLOOR,
-    _catalogue,
-    fit_additive_model,
-    plan_batch_thompson,
-)
+from learning_loop.domain.thompson import plan_batch_thompson
 from learning_loop.domain.topics import topic_hash
 
 SETTINGS = PlannerSettings()
@@ -183,3 +180,32 @@ def test_bad_input() -> None:
         plan_batch_thompson(1, "cats", _state(), SETTINGS, seed=1, observations=OBS)
     with pytest.raises(ValueError, match="probability_draws"):
         plan_batch_thompson(1, None, _state(), SETTINGS, 1, OBS, probability_draws=0)
+
+
+def test_recorded_probability_matches_the_frequency_of_the_choice() -> None:
+    # A fixed posterior where several recipes have a real chance: 160 noisy observations.
+    observations = _observations(160, seed=3)
+    seeds, draws = 2000, 200
+    chosen: dict[str, int] = {}
+    recorded: dict[str, list[float]] = {}
+    for seed in range(seeds):
+        plan = plan_batch_thompson(
+            1, None, _state(), SETTINGS, seed, observations, probability_draws=draws
+        )
+        (rec,) = plan.recommendations
+        assert rec.probability is not None
+        chosen[rec.recipe_hash] = chosen.get(rec.recipe_hash, 0) + 1
+        recorded.setdefault(rec.recipe_hash, []).append(rec.probability)
+    frequent = [h for h, count in chosen.items() if count >= 0.05 * seeds]
+    assert len(frequent) >= 3
+    for h in frequent:
+        count = chosen[h]
+        frequency = count / seeds
+        mean_recorded = float(np.mean(recorded[h]))
+        # Both estimate the same probability p: the frequency from `seeds` independent slots,
+        # each recorded value as (k + 1) / (draws + 1), k ~ Binomial(draws, p), from draws of
+        # its own; four standard errors of the difference, plus the (+1) bias of at most
+        # 1 / (draws + 1).
+        variance = frequency * (1 - frequency)
+        se = (variance / seeds + variance / (draws * count)) ** 0.5
+        assert abs(frequency - mean_recorded) <= 4 * se + 1 / (draws + 1), (h, count)

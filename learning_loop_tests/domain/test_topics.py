@@ -1,4 +1,4 @@
-"""Topic normalisation, hashing and cleaning (SPEC §5)."""
+"""Topic normalisation, hashing and cleaning (contract §5)."""
 
 import hashlib
 

@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import socket
-import time
 
 import pytest
 
@@ -148,9 +147,9 @@ def test_a_hang_times_out(llm_server: FakeLLM) -> None:
     planner = make_planner(
         llm_server, LEARNING_LOOP_LLM_TIMEOUT_S="0.2", LEARNING_LOOP_LLM_HTTP_RETRIES="1"
     )
-    start = time.monotonic()
+    # A hang answers nothing (the fake drops the connection only after 10 s): a missing
+    # timeout would end in another error, and each timed-out try is one request.
     error = fails_with(planner, PlannerTimeoutError)
-    assert time.monotonic() - start < 3
     assert len(llm_server.requests) == 2
     assert "timed out after 0.2 s" in str(error) and "gave up after 2 tries" in str(error)
 

@@ -1,4 +1,4 @@
-"""LearningLoopPlanner, the library entry point of SPEC §8."""
+"""LearningLoopPlanner, the library entry point of contract §8."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """Several processes plan for the same project and topics at once (PostgreSQL)."""
 
+import logging
 import multiprocessing as mp
-import os
+import time
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -13,19 +15,46 @@ from learning_loop.services.projects import create_project
 TOPICS = [f"Concurrent topic {i}" for i in range(12)]
 WORKERS = 4
 BATCHES_EACH = 3
-
-pytestmark = pytest.mark.skipif(
-    "postgresql" not in os.environ.get("LEARNING_LOOP_TEST_BACKENDS", "sqlite,postgresql"),
-    reason="PostgreSQL is switched off for this run by LEARNING_LOOP_TEST_BACKENDS",
-)
+# Each worker's first write waits this long after planning, so that every worker is inside
+# plan_and_write at the same time: without the lock, all of them plan from the same state.
+HOLD_FIRST_WRITE_S = 0.5
 
 
-def _worker(url: str, project_id: str, worker: int, without_lock: bool, start) -> list[str]:
+class _Retries(logging.Handler):
+    """Counts plan_and_write's records of an attempt rolled back on a conflict."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "hit a conflict" in record.getMessage():
+            self.count += 1
+
+
+def _worker(
+    url: str, project_id: str, worker: int, without_lock: bool, start: Any
+) -> tuple[list[str], int]:
     from learning_loop.services import planning
 
+    retries = _Retries()
+    log = logging.getLogger(planning.__name__)
+    log.setLevel(logging.INFO)
+    log.addHandler(retries)
     if without_lock:
         # Leave only the unique keys to keep planners apart.
         planning._lock_project = lambda session, project_id: None
+    write_plan = planning._write_plan
+    writes = 0
+
+    def write_late(*args: Any, **kwargs: Any) -> Any:
+        nonlocal writes
+        writes += 1
+        if writes == 1:
+            time.sleep(HOLD_FIRST_WRITE_S)
+        return write_plan(*args, **kwargs)
+
+    planning._write_plan = write_late
     db = Database.from_url(url)
     start.wait()
     batches = []
@@ -33,11 +62,12 @@ def _worker(url: str, project_id: str, worker: int, without_lock: bool, start) -
         out = planning.plan_and_write(db, project_id, 5, TOPICS, seed=worker * 100 + i)
         batches.append(str(out.batch.id))
     db.dispose()
-    return batches
+    return batches, retries.count
 
 
 @pytest.mark.parametrize("without_lock", [False, True], ids=["advisory-lock", "unique-keys-only"])
-def test_concurrent_planners_create_no_duplicates_and_lose_no_batch(pg_url, without_lock):
+def test_concurrent_planners_create_no_duplicates_and_lose_no_batch(shared_pg_url, without_lock):
+    pg_url = shared_pg_url
     db = Database.from_url(pg_url)
     pid = str(create_project(db, f"busy-{without_lock}").id)
     ctx = mp.get_context("spawn")
@@ -47,7 +77,14 @@ def test_concurrent_planners_create_no_duplicates_and_lose_no_batch(pg_url, with
             results = pool.starmap(
                 _worker, [(pg_url, pid, w, without_lock, start) for w in range(WORKERS)]
             )
-    batch_ids = {b for r in results for b in r}
+    batch_ids = {b for batches, _ in results for b in batches}
+    retries = sum(count for _, count in results)
+    if without_lock:
+        # The planners that lost the race to the first write hit a unique key and planned again.
+        assert retries >= 1
+    else:
+        # The lock queues planners: each plans from the state the previous one committed.
+        assert retries == 0
     assert len(batch_ids) == WORKERS * BATCHES_EACH
     with db.read() as s:
         stored = set(

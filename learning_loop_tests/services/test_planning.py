@@ -7,14 +7,22 @@ from sqlalchemy.exc import IntegrityError
 
 from learning_loop.db.models import Experiment, PlannedBatch, Recipe, VideoJob
 from learning_loop.domain.experiments import welch_verdict
+from learning_loop.domain.recipe import (
+    DEFAULT_RECIPE,
+    RECIPE_FIELDS,
+    format_field_value,
+    parse_field_value,
+)
+from learning_loop.domain.recipe import Recipe as DomainRecipe
+from learning_loop.domain.sampler import REASON_NO_CANDIDATE
 from learning_loop.domain.topics import topic_hash
 from learning_loop.services import planning
 from learning_loop.services.errors import InvalidInput, NotFound
 from learning_loop.services.experiments import evaluate_experiments, list_experiments
-from learning_loop.services.metrics import ingest_metrics
+from learning_loop.services.ingest import ingest_metrics
 from learning_loop.services.projects import ProjectSettings, create_project
 from learning_loop.services.rewards import compute_rewards_for_date
-from learning_loop.services.videos import list_videos, publish_job
+from learning_loop.services.video_jobs import list_videos, publish_job
 from learning_loop_tests.factories import channel, metric_row, numbered, video_row
 
 TOPICS = [f"Topic number {i}" for i in range(30)]
@@ -55,25 +63,25 @@ def test_cold_start_batch_is_written_whole(db):
     assert experiments and all(
         e.baseline_recipe_hash == exploit[0].recipe_hash for e in experiments
     )
+    baseline = DomainRecipe.from_dict(exploit[0].recipe.model_dump())
     for e in experiments:
-        assert e.variable_tested in e.model_dump() or e.variable_tested
+        # One recipe field changed: the baseline's value against another valid value of it.
+        assert e.variable_tested in RECIPE_FIELDS
+        field = e.variable_tested
+        assert e.baseline_value == format_field_value(field, getattr(baseline, field))
         assert e.baseline_value != e.variant_value
+        variant = baseline.with_field(field, parse_field_value(field, e.variant_value))
+        assert e.variant_recipe_hash == variant.recipe_hash
+        assert {j.recipe_hash for j in explore if j.experiment_id == e.id} == {variant.recipe_hash}
     jobs = list_videos(db, pid, batch_id=str(batch.id))
     assert len(jobs) == 10 and {j.status for j in jobs} == {"queued"}
     assert counts(db) == (1, 10, len(experiments), 1 + len(experiments))
 
 
 def test_no_topic_recipe_twice_across_batches(db):
+    # Three older videos hold topics 0-2 with the default recipe, the cold-start exploit recipe.
     pid = channel(db, [video_row(i, topic=TOPICS[i]) for i in range(3)], [])
-    keys = set()
-    skipped = []
-    for seed in range(6):
-        out = planning.plan_and_write(db, pid, 5, TOPICS[:8], seed=seed)
-        for job in out.jobs:
-            key = (topic_hash(job.topic), job.recipe_hash)
-            assert key not in keys
-            keys.add(key)
-        skipped += [s.topic for s in out.skipped_topics]
+    default = DEFAULT_RECIPE.recipe_hash
     with db.read() as s:
         manual = set(
             s.execute(
@@ -82,7 +90,38 @@ def test_no_topic_recipe_twice_across_batches(db):
                 )
             ).tuples()
         )
-    assert not keys & manual
+    assert manual == {(topic_hash(t), default) for t in TOPICS[:3]}
+    given = TOPICS[:8]
+    keys = set(manual)
+    planned_total = 0
+    for seed in range(6):
+        out = planning.plan_and_write(db, pid, 5, given, seed=seed)
+        planned = [j.topic for j in out.jobs]
+        skipped = [s.topic for s in out.skipped_topics]
+        if seed == 0:
+            # Only topics 0-2 can be skipped at first (on exploit slots): eight topics are
+            # enough for five slots, so the first batch is whole.
+            assert len(planned) == 5
+            assert set(skipped) <= set(TOPICS[:3])
+        # The sampler walks the list in order: each topic it reached is planned or skipped,
+        # never both, and a short batch reached them all.
+        reached = len(given) if len(planned) < 5 else given.index(planned[-1]) + 1
+        assert skipped == [t for t in given[:reached] if t not in planned]
+        assert [t for t in given if t in planned] == planned
+        assert all(s.reason == REASON_NO_CANDIDATE for s in out.skipped_topics)
+        # Explore always finds a fresh variant here (fewer than three experiments run), so a
+        # topic is skipped only when it already has the exploit recipe.
+        for topic in skipped:
+            assert (topic_hash(topic), default) in keys
+        for job in out.jobs:
+            key = (topic_hash(job.topic), job.recipe_hash)
+            assert key not in keys
+            keys.add(key)
+        planned_total += len(planned)
+    assert len(list_experiments(db, pid)) < 3
+    with db.read() as s:
+        stored = s.execute(select(VideoJob.topic_hash, VideoJob.recipe_hash)).tuples().all()
+    assert sorted(stored) == sorted(keys) and len(keys) == len(manual) + planned_total
 
 
 def test_topics_exhausted_gives_a_smaller_batch_that_says_why(db):
@@ -194,8 +233,10 @@ def test_experiment_verdict_from_the_arms(db):
     result = evaluate_experiments(db, day)
     assert result.completed >= 1
     rewards = {v.id: v.reward for v in list_videos(db, pid)}
-    jobs = {j.id: j for j in out.jobs}
-    for exp in list_experiments(db, pid, "completed"):
+    completed = list_experiments(db, pid, "completed")
+    # The loop below checks every verdict this evaluation reached, and there is at least one.
+    assert len(completed) == result.completed >= 1
+    for exp in completed:
         variant = [rewards[j.id] for j in out.jobs if j.experiment_id == exp.id]
         baseline = [
             rewards[j.id]
@@ -209,7 +250,6 @@ def test_experiment_verdict_from_the_arms(db):
         assert exp.p_value == pytest.approx(expected.p_value)
         assert exp.ci_low == pytest.approx(expected.ci_low)
         assert exp.decided_as_of == day
-    assert jobs
     # A verdict is final: evaluating again changes nothing.
     again = evaluate_experiments(db, day)
     assert again.completed == 0

@@ -8,7 +8,13 @@ from sqlalchemy import select
 from learning_loop.db.models import VideoJob
 from learning_loop.services import planning
 from learning_loop.services.errors import InvalidInput
-from learning_loop.services.metrics import METRIC_COLUMNS, ingest_metrics
+from learning_loop.services.ingest import (
+    METRIC_COLUMNS,
+    VIDEO_COLUMNS,
+    backfill_recipes,
+    import_videos,
+    ingest_metrics,
+)
 from learning_loop.services.projects import (
     ProjectSettings,
     configure_project,
@@ -17,7 +23,6 @@ from learning_loop.services.projects import (
 )
 from learning_loop.services.rows import read_rows
 from learning_loop.services.stats import update_stats
-from learning_loop.services.videos import VIDEO_COLUMNS, backfill_recipes, import_videos
 
 
 def rewarded(db, samples, policy):

@@ -8,10 +8,9 @@ from sqlalchemy import select, update
 
 from learning_loop.db.models import Project, VideoJob, VideoReward
 from learning_loop.domain.rewards import RewardWeights, compute_rewards
-from learning_loop.services.metrics import ingest_metrics
+from learning_loop.services.ingest import import_videos, ingest_metrics
 from learning_loop.services.projects import ProjectSettings, create_project
 from learning_loop.services.rewards import compute_rewards_for_date
-from learning_loop.services.videos import import_videos
 from learning_loop_tests.factories import numbered, video_row
 
 DAY = dt.date(2026, 10, 20)

@@ -5,12 +5,12 @@ from sqlalchemy import select
 
 from learning_loop.db.models import RecipeDailyStats, VideoReward
 from learning_loop.services.errors import InvalidInput
-from learning_loop.services.metrics import ingest_metrics
+from learning_loop.services.ingest import backfill_recipes, import_videos, ingest_metrics
 from learning_loop.services.projects import ProjectSettings, create_project
 from learning_loop.services.recipes import compute_recipe_stats, list_recipes
 from learning_loop.services.rewards import compute_rewards_for_date
 from learning_loop.services.stats import project_stats, update_stats
-from learning_loop.services.videos import backfill_recipes, import_videos, list_videos
+from learning_loop.services.video_jobs import list_videos
 from learning_loop_tests.factories import channel, metric_row, numbered, video_row
 
 D = dt.date(2026, 10, 10)
@@ -107,9 +107,8 @@ def test_window_bounds_and_latest_snapshot(db):
 
 
 def test_rerunning_a_date_gives_identical_rows(db, samples):
-    from learning_loop.services.metrics import METRIC_COLUMNS
+    from learning_loop.services.ingest import METRIC_COLUMNS, VIDEO_COLUMNS
     from learning_loop.services.rows import read_rows
-    from learning_loop.services.videos import VIDEO_COLUMNS
 
     pid = channel(db, [], [])
     import_videos(db, pid, read_rows(samples / "videos.csv", VIDEO_COLUMNS))

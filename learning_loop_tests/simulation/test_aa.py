@@ -1,8 +1,8 @@
-"""Simulated experiments through the real verdict code (SPEC §7): A/A honesty and power."""
+"""Simulated experiments through the real verdict code (contract §7): A/A honesty and power."""
 
 from __future__ import annotations
 
-from learning_loop.simulation.runner import simulate_experiments
+from learning_loop.simulation.ab_honesty import simulate_experiments
 
 
 def test_aa_experiments_rarely_declare_a_winner() -> None:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from learning_loop.domain.recipe import InvalidRecipe, Recipe
-from learning_loop.services.metrics import _check_snapshot
+from learning_loop.services.ingest import _check_snapshot
 from learning_loop.simulation import ChannelConfig, SimulatedChannel, SimVideo
 
 T0 = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)

@@ -77,7 +77,7 @@ def test_smoothed_rank_matches_the_exact_average(channel: SimulatedChannel) -> N
 def _window(
     channel: SimulatedChannel, target: int, rng: np.random.Generator, n_random: int, n_target: int
 ) -> float:
-    """Mean simulated SPEC reward of the target recipe's videos in a window of random ones,
+    """Mean simulated contract reward of the target recipe's videos in a window of random ones,
     corrected back to a population of random recipes only (each of the other target videos is
     an even match, worth 0.5 in expectation)."""
     indices = np.concatenate(

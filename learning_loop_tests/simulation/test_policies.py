@@ -7,7 +7,7 @@ import pytest
 
 from learning_loop.simulation import ChannelConfig
 from learning_loop.simulation.policies import POLICIES, parse_policies
-from learning_loop.simulation.runner import (
+from learning_loop.simulation.regret import (
     compare,
     relative_regret,
     run_policy,
