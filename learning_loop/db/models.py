@@ -78,7 +78,7 @@ class Project(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Settings (SPEC §3-§7); defaults are the contract's.
+    # Settings (contract §3-§7); defaults are the contract's.
     weight_avg_view_duration: Mapped[float] = mapped_column(Float, default=0.5)
     weight_views_6h: Mapped[float] = mapped_column(Float, default=0.3)
     weight_engagement: Mapped[float] = mapped_column(Float, default=0.2)
@@ -274,7 +274,7 @@ class MetricSnapshot(Base):
 
 
 class VideoReward(Base):
-    """A video's reward as computed for one evaluation date (SPEC §3).
+    """A video's reward as computed for one evaluation date (contract §3).
 
     Derived rows, written only by the daily reward statement, which selects them from
     `video_jobs` itself. They carry no foreign keys: checking two keys per row doubled the cost

@@ -3,7 +3,7 @@
 It reproduces `domain.rewards.compute_rewards` to the bit: the mid-rank percentile is
 `(2 * less + equal) / (2 * N)` with an exact integer numerator and one floating division,
 engagement is one floating division, and the reward is summed left to right. Moving the work to
-the database avoids shipping every window row to Python and back (SPEC §3; bench/).
+the database avoids shipping every window row to Python and back (contract §3; bench/).
 """
 
 from __future__ import annotations

@@ -11,15 +11,12 @@ from dagster import (
     MetadataValue,
     asset,
 )
-from sqlalchemy import select
 
-from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.models import RecipeDailyStats
 from learning_loop.defs.partitions import daily_partitions
 from learning_loop.defs.resources import LearningLoopDatabase, retry_transient_errors
 from learning_loop.services.experiments import evaluate_experiments
-from learning_loop.services.recipes import compute_recipe_stats
-from learning_loop.services.rewards import compute_rewards_for_date, select_projects, window_counts
+from learning_loop.services.recipes import compute_recipe_stats, top_recipes_of_day
+from learning_loop.services.rewards import compute_rewards_for_date, window_summary
 
 GROUP = "learning_loop"
 
@@ -43,21 +40,21 @@ def project_scope(config: DailyConfig) -> list[uuid.UUID] | None:
     partitions_def=daily_partitions,
     group_name=GROUP,
     description="Each project's reward window of the day: videos published in the window "
-    "and their latest metric snapshot captured by the end of the day (SPEC §3).",
+    "and their latest metric snapshot captured by the end of the day (contract §3).",
 )
 @retry_transient_errors()
 def metric_window(
     context: AssetExecutionContext, config: DailyConfig, learning_loop_db: LearningLoopDatabase
 ) -> MaterializeResult:
-    db = learning_loop_db.database()
-    with db.read() as session:
-        projects = select_projects(session, project_scope(config))
-        counts = window_counts(session, projects, partition_date(context))
+    summary = window_summary(
+        learning_loop_db.database(), partition_date(context), project_scope(config)
+    )
+    counts = summary.videos_per_project
     largest = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:10]
     return MaterializeResult(
         metadata={
             "videos_in_window": sum(counts.values()),
-            "projects": len(projects),
+            "projects": summary.projects,
             "projects_with_videos": len(counts),
             "largest_windows": MetadataValue.md(
                 "| project | videos |\n|---|---|\n"
@@ -71,7 +68,7 @@ def metric_window(
     partitions_def=daily_partitions,
     group_name=GROUP,
     deps=[metric_window],
-    description="Every window video's percentiles and reward for the day (SPEC §3).",
+    description="Every window video's percentiles and reward for the day (contract §3).",
 )
 @retry_transient_errors()
 def video_rewards(
@@ -93,7 +90,7 @@ def video_rewards(
     partitions_def=daily_partitions,
     group_name=GROUP,
     deps=[video_rewards],
-    description="Per recipe: mean and best current reward over the window, times used (SPEC §4).",
+    description="Per recipe: mean and best current reward over the window, times used (contract §4).",
 )
 @retry_transient_errors()
 def recipe_stats(
@@ -102,27 +99,15 @@ def recipe_stats(
     db = learning_loop_db.database()
     day = partition_date(context)
     result = compute_recipe_stats(db, day, config.days, project_scope(config))
-    with db.read() as session:
-        stmt = (
-            select(RecipeDailyStats, RecipeRow)
-            .join(RecipeRow, RecipeRow.id == RecipeDailyStats.recipe_id)
-            .where(
-                RecipeDailyStats.stats_date == day,
-                RecipeDailyStats.avg_reward_score.is_not(None),
-            )
-            .order_by(RecipeDailyStats.avg_reward_score.desc(), RecipeRow.recipe_hash)
-            .limit(10)
-        )
-        if config.project_id:
-            stmt = stmt.where(RecipeDailyStats.project_id == uuid.UUID(config.project_id))
-        top = session.execute(stmt).all()
+    scope = project_scope(config)
+    top = top_recipes_of_day(db, day, scope[0] if scope else None)
     table = "| recipe | preset | hook | scenes | wpm | captions | ending | videos | avg | best |\n"
     table += "|---|---|---|---|---|---|---|---|---|---|\n"
     table += "\n".join(
         f"| {r.recipe_hash[:12]} | {r.preset} | {r.hook_type} | {r.scene_count} | "
         f"{r.narration_wpm_bucket} | {r.caption_density_bucket} | {r.ending_type} | "
-        f"{d.rewarded_videos} | {d.avg_reward_score:.3f} | {d.best_reward_score:.3f} |"
-        for d, r in top
+        f"{r.rewarded_videos} | {r.avg_reward_score:.3f} | {r.best_reward_score:.3f} |"
+        for r in top
     )
     return MaterializeResult(
         metadata={
@@ -140,7 +125,7 @@ def recipe_stats(
     group_name=GROUP,
     deps=[video_rewards],
     description="Fixed-horizon Welch verdicts of the experiments that completed that day "
-    "(SPEC §7).",
+    "(contract §7).",
 )
 @retry_transient_errors()
 def experiment_verdicts(

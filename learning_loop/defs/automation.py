@@ -12,10 +12,9 @@ from dagster import (
     schedule,
     sensor,
 )
-from sqlalchemy import select
 
-from learning_loop.db.models import Project
 from learning_loop.defs.jobs import (
+    PlanConfig,
     evaluate_experiments_job,
     plan_next_batch,
     plan_run_config,
@@ -23,6 +22,7 @@ from learning_loop.defs.jobs import (
 )
 from learning_loop.defs.resources import LearningLoopDatabase
 from learning_loop.services.plan_requests import pending_plan_requests
+from learning_loop.services.projects import auto_plan_projects
 
 PLAN_SENSOR_INTERVAL_S = 10
 
@@ -67,20 +67,15 @@ def nightly_auto_plan(
     context: ScheduleEvaluationContext, learning_loop_db: LearningLoopDatabase
 ) -> list[RunRequest] | SkipReason:
     when = (context.scheduled_execution_time or dt.datetime.now(dt.UTC)).date().isoformat()
-    with learning_loop_db.database().read() as session:
-        projects = session.execute(
-            select(Project.id, Project.auto_plan_count, Project.topic_backlog)
-            .where(Project.auto_plan.is_(True))
-            .order_by(Project.id)
-        ).all()
     requests = [
         RunRequest(
-            run_key=f"auto-plan:{pid}:{when}",
-            run_config=plan_run_config(project_id=str(pid), n=n, from_backlog=True),
-            tags={"project_id": str(pid), "source": "nightly_auto_plan"},
+            run_key=f"auto-plan:{due.project_id}:{when}",
+            run_config=plan_run_config(
+                PlanConfig(project_id=str(due.project_id), n=due.count, from_backlog=True)
+            ),
+            tags={"project_id": str(due.project_id), "source": "nightly_auto_plan"},
         )
-        for pid, n, backlog in projects
-        if backlog
+        for due in auto_plan_projects(learning_loop_db.database())
     ]
     return requests or SkipReason("no project has auto-planning on and a topic backlog")
 
@@ -101,7 +96,7 @@ def plan_requests_sensor(
     return [
         RunRequest(
             run_key=str(r.id),
-            run_config=plan_run_config(plan_request_id=str(r.id)),
+            run_config=plan_run_config(PlanConfig(plan_request_id=str(r.id))),
             tags={
                 "plan_request_id": str(r.id),
                 "project_id": str(r.project_id),

@@ -2,12 +2,12 @@
 
 import datetime as dt
 import uuid
-from typing import Any
 
 from dagster import (
     AssetSelection,
     Config,
     OpExecutionContext,
+    RunConfig,
     define_asset_job,
     in_process_executor,
     job,
@@ -16,6 +16,7 @@ from dagster import (
 from sqlalchemy.exc import OperationalError
 
 from learning_loop.defs.assets import (
+    DailyConfig,
     experiment_verdicts,
     metric_window,
     recipe_stats,
@@ -31,13 +32,13 @@ STATS_OPS = ("metric_window", "video_rewards", "recipe_stats")
 update_recipe_stats_job = define_asset_job(
     "update_recipe_stats",
     selection=AssetSelection.assets(metric_window, video_rewards, recipe_stats),
-    description="The day's rewards, then the recipe stats (SPEC §3-§4), with their checks.",
+    description="The day's rewards, then the recipe stats (contract §3-§4), with their checks.",
 )
 
 evaluate_experiments_job = define_asset_job(
     "evaluate_experiments",
     selection=AssetSelection.assets(experiment_verdicts),
-    description="Verdicts of the experiments that complete on the day (SPEC §7).",
+    description="Verdicts of the experiments that complete on the day (contract §7).",
 )
 
 
@@ -53,7 +54,7 @@ class PlanConfig(Config):
     planned_at: str | None = None  # ISO 8601; dates the batch when replaying history
 
 
-@op(description="Plan a batch and write it with its jobs in one transaction (SPEC §6).")
+@op(description="Plan a batch and write it with its jobs in one transaction (contract §6).")
 @retry_transient_errors()
 def plan_batch_op(
     context: OpExecutionContext, config: PlanConfig, learning_loop_db: LearningLoopDatabase
@@ -115,45 +116,36 @@ def plan_batch_op(
 
 @job(
     executor_def=in_process_executor,
-    description="Plan the next batch of videos: 70% exploit, 30% explore (SPEC §5-§6).",
+    description="Plan the next batch of videos: 70% exploit, 30% explore (contract §5-§6).",
 )
 def plan_next_batch() -> None:
     plan_batch_op()
 
 
-def stats_run_config(project_id: str | None, days: int | None = None) -> dict[str, Any]:
+def stats_run_config(project_id: str | None = None, days: int | None = None) -> RunConfig:
     """Run config of `update_recipe_stats`: the project (None: every project) and window."""
-    config: dict[str, Any] = {}
-    if project_id is not None:
-        config["project_id"] = project_id
-    if days is not None:
-        config["days"] = days
-    return {"ops": {name: {"config": config} for name in STATS_OPS}} if config else {}
+    config = DailyConfig(project_id=project_id, days=days if days is not None else 30)
+    return RunConfig(ops={name: config for name in STATS_OPS})
 
 
-def experiments_run_config(project_id: str | None) -> dict[str, Any]:
-    if project_id is None:
-        return {}
-    return {"ops": {"experiment_verdicts": {"config": {"project_id": project_id}}}}
+def experiments_run_config(project_id: str | None = None) -> RunConfig:
+    return RunConfig(ops={"experiment_verdicts": DailyConfig(project_id=project_id)})
 
 
-def plan_run_config(**op_config: Any) -> dict[str, Any]:
-    """Run config of `plan_next_batch`, with `PlanConfig`'s fields."""
-    return {"ops": {"plan_batch_op": {"config": op_config}}}
+def plan_run_config(config: PlanConfig) -> RunConfig:
+    return RunConfig(ops={"plan_batch_op": config})
 
 
-def run_config_for(spec: RunSpec) -> dict[str, Any]:
-    """The Dagster run config of a run the services asked for."""
+def run_config_for(spec: RunSpec) -> RunConfig:
+    """The one place where a run the services ask for becomes Dagster run config."""
     pid = str(spec.project_id)
     if spec.job is JobName.UPDATE_RECIPE_STATS:
         return stats_run_config(pid, spec.days)
     if spec.job is JobName.EVALUATE_EXPERIMENTS:
         return experiments_run_config(pid)
-    config: dict[str, Any] = (
-        {"plan_request_id": str(spec.plan_request_id)}
-        if spec.plan_request_id is not None
-        else {"project_id": pid}
-    )
-    if spec.planned_at is not None:
-        config["planned_at"] = spec.planned_at.isoformat()
-    return plan_run_config(**config)
+    planned_at = spec.planned_at.isoformat() if spec.planned_at is not None else None
+    if spec.plan_request_id is not None:
+        return plan_run_config(
+            PlanConfig(plan_request_id=str(spec.plan_request_id), planned_at=planned_at)
+        )
+    return plan_run_config(PlanConfig(project_id=pid, planned_at=planned_at))

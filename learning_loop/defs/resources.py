@@ -24,7 +24,7 @@ def shared_database(settings: Settings) -> Database:
 
 
 class LearningLoopDatabase(ConfigurableResource):  # type: ignore[type-arg]
-    """The product tables. Empty fields fall back to the environment (SPEC §9) at run time."""
+    """The product tables. Empty fields fall back to the environment (contract §9) at run time."""
 
     database_url: str | None = None
     home: str | None = None

@@ -1,4 +1,4 @@
-"""Map raw narration speed and caption density to the recipe's buckets (SPEC §2)."""
+"""Map raw narration speed and caption density to the recipe's buckets (contract §2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fixed-horizon A/B verdicts: Welch's two-sided t-test and the completion rule (SPEC §7)."""
+"""Fixed-horizon A/B verdicts: Welch's two-sided t-test and the completion rule (contract §7)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Recipe: the six production parameters of a video, their validation and their stable hash.
 
-The hash is the cross-process identity of a recipe (SPEC §2), so its byte format is fixed here.
+The hash is the cross-process identity of a recipe (contract §2), so its byte format is fixed here.
 """
 
 from __future__ import annotations

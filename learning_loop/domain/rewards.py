@@ -1,6 +1,6 @@
 """Vectorised reward computation: engagement, mid-rank percentiles per window, weighted reward.
 
-Arithmetic is ordered to be bit-identical with the SQL window-function version (SPEC §3).
+Arithmetic is ordered to be bit-identical with the SQL window-function version (contract §3).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Per-recipe reward aggregates (SPEC §4) from each video's latest reward."""
+"""Per-recipe reward aggregates (contract §4) from each video's latest reward."""
 
 from __future__ import annotations
 

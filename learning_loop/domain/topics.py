@@ -1,4 +1,4 @@
-"""Topic normalisation and hashing for duplicate prevention (SPEC §5)."""
+"""Topic normalisation and hashing for duplicate prevention (contract §5)."""
 
 from __future__ import annotations
 

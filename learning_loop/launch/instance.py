@@ -1,4 +1,4 @@
-"""The deployment's one Dagster instance, as the settings name it (SPEC §9 and §10).
+"""The deployment's one Dagster instance, as the settings name it (contract §9 and §10).
 
 - `DAGSTER_HOME` set: its `dagster.yaml`, whatever it configures.
 - Product database on PostgreSQL, no `DAGSTER_HOME`: runs, event logs and schedules in that same

@@ -88,12 +88,11 @@ class DagsterRuns:
 
         job = defs.resolve_job_def(spec.job.value)
         instance = self.instance()
+        run_config = run_config_for(spec)
+        # The run's full log is in the instance (and the UI); a terminal gets our summary.
+        run_config.loggers = {"console": {"config": {"log_level": "CRITICAL"}}}
         result = job.execute_in_process(
-            # The run's full log is in the instance (and the UI); a terminal gets our summary.
-            run_config={
-                **run_config_for(spec),
-                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
-            },
+            run_config=run_config,
             instance=instance,
             partition_key=spec.partition_key,
             tags=spec.tags,
@@ -135,7 +134,7 @@ class DagsterRuns:
             )
         location = self._code_location()
         repository = next(iter(location.get_repositories().values()))
-        run_config = run_config_for(spec)
+        run_config = run_config_for(spec).to_config_dict()
         tags = dict(spec.tags)
         if spec.partition_key is not None:
             tags[PARTITION_NAME_TAG] = spec.partition_key

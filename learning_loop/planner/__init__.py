@@ -1,4 +1,4 @@
-"""LearningLoopPlanner (SPEC §8): turns an idea and a recipe into a validated video plan."""
+"""LearningLoopPlanner (contract §8): turns an idea and a recipe into a validated video plan."""
 
 from __future__ import annotations
 

@@ -302,9 +302,9 @@ ENDING_GUIDANCE: dict[str, Guidance] = {
 
 @dataclass(frozen=True)
 class RateBand:
-    """The rates a bucket accepts: the SPEC bucket bounds, plus a floor and a cap.
+    """The rates a bucket accepts: the contract's bucket bounds, plus a floor and a cap.
 
-    Bucket membership comes from domain.buckets (the single source of the SPEC bounds); the
+    Bucket membership comes from domain.buckets (the single source of the contract's bounds); the
     floor and cap rule out plans that are in the bucket but absurd (a silent scene as "slow",
     a wall of 300 wpm as "fast"). target is what the template backend aims for.
     """

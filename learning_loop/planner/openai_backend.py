@@ -11,14 +11,12 @@ import asyncio
 import json
 import logging
 import math
-import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from pydantic import ValidationError
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from learning_loop.domain.recipe import Recipe
 from learning_loop.planner.errors import (
@@ -64,87 +62,88 @@ RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class OpenAISettings:
+# The settings' fields and the environment variables that set them.
+ENV_VARS = {
+    "base_url": ENV_BASE_URL,
+    "model": ENV_MODEL,
+    "api_key": ENV_API_KEY,
+    "timeout_s": ENV_TIMEOUT,
+    "max_retries": ENV_MAX_RETRIES,
+    "http_retries": ENV_HTTP_RETRIES,
+    "backoff_s": ENV_BACKOFF,
+}
+_HINTS = {
+    "base_url": " (e.g. https://api.openai.com/v1)",
+    "model": " (the model name)",
+}
+
+
+class OpenAISettings(BaseSettings):
+    """The backend's settings: LEARNING_LOOP_LLM_* variables, read when the backend is built."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEARNING_LOOP_LLM_", extra="forbid", frozen=True, env_ignore_empty=True
+    )
+
     base_url: str
     model: str
-    api_key: str | None = field(default=None, repr=False)
-    timeout_s: float = DEFAULT_TIMEOUT_S
-    max_retries: int = DEFAULT_MAX_RETRIES
-    http_retries: int = DEFAULT_HTTP_RETRIES
-    backoff_s: float = DEFAULT_BACKOFF_S
+    api_key: str | None = Field(default=None, repr=False)
+    timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, ge=0.001, le=600.0, allow_inf_nan=False)
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0, le=10)
+    http_retries: int = Field(default=DEFAULT_HTTP_RETRIES, ge=0, le=10)
+    backoff_s: float = Field(
+        default=DEFAULT_BACKOFF_S, ge=0.0, le=MAX_BACKOFF_S, allow_inf_nan=False
+    )
+
+    @field_validator("base_url", "model", "api_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("not an http(s) URL")
+        return value.rstrip("/")
 
     @classmethod
-    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> OpenAISettings:
-        """Settings from the environment; keyword overrides (e.g. from code or tests) win."""
-        source = os.environ if env is None else env
-        allowed = {
-            "base_url",
-            "model",
-            "api_key",
-            "timeout_s",
-            "max_retries",
-            "http_retries",
-            "backoff_s",
-        }
-        unknown = sorted(set(overrides) - allowed)
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: object) -> OpenAISettings:
+        """Settings from the environment (or `env`); keyword overrides (code, tests) win."""
+        unknown = sorted(set(overrides) - set(ENV_VARS))
         if unknown:
             raise PlannerConfigError(
                 f"unknown option(s) for the openai backend: {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(allowed))}"
+                f"known: {', '.join(sorted(ENV_VARS))}"
             )
-
-        def pick(name: str, var: str) -> Any:
-            value = overrides.get(name)
-            if value is None:
-                value = source.get(var)
-                if isinstance(value, str) and not value.strip():
-                    value = None
-            return value
-
-        base_url = pick("base_url", ENV_BASE_URL)
-        model = pick("model", ENV_MODEL)
-        if not base_url:
-            raise PlannerConfigError(
-                f"the openai backend needs {ENV_BASE_URL} (e.g. https://api.openai.com/v1)"
-            )
-        parts = urlsplit(str(base_url).strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise PlannerConfigError(f"{ENV_BASE_URL} must be an http(s) URL")
-        if not model:
-            raise PlannerConfigError(f"the openai backend needs {ENV_MODEL} (the model name)")
-        key = pick("api_key", ENV_API_KEY)
-
-        def number(name: str, var: str, default: float, low: float, high: float) -> float:
-            return _number(pick(name, var), var, default, low, high, whole=False)
-
-        def whole(name: str, var: str, default: int, high: int) -> int:
-            return int(_number(pick(name, var), var, default, 0, high, whole=True))
-
-        return cls(
-            base_url=str(base_url).strip().rstrip("/"),
-            model=str(model).strip(),
-            api_key=str(key).strip() if key else None,
-            timeout_s=number("timeout_s", ENV_TIMEOUT, DEFAULT_TIMEOUT_S, 0.001, 600.0),
-            max_retries=whole("max_retries", ENV_MAX_RETRIES, DEFAULT_MAX_RETRIES, 10),
-            http_retries=whole("http_retries", ENV_HTTP_RETRIES, DEFAULT_HTTP_RETRIES, 10),
-            backoff_s=number("backoff_s", ENV_BACKOFF, DEFAULT_BACKOFF_S, 0.0, MAX_BACKOFF_S),
-        )
+        given = {k: v for k, v in overrides.items() if v is not None}
+        try:
+            if env is None:
+                return cls(**given)  # type: ignore[arg-type]
+            # An explicit mapping stands in for the environment (validation reads no source).
+            values = {name: env[var] for name, var in ENV_VARS.items() if env.get(var, "").strip()}
+            return cls.model_validate({**values, **given})
+        except ValidationError as exc:
+            raise PlannerConfigError(_describe(exc)) from None
 
 
-def _number(
-    value: Any, var: str, default: float, low: float, high: float, whole: bool = False
-) -> float:
-    if value is None:
-        return default
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not math.isfinite(number) or not low <= number <= high or (whole and number % 1):
-        kind = "a whole number" if whole else "a number"
-        raise PlannerConfigError(f"{var} must be {kind} from {low:g} to {high:g}; got {value!r}")
-    return number
+def _describe(exc: ValidationError) -> str:
+    """The first problem, in the words of the variable a user sets."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error["loc"] else ""
+    var = ENV_VARS.get(name, name)
+    if error["type"] == "missing" or (error["type"] == "string_type" and error["input"] is None):
+        return f"the openai backend needs {var}{_HINTS.get(name, '')}"
+    if name == "base_url":
+        return f"{var} must be an http(s) URL"
+    field = OpenAISettings.model_fields[name]
+    low = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
+    high = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)
+    kind = "a whole number" if field.annotation is int else "a number"
+    return f"{var} must be {kind} from {low:g} to {high:g}; got {error['input']!r}"
 
 
 def _safe_url(url: str) -> str:
@@ -281,7 +280,7 @@ class OpenAIBackend:
 
     name = BACKEND_NAME
 
-    def __init__(self, env: Mapping[str, str] | None = None, **options: Any) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None, **options: object) -> None:
         self.settings = OpenAISettings.load(env, **options)
 
     def _redact(self, text: str) -> str:

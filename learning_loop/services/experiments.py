@@ -1,4 +1,4 @@
-"""Fixed-horizon A/B evaluation of running experiments (SPEC §7) and experiment listings."""
+"""Fixed-horizon A/B evaluation of running experiments (contract §7) and experiment listings."""
 
 from __future__ import annotations
 

@@ -207,3 +207,21 @@ def planner_settings(project: Project) -> PlannerSettings:
         presets=tuple(project.presets),
         default_recipe=Recipe.from_dict(project.default_recipe),
     )
+
+
+@dataclass(frozen=True)
+class AutoPlan:
+    """A project whose nightly batch is due: auto-planning on and topics in its backlog."""
+
+    project_id: uuid.UUID
+    count: int
+
+
+def auto_plan_projects(db: Database) -> list[AutoPlan]:
+    with db.read() as session:
+        rows = session.execute(
+            select(Project.id, Project.auto_plan_count, Project.topic_backlog)
+            .where(Project.auto_plan.is_(True))
+            .order_by(Project.id)
+        ).all()
+    return [AutoPlan(pid, count) for pid, count, backlog in rows if backlog]

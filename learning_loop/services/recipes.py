@@ -1,4 +1,4 @@
-"""Recipe stats (SPEC §4) and recipe listings."""
+"""Recipe stats (contract §4) and recipe listings."""
 
 from __future__ import annotations
 
@@ -223,3 +223,52 @@ def find_recipe(db: Database, project_id: Any, recipe_hash: str) -> RecipeView:
     if len(rows) > 1:
         raise InvalidInput(f"recipe_hash prefix {h} matches several recipes", "recipe_hash")
     return RecipeView.model_validate(rows[0])
+
+
+class DayRecipeStats(BaseModel):
+    """One recipe's stats row of a date, with its six fields (the daily run's leaderboard)."""
+
+    recipe_hash: str
+    preset: str
+    hook_type: str
+    scene_count: int
+    narration_wpm_bucket: str
+    caption_density_bucket: str
+    ending_type: str
+    rewarded_videos: int
+    avg_reward_score: float
+    best_reward_score: float
+
+
+def top_recipes_of_day(
+    db: Database, day: dt.date, project_id: uuid.UUID | None = None, limit: int = 10
+) -> list[DayRecipeStats]:
+    """The best scored recipes of a date's stats (every project's, or one project's)."""
+    stmt = (
+        select(RecipeDailyStats, RecipeRow)
+        .join(RecipeRow, RecipeRow.id == RecipeDailyStats.recipe_id)
+        .where(
+            RecipeDailyStats.stats_date == day,
+            RecipeDailyStats.avg_reward_score.is_not(None),
+        )
+        .order_by(RecipeDailyStats.avg_reward_score.desc(), RecipeRow.recipe_hash)
+        .limit(limit)
+    )
+    if project_id is not None:
+        stmt = stmt.where(RecipeDailyStats.project_id == project_id)
+    with db.read() as session:
+        return [
+            DayRecipeStats(
+                recipe_hash=r.recipe_hash,
+                preset=r.preset,
+                hook_type=r.hook_type,
+                scene_count=r.scene_count,
+                narration_wpm_bucket=r.narration_wpm_bucket,
+                caption_density_bucket=r.caption_density_bucket,
+                ending_type=r.ending_type,
+                rewarded_videos=d.rewarded_videos,
+                avg_reward_score=float(d.avg_reward_score),
+                best_reward_score=float(d.best_reward_score),
+            )
+            for d, r in session.execute(stmt).all()
+        ]

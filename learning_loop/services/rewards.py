@@ -1,10 +1,11 @@
-"""The daily reward computation (SPEC §3): window reads, percentiles and rewards, bulk writes."""
+"""The daily reward computation (contract §3): window reads, percentiles and rewards, bulk writes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pydantic import BaseModel
 from sqlalchemy import delete, func, select, text
@@ -68,6 +69,22 @@ def window_counts(
                 ).all()
             )
     return counts
+
+
+@dataclass(frozen=True)
+class WindowSummary:
+    """The reward windows of a date: how many projects were looked at, videos per project."""
+
+    projects: int
+    videos_per_project: dict[uuid.UUID, int]
+
+
+def window_summary(
+    db: Database, as_of: dt.date, project_ids: Sequence[uuid.UUID] | None = None
+) -> WindowSummary:
+    with db.read() as session:
+        projects = select_projects(session, project_ids)
+        return WindowSummary(len(projects), window_counts(session, projects, as_of))
 
 
 def compute_rewards_for_date(
