@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Query
 
@@ -10,6 +10,7 @@ from api.deps import DatabaseDep, LimitQuery, OffsetQuery, ProjectIdQuery
 from api.errors import responses
 from api.routing import resource_router
 from api.schemas import ExperimentPage, page
+from learning_loop.domain.statuses import ExperimentStatus
 from learning_loop.services import experiments
 
 router = resource_router(tags=["experiments"])
@@ -19,7 +20,7 @@ router = resource_router(tags=["experiments"])
 def list_experiments(
     db: DatabaseDep,
     project_id: ProjectIdQuery,
-    status: Annotated[Literal["running", "completed"] | None, Query()] = None,
+    status: Annotated[ExperimentStatus | None, Query()] = None,
     limit: LimitQuery = 100,
     offset: OffsetQuery = 0,
 ) -> ExperimentPage:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Query
 
 from api.deps import DatabaseDep, LimitQuery, OffsetQuery, ProjectIdQuery
 from api.errors import ApiError, responses
-from api.lookups import project_of
 from api.routing import resource_router
 from api.schemas import PublishBody, VideoJobPage, page
-from learning_loop.db.models import PlannedBatch, VideoJob
+from learning_loop.domain.statuses import JobStatus
 from learning_loop.services import projects, video_jobs
 from learning_loop.services.errors import InvalidInput
 from learning_loop.services.views import VideoView
@@ -24,14 +23,14 @@ router = resource_router(prefix="/video-jobs", tags=["video jobs"])
 def list_video_jobs(
     db: DatabaseDep,
     project_id: ProjectIdQuery,
-    status: Annotated[Literal["queued", "published", "failed"] | None, Query()] = None,
+    status: Annotated[JobStatus | None, Query()] = None,
     batch_id: Annotated[uuid.UUID | None, Query(description="Only this batch's jobs")] = None,
     limit: LimitQuery = 100,
     offset: OffsetQuery = 0,
 ) -> VideoJobPage:
     """Oldest first (creation time, then id), each with its recipe, current reward and the
     reward's percentiles."""
-    if batch_id is not None and project_of(db, PlannedBatch, batch_id) != project_id:
+    if batch_id is not None and video_jobs.batch_project(db, batch_id) != project_id:
         projects.show_project(db, project_id)  # an unknown project is the first thing to say
         raise ApiError(404, f"no batch {batch_id} in project {project_id}", "batch_id")
     rows = video_jobs.list_videos(
@@ -53,7 +52,7 @@ def publish(
 ) -> VideoView:
     """A queued job becomes `published` under the platform's `external_id`; publishing it
     again with the same `external_id` changes nothing."""
-    owner = project_of(db, VideoJob, job_id)
+    owner = video_jobs.job_project(db, job_id)
     if owner is None:
         raise ApiError(404, f"no video job {job_id}", "job_id")
     try:

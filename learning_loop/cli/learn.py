@@ -25,6 +25,7 @@ from learning_loop.cli.common import (
 )
 from learning_loop.cli.output import print_fields, print_json, print_table
 from learning_loop.cli.plan_video import plan_video
+from learning_loop.domain.statuses import ExperimentStatus, JobStatus
 from learning_loop.services import experiments as experiments_service
 from learning_loop.services import ingest as ingest_service
 from learning_loop.services import planning, runs, stats, video_jobs
@@ -211,7 +212,7 @@ def run_status(
 @app.command("videos")
 def list_videos(
     project: ProjectOpt,
-    status: Annotated[str | None, typer.Option("--status")] = None,
+    status: Annotated[JobStatus | None, typer.Option("--status", help="Only this status.")] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Videos with recipe, mode, status, current reward and its percentiles."""
@@ -308,7 +309,9 @@ def recipes(project: ProjectOpt, json_: JsonOpt = False) -> None:
 @app.command("experiments")
 def experiments(
     project: ProjectOpt,
-    status: Annotated[str | None, typer.Option("--status", help="running or completed")] = None,
+    status: Annotated[
+        ExperimentStatus | None, typer.Option("--status", help="Only this status.")
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Experiments and their verdicts."""

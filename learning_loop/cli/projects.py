@@ -9,9 +9,9 @@ import typer
 
 from learning_loop.cli.common import JsonOpt, ProjectOpt, database, read_lines
 from learning_loop.cli.output import print_json, print_table
+from learning_loop.domain.statuses import Policy
 from learning_loop.services.projects import (
     ProjectSettings,
-    check_policy,
     configure_project,
     create_project,
     list_projects,
@@ -21,7 +21,7 @@ app = typer.Typer(help="Projects (channels) the loop learns for.", no_args_is_he
 
 
 PolicyOpt = Annotated[
-    str | None,
+    Policy | None,
     typer.Option("--policy", help="seed (70% exploit / 30% explore, default) or thompson."),
 ]
 
@@ -33,7 +33,7 @@ def create(
     json_: JsonOpt = False,
 ) -> None:
     """Create a project with the default settings and print its id."""
-    settings = ProjectSettings(policy=check_policy(policy)) if policy else None
+    settings = ProjectSettings(policy=policy) if policy else None
     project = create_project(database(), name, settings)
     if json_:
         print_json(project)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +28,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from learning_loop.domain.statuses import (
+    ExperimentStatus,
+    GenerationMode,
+    JobStatus,
+    PlanRequestStatus,
+    Policy,
+    Winner,
+)
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -35,10 +45,11 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-GENERATION_MODES = ("exploit", "explore", "manual")
-JOB_STATUSES = ("queued", "published", "failed")
-EXPERIMENT_STATUSES = ("running", "completed")
-PLAN_REQUEST_STATUSES = ("pending", "running", "succeeded", "failed")
+
+def one_of(column: str, enum: type[StrEnum]) -> CheckConstraint:
+    """The column holds one of the enumeration's values (named ck_<table>_<column>)."""
+    allowed = ", ".join(f"'{member.value}'" for member in enum)
+    return CheckConstraint(f"{column} IN ({allowed})", name=column)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -92,7 +103,7 @@ class Project(Base):
     default_recipe: Mapped[dict[str, Any]] = mapped_column(JSON)
     presets: Mapped[list[str]] = mapped_column(JSON)
     target_duration_s: Mapped[float] = mapped_column(Float, default=45.0)
-    policy: Mapped[str] = mapped_column(String(20), default="seed")
+    policy: Mapped[str] = mapped_column(String(20), default=Policy.SEED.value)
     auto_plan: Mapped[bool] = mapped_column(Boolean, default=False)
     auto_plan_count: Mapped[int] = mapped_column(Integer, default=5)
     topic_backlog: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -100,6 +111,7 @@ class Project(Base):
     __table_args__ = (
         CheckConstraint("explore_rate >= 0 AND explore_rate <= 1", name="explore_rate_range"),
         CheckConstraint("window_days >= 1", name="window_days_positive"),
+        one_of("policy", Policy),
     )
 
 
@@ -156,7 +168,7 @@ class Experiment(Base):
     variable_tested: Mapped[str] = mapped_column(String(40))
     baseline_value: Mapped[str] = mapped_column(String(64))
     variant_value: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20), default="running")
+    status: Mapped[str] = mapped_column(String(20), default=ExperimentStatus.RUNNING.value)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     decided_as_of: Mapped[dt.date | None] = mapped_column(Date)
@@ -173,6 +185,8 @@ class Experiment(Base):
 
     __table_args__ = (
         Index(None, "project_id", "status"),
+        one_of("status", ExperimentStatus),
+        one_of("winner", Winner),
         # Two planners must never open the same test twice while it runs.
         Index(
             "uq_experiments_running_test",
@@ -222,7 +236,7 @@ class VideoJob(Base):
     batch_position: Mapped[int | None] = mapped_column(Integer)
     topic: Mapped[str | None] = mapped_column(Text)
     topic_hash: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20), default="queued")
+    status: Mapped[str] = mapped_column(String(20), default=JobStatus.QUEUED.value)
     external_id: Mapped[str | None] = mapped_column(String(200))
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Raw production values of imported videos, read by backfill.
@@ -238,6 +252,8 @@ class VideoJob(Base):
 
     __table_args__ = (
         UniqueConstraint("project_id", "external_id"),
+        one_of("generation_mode", GenerationMode),
+        one_of("status", JobStatus),
         # Planned jobs never repeat a topic with a recipe. Imported (manual) history is exempt:
         # two old videos may share both, and the planner still treats them as taken.
         Index(
@@ -305,11 +321,11 @@ class PlanRequest(Base):
     topics: Mapped[list[str] | None] = mapped_column(JSON)
     seed: Mapped[int | None] = mapped_column(BigInteger)
     source: Mapped[str] = mapped_column(String(20), default="api")
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=PlanRequestStatus.PENDING.value)
     run_id: Mapped[str | None] = mapped_column(String(64))
     batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("planned_batches.id"))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (Index(None, "status", "created_at"),)
+    __table_args__ = (Index(None, "status", "created_at"), one_of("status", PlanRequestStatus))

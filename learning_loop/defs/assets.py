@@ -90,7 +90,8 @@ def video_rewards(
     partitions_def=daily_partitions,
     group_name=GROUP,
     deps=[video_rewards],
-    description="Per recipe: mean and best current reward over the window, times used (contract §4).",
+    description="Per recipe: mean and best current reward over the window, times used "
+    "(contract §4).",
 )
 @retry_transient_errors()
 def recipe_stats(

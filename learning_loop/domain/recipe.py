@@ -12,6 +12,7 @@ import numbers
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
@@ -23,10 +24,41 @@ RECIPE_FIELDS: tuple[str, ...] = (
     "caption_density_bucket",
     "ending_type",
 )
-HOOK_TYPES: tuple[str, ...] = ("question", "statement", "visual", "story", "contrast", "mystery")
-ENDING_TYPES: tuple[str, ...] = ("cliffhanger", "resolve", "cta", "loop")
-WPM_BUCKETS: tuple[str, ...] = ("slow", "medium", "fast")
-DENSITY_BUCKETS: tuple[str, ...] = ("sparse", "medium", "dense")
+
+
+class HookType(StrEnum):
+    QUESTION = "question"
+    STATEMENT = "statement"
+    VISUAL = "visual"
+    STORY = "story"
+    CONTRAST = "contrast"
+    MYSTERY = "mystery"
+
+
+class EndingType(StrEnum):
+    CLIFFHANGER = "cliffhanger"
+    RESOLVE = "resolve"
+    CTA = "cta"
+    LOOP = "loop"
+
+
+class WpmBucket(StrEnum):
+    SLOW = "slow"
+    MEDIUM = "medium"
+    FAST = "fast"
+
+
+class DensityBucket(StrEnum):
+    SPARSE = "sparse"
+    MEDIUM = "medium"
+    DENSE = "dense"
+
+
+# The value lists as plain strings, in declaration order (messages and samplers use them).
+HOOK_TYPES: tuple[str, ...] = tuple(m.value for m in HookType)
+ENDING_TYPES: tuple[str, ...] = tuple(m.value for m in EndingType)
+WPM_BUCKETS: tuple[str, ...] = tuple(m.value for m in WpmBucket)
+DENSITY_BUCKETS: tuple[str, ...] = tuple(m.value for m in DensityBucket)
 SCENE_COUNT_MIN = 5
 SCENE_COUNT_MAX = 10
 SCENE_COUNTS: tuple[int, ...] = tuple(range(SCENE_COUNT_MIN, SCENE_COUNT_MAX + 1))
@@ -48,17 +80,22 @@ class InvalidRecipe(ValueError):
     """A recipe field is missing or has a value outside its allowed set."""
 
 
-def _check_preset(value: object) -> str:
+def check_preset(name: object) -> str:
+    """The preset name as a plain str, or InvalidRecipe if it is not a well-formed name.
+
+    The one preset-name rule: Recipe, the plan/view model and the project settings all use it.
+    Whether the preset is in a project's catalogue is validate_preset's business.
+    """
     if (
-        not isinstance(value, str)
-        or len(value) > PRESET_MAX_LENGTH
-        or _PRESET_RE.fullmatch(value) is None
+        not isinstance(name, str)
+        or len(name) > PRESET_MAX_LENGTH
+        or _PRESET_RE.fullmatch(name) is None
     ):
         raise InvalidRecipe(
             f"preset must be a non-empty name of A-Z, 0-9 and _ (at most {PRESET_MAX_LENGTH} "
-            f"characters), e.g. one of {', '.join(DEFAULT_PRESETS)}; got {value!r}"
+            f"characters), e.g. one of {', '.join(DEFAULT_PRESETS)}; got {name!r}"
         )
-    return str(value)
+    return str(name)
 
 
 def _check_scene_count(value: object) -> int:
@@ -84,7 +121,7 @@ def _check_choice(field: str, value: object) -> str:
 
 def _check_field(field: str, value: object) -> object:
     if field == "preset":
-        return _check_preset(value)
+        return check_preset(value)
     if field == "scene_count":
         return _check_scene_count(value)
     if field in _CHOICES:
@@ -183,7 +220,7 @@ def validate_preset(recipe: Recipe, presets: Sequence[str]) -> None:
 def field_values(field: str, presets: Sequence[str]) -> tuple[object, ...]:
     """Every valid value of a field, in a fixed order (catalogue order for presets)."""
     if field == "preset":
-        return tuple(dict.fromkeys(_check_preset(p) for p in presets))
+        return tuple(dict.fromkeys(check_preset(p) for p in presets))
     if field == "scene_count":
         return SCENE_COUNTS
     if field in _CHOICES:

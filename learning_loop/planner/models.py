@@ -5,15 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
-from learning_loop.domain.recipe import InvalidRecipe, Recipe
+from learning_loop.domain.recipe import (
+    SCENE_COUNT_MAX,
+    SCENE_COUNT_MIN,
+    DensityBucket,
+    EndingType,
+    HookType,
+    Recipe,
+    WpmBucket,
+    check_preset,
+)
 
 SceneRole = Literal["hook", "body", "ending"]
-HookType = Literal["question", "statement", "visual", "story", "contrast", "mystery"]
-EndingType = Literal["cliffhanger", "resolve", "cta", "loop"]
-WpmBucket = Literal["slow", "medium", "fast"]
-DensityBucket = Literal["sparse", "medium", "dense"]
+PresetName = Annotated[str, AfterValidator(check_preset)]
 
 MIN_TARGET_DURATION_S = 15.0
 MAX_TARGET_DURATION_S = 180.0
@@ -34,43 +47,43 @@ class Scene(BaseModel):
     visual: Text
 
 
-class PlanRecipe(BaseModel):
-    """The six recipe fields as they appear in a plan's JSON."""
+class RecipeFields(BaseModel):
+    """The six recipe fields of a video, as in plans, CLI JSON and API answers."""
 
-    model_config = ConfigDict(frozen=True)
+    # The one outside shape of a recipe: the planner's plans and the services' views share it.
+    # Field types are the domain enums (the JSON schema lists the allowed values), but
+    # use_enum_values stores plain strings, so dumps and comparisons match Recipe.to_dict().
+    # from_attributes lets views build it from ORM rows and Recipe objects.
+    model_config = ConfigDict(frozen=True, from_attributes=True, use_enum_values=True)
 
-    preset: str
+    preset: PresetName
     hook_type: HookType
     scene_count: int
     narration_wpm_bucket: WpmBucket
     caption_density_bucket: DensityBucket
     ending_type: EndingType
 
-    @field_validator("preset")
-    @classmethod
-    def _preset_is_valid(cls, value: str) -> str:
-        # Recipe owns the preset-name rule; reuse it with a known-good rest of the recipe.
-        try:
-            Recipe(value, "question", 5, "medium", "medium", "resolve")
-        except InvalidRecipe as exc:
-            raise ValueError(str(exc)) from None
-        return value
-
     @field_validator("scene_count")
     @classmethod
     def _scene_count_in_range(cls, value: int) -> int:
-        if not 5 <= value <= 10:
-            raise ValueError(f"scene_count must be from 5 to 10; got {value}")
+        if not SCENE_COUNT_MIN <= value <= SCENE_COUNT_MAX:
+            raise ValueError(
+                f"scene_count must be from {SCENE_COUNT_MIN} to {SCENE_COUNT_MAX}; got {value}"
+            )
         return value
 
     @classmethod
-    def of(cls, recipe: Recipe) -> PlanRecipe:
+    def of(cls, recipe: Recipe) -> RecipeFields:
         # Recipe has already validated every field, so skip pydantic's pass (hot in batches).
         values: dict[str, Any] = recipe.to_dict()
         return cls.model_construct(**values)
 
     def to_recipe(self) -> Recipe:
         return Recipe.from_dict(self.model_dump())
+
+
+# The planner's historical name for the same model.
+PlanRecipe = RecipeFields
 
 
 class VideoPlan(BaseModel):

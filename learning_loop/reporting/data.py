@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
 
-GenerationMode = Literal["exploit", "explore", "manual"]
-GENERATION_MODES: tuple[GenerationMode, ...] = ("exploit", "explore", "manual")
+from learning_loop.domain.statuses import GenerationMode
+
+GENERATION_MODES: tuple[GenerationMode, ...] = tuple(GenerationMode)
 
 
 @dataclass(frozen=True)

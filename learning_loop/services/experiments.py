@@ -16,11 +16,9 @@ from learning_loop.db.engine import Database
 from learning_loop.db.models import Experiment, Project, VideoJob, VideoReward
 from learning_loop.db.queries import BASELINE_RECIPE, VARIANT_RECIPE
 from learning_loop.domain.experiments import should_complete, welch_verdict
-from learning_loop.services.errors import InvalidInput
+from learning_loop.domain.statuses import ExperimentStatus
 from learning_loop.services.projects import get_project
 from learning_loop.services.views import ExperimentView
-
-EXPERIMENT_STATUS_FILTER = ("running", "completed")
 
 
 class Decision(BaseModel):
@@ -201,15 +199,10 @@ def experiment_views(
 def list_experiments(
     db: Database,
     project_id: Any,
-    status: str | None = None,
+    status: ExperimentStatus | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[ExperimentView]:
-    if status is not None and status not in EXPERIMENT_STATUS_FILTER:
-        raise InvalidInput(
-            f"status must be one of {', '.join(EXPERIMENT_STATUS_FILTER)}, got {status!r}",
-            "status",
-        )
     with db.read() as session:
         project = get_project(session, project_id)
         return experiment_views(session, project.id, status, limit, offset)

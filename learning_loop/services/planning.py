@@ -1,4 +1,5 @@
-"""Planning a batch (contract §5-§6): read the project's state, run the sampler, preview or write."""
+"""Planning a batch (contract §5-§6): read the project's state, run the sampler, preview or
+write."""
 
 from __future__ import annotations
 

@@ -14,9 +14,16 @@ from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Project
-from learning_loop.domain.recipe import DEFAULT_PRESETS, DEFAULT_RECIPE, InvalidRecipe, Recipe
+from learning_loop.domain.recipe import (
+    DEFAULT_PRESETS,
+    DEFAULT_RECIPE,
+    InvalidRecipe,
+    Recipe,
+    check_preset,
+)
 from learning_loop.domain.rewards import RewardWeights
 from learning_loop.domain.sampler import PlannerSettings
+from learning_loop.domain.statuses import Policy
 from learning_loop.domain.topics import InvalidTopic, clean_topic
 from learning_loop.services.errors import Conflict, InvalidInput, NotFound
 from learning_loop.services.rows import is_encodable
@@ -56,17 +63,18 @@ class ProjectSettings:
     alpha: float = 0.05
     default_recipe: Recipe = DEFAULT_RECIPE
     presets: tuple[str, ...] = DEFAULT_PRESETS
-    policy: str = "seed"
+    policy: Policy = Policy.SEED
 
 
-POLICIES = ("seed", "thompson")
 BACKLOG_MAX = 10_000
 
 
-def check_policy(policy: Any) -> str:
-    if policy not in POLICIES:
-        raise InvalidInput(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}", "policy")
-    return str(policy)
+def check_policy(policy: object) -> Policy:
+    try:
+        return Policy(policy)
+    except ValueError:
+        choices = ", ".join(Policy)
+        raise InvalidInput(f"policy must be one of {choices}, got {policy!r}", "policy") from None
 
 
 def _check_range(name: str, value: Any, low: float, high: float) -> None:
@@ -92,7 +100,7 @@ def validate_settings(s: ProjectSettings) -> None:
         raise InvalidInput("presets must name at least one preset", "presets")
     for preset in s.presets:
         try:
-            Recipe(preset, "question", 7, "medium", "medium", "cliffhanger")
+            check_preset(preset)
         except InvalidRecipe as exc:
             raise InvalidInput(str(exc), "presets") from None
     check_policy(s.policy)
@@ -129,7 +137,7 @@ def create_project(db: Database, name: str, settings: ProjectSettings | None = N
                 alpha=s.alpha,
                 default_recipe=s.default_recipe.to_dict(),
                 presets=list(s.presets),
-                policy=s.policy,
+                policy=check_policy(s.policy).value,
                 topic_backlog=[],
             )
             session.add(project)
@@ -143,14 +151,14 @@ def configure_project(
     db: Database,
     project_id: Any,
     *,
-    policy: str | None = None,
+    policy: Policy | str | None = None,
     auto_plan: bool | None = None,
     auto_plan_count: int | None = None,
     topic_backlog: Sequence[Any] | None = None,
 ) -> ProjectView:
     """Change the planning policy and the nightly auto-planning of a project."""
     if policy is not None:
-        check_policy(policy)
+        policy = check_policy(policy)
     if auto_plan_count is not None:
         _check_range("auto_plan_count", auto_plan_count, 1, 100)
     backlog = None
@@ -166,7 +174,7 @@ def configure_project(
     with db.transaction() as session:
         project = get_project(session, project_id)
         if policy is not None:
-            project.policy = policy
+            project.policy = policy.value
         if auto_plan is not None:
             project.auto_plan = bool(auto_plan)
         if auto_plan_count is not None:

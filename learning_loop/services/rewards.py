@@ -1,4 +1,5 @@
-"""The daily reward computation (contract §3): window reads, percentiles and rewards, bulk writes."""
+"""The daily reward computation (contract §3): window reads, percentiles and rewards, bulk
+writes."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from learning_loop.db.engine import Database
 from learning_loop.db.models import PlannedBatch, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.queries import current_rewards, recipe_of
+from learning_loop.domain.statuses import JobStatus
 from learning_loop.services.errors import Conflict, InvalidInput, NotFound
 from learning_loop.services.projects import get_project, parse_uuid
 from learning_loop.services.rows import RowProblem, is_encodable, parse_timestamp
@@ -137,25 +138,30 @@ def video_views(
     return out
 
 
-JOB_STATUS_FILTER = ("queued", "published", "failed")
-
-
 def list_videos(
     db: Database,
     project_id: Any,
     *,
-    status: str | None = None,
+    status: JobStatus | None = None,
     batch_id: Any = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[VideoView]:
-    if status is not None and status not in JOB_STATUS_FILTER:
-        raise InvalidInput(
-            f"status must be one of {', '.join(JOB_STATUS_FILTER)}, got {status!r}", "status"
-        )
     bid = parse_uuid(batch_id, "batch_id") if batch_id not in (None, "") else None
     with db.read() as session:
         project = get_project(session, project_id)
         return video_views(
             session, project.id, status=status, batch_id=bid, limit=limit, offset=offset
         )
+
+
+def job_project(db: Database, job_id: uuid.UUID) -> uuid.UUID | None:
+    """The project a video job belongs to; None when there is no such job."""
+    with db.read() as session:
+        return session.scalar(select(VideoJob.project_id).where(VideoJob.id == job_id))
+
+
+def batch_project(db: Database, batch_id: uuid.UUID) -> uuid.UUID | None:
+    """The project a planned batch belongs to; None when there is no such batch."""
+    with db.read() as session:
+        return session.scalar(select(PlannedBatch.project_id).where(PlannedBatch.id == batch_id))

@@ -8,18 +8,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+# The one model of the six recipe fields, shared with the planner's plans (re-exported here).
+from learning_loop.planner.models import RecipeFields
+
 
 class View(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-
-
-class RecipeFields(View):
-    preset: str
-    hook_type: str
-    scene_count: int
-    narration_wpm_bucket: str
-    caption_density_bucket: str
-    ending_type: str
 
 
 class ProjectView(View):
@@ -46,6 +40,9 @@ class ProjectView(View):
 
 
 class RecipeView(RecipeFields):
+    # A view like the others: built from ORM rows, not frozen (RecipeFields itself is).
+    model_config = ConfigDict(from_attributes=True, frozen=False)
+
     id: uuid.UUID
     recipe_hash: str
     times_used: int

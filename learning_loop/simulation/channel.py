@@ -419,7 +419,8 @@ class SimulatedChannel:
         return loading / math.sqrt(2.0 * var)
 
     def expected_rewards(self, day: int = 0) -> FloatArray:
-        """Expected contract §3 reward of every recipe (aligned with all_recipes()); cached per day."""
+        """Expected contract §3 reward of every recipe (aligned with all_recipes()); cached per
+        day."""
         day = self._effective_day(day)
         cached = self._reward_cache.get(day)
         if cached is None:

@@ -1,0 +1,54 @@
+"""The product's enumerations: the one list of values each status or mode may take.
+
+The models hold them with CHECK constraints, the API's schemas and the CLI's options use them,
+and the services compare against them; a value is spelled in one place only.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class GenerationMode(StrEnum):
+    """How a video job's recipe was chosen."""
+
+    EXPLOIT = "exploit"
+    EXPLORE = "explore"
+    MANUAL = "manual"  # imported history
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    PUBLISHED = "published"
+    FAILED = "failed"
+
+
+class ExperimentStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+
+
+class Winner(StrEnum):
+    """An experiment's verdict."""
+
+    BASELINE = "baseline"
+    VARIANT = "variant"
+    INCONCLUSIVE = "inconclusive"
+
+
+class PlanRequestStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Policy(StrEnum):
+    """How a project plans its batches."""
+
+    SEED = "seed"
+    THOMPSON = "thompson"
+
+
+def values(enum: type[StrEnum]) -> tuple[str, ...]:
+    return tuple(member.value for member in enum)
