@@ -47,13 +47,13 @@ test-sqlite: setup
 	LEARNING_LOOP_TEST_BACKENDS=sqlite $(PY) -m pytest
 
 lint: setup
-	$(VENV)/bin/ruff check learning_loop learning_loop_tests api
-	$(VENV)/bin/ruff format --check learning_loop learning_loop_tests api
+	$(VENV)/bin/ruff check learning_loop learning_loop_tests api bench
+	$(VENV)/bin/ruff format --check learning_loop learning_loop_tests api bench
 	$(VENV)/bin/mypy
 
 format: setup
-	$(VENV)/bin/ruff format learning_loop learning_loop_tests api
-	$(VENV)/bin/ruff check --fix learning_loop learning_loop_tests api
+	$(VENV)/bin/ruff format learning_loop learning_loop_tests api bench
+	$(VENV)/bin/ruff check --fix learning_loop learning_loop_tests api bench
 
 # Full-size benchmarks; each prints its figures and records them in bench/RESULTS.md.
 bench: setup

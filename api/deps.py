@@ -49,11 +49,13 @@ class DatabaseHolder:
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_db(request: Request) -> Database:
-    return request.app.state.database.get()
+    holder: DatabaseHolder = request.app.state.database
+    return holder.get()
 
 
 def get_runs(request: Request) -> RunLauncher:

@@ -180,7 +180,10 @@ class VideoJobPage(Page[VideoView]):
     pass
 
 
-def page(cls: type[Page[Any]], rows: list[Any], limit: int, offset: int) -> Any:
+P = TypeVar("P", bound=Page[Any])
+
+
+def page(cls: type[P], rows: list[Any], limit: int, offset: int) -> P:
     """`rows` was fetched with limit + 1, so a next page is known to exist, not guessed."""
     more = len(rows) > limit
     return cls(

@@ -25,6 +25,7 @@ import shutil
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -60,12 +61,12 @@ AS_OF = "2026-10-30"
 DAEMON_START_S = 180
 
 
-def seed(db: Database) -> str:
+def seed(db: Database) -> uuid.UUID:
     pid = create_project(db, "launch-bench").id
     import_videos(db, pid, read_rows(SAMPLES / "videos.csv", VIDEO_COLUMNS))
     backfill_recipes(db, pid)
     ingest_metrics(db, pid, read_rows(SAMPLES / "metrics.csv", METRIC_COLUMNS))
-    return str(pid)
+    return pid
 
 
 def timings(repeat: int, once: Callable[[], None]) -> list[float]:
@@ -105,7 +106,14 @@ def measure(kind: str, repeat: int, workdir: Path) -> dict[str, list[float]]:
         repeat,
         lambda: _ok(
             shorts_engine(
-                "learn", "update-stats", "--project", pid, "--as-of", AS_OF, env=env, cwd=workdir
+                "learn",
+                "update-stats",
+                "--project",
+                str(pid),
+                "--as-of",
+                AS_OF,
+                env=env,
+                cwd=workdir,
             ).returncode
             == 0
         ),

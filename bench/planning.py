@@ -18,6 +18,7 @@ import shutil
 import statistics
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 from bench.common import record
@@ -34,7 +35,7 @@ RAW = {"slow": 100, "medium": 140, "fast": 180}
 DENSITY = {"sparse": 0.2, "medium": 0.45, "dense": 0.8}
 
 
-def build(db: Database, videos: int, recipes: int) -> str:
+def build(db: Database, videos: int, recipes: int) -> uuid.UUID:
     rng = random.Random(3)
     values = [field_values(f, DEFAULT_PRESETS) for f in RECIPE_FIELDS]
     chosen: set[Recipe] = set()
@@ -77,7 +78,7 @@ def build(db: Database, videos: int, recipes: int) -> str:
                 },
             )
         )
-    pid = str(create_project(db, "latency").id)
+    pid = create_project(db, "latency").id
     import_videos(db, pid, rows)
     backfill_recipes(db, pid)
     ingest_metrics(db, pid, snaps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from learning_loop.db.engine import Database
@@ -12,8 +13,8 @@ from learning_loop.services.projects import create_project
 T0 = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def project(db: Database, name: str = "channel") -> str:
-    return str(create_project(db, name).id)
+def project(db: Database, name: str = "channel") -> uuid.UUID:
+    return create_project(db, name).id
 
 
 def video_row(i: int, **over: Any) -> dict[str, Any]:
@@ -50,7 +51,7 @@ def numbered(rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
     return [(i, r) for i, r in enumerate(rows, start=1)]
 
 
-def channel(db: Database, videos: list[dict[str, Any]], metrics: list[dict[str, Any]]) -> str:
+def channel(db: Database, videos: list[dict[str, Any]], metrics: list[dict[str, Any]]) -> uuid.UUID:
     pid = project(db)
     import_videos(db, pid, numbered(videos))
     backfill_recipes(db, pid)

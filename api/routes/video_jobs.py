@@ -14,6 +14,7 @@ from api.schemas import PublishBody, VideoJobPage, page
 from learning_loop.domain.statuses import JobStatus
 from learning_loop.services import projects, video_jobs
 from learning_loop.services.errors import InvalidInput
+from learning_loop.services.rows import timestamp_input
 from learning_loop.services.views import VideoView
 
 router = resource_router(prefix="/video-jobs", tags=["video jobs"])
@@ -55,9 +56,9 @@ def publish(
     owner = video_jobs.job_project(db, job_id)
     if owner is None:
         raise ApiError(404, f"no video job {job_id}", "job_id")
+    # Blank means now, as when the field is left out.
+    when = timestamp_input(body.published_at, "published_at") if body.published_at else None
     try:
-        return video_jobs.publish_job(
-            db, project_id or owner, job_id, body.external_id, body.published_at
-        )
+        return video_jobs.publish_job(db, project_id or owner, job_id, body.external_id, when)
     except OverflowError:
         raise InvalidInput("published_at is out of range", "published_at") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,15 +15,41 @@ from learning_loop.db.engine import Database
 from learning_loop.launch import DagsterRuns
 from learning_loop.services.context import open_database
 from learning_loop.services.errors import InvalidInput, LearningLoopError
-from learning_loop.services.rows import read_rows
+from learning_loop.services.rows import read_rows, timestamp_input
 from learning_loop.settings import Settings, load_settings
 
-ProjectOpt = Annotated[str, typer.Option("--project", help="Project id (UUID).")]
+
+def parse_date(value: str) -> dt.date:
+    """A date option (`--as-of`): YYYY-MM-DD, or a usage error naming the option."""
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(f"must be a date YYYY-MM-DD, got {value[:40]!r}") from None
+
+
+def parse_timestamp(value: str) -> dt.datetime:
+    """A timestamp option (`--published-at`): ISO 8601, UTC when it has no offset."""
+    try:
+        return timestamp_input(value, "published_at")
+    except InvalidInput as exc:
+        raise typer.BadParameter(exc.message) from None
+
+
+ProjectOpt = Annotated[uuid.UUID, typer.Option("--project", help="Project id (UUID).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 FileOpt = Annotated[Path, typer.Option("--file", help="CSV with header, or JSONL.")]
 CountOpt = Annotated[int, typer.Option("--count", help="Batch size, 1..100.")]
 TopicsFileOpt = Annotated[Path | None, typer.Option("--topics-file", help="One topic per line.")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed of the sampler's RNG.")]
+AsOfOpt = Annotated[
+    dt.date | None,
+    typer.Option(
+        "--as-of",
+        parser=parse_date,
+        metavar="YYYY-MM-DD",
+        help="Evaluation date YYYY-MM-DD, 2015-01-01 through tomorrow (default: today, UTC).",
+    ),
+]
 
 
 class RunFailed(LearningLoopError):
@@ -56,27 +83,7 @@ def reset() -> None:
     settings.cache_clear()
 
 
-def parse_date(value: str | None, field: str = "as_of") -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput(
-            f"--{field.replace('_', '-')} must be a date YYYY-MM-DD, got {value!r}", field
-        ) from None
-
-
-def parse_run_id(value: str) -> str:
-    try:
-        return str(uuid.UUID(value.strip()))
-    except ValueError:
-        raise InvalidInput(
-            f"--run must be a Dagster run id (a UUID), got {value[:60]!r}", "run_id"
-        ) from None
-
-
-def rows_of(path: Path, columns: Any) -> list[tuple[int, dict[str, Any]]]:
+def rows_of(path: Path, columns: Iterable[str]) -> list[tuple[int, dict[str, Any]]]:
     return read_rows(path, columns)
 
 

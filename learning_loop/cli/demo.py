@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Annotated
 
 import typer
@@ -17,7 +18,7 @@ from learning_loop.services.report import project_report
 from learning_loop.walkthroughs.sample import run_sample
 
 
-def _leaderboard(pid: str, limit: int = 10) -> None:
+def _leaderboard(pid: uuid.UUID, limit: int = 10) -> None:
     recipes = [r for r in list_recipes(database(), pid) if r.avg_reward_score is not None]
     print_recipes("Recipe leaderboard", recipes[:limit])
 

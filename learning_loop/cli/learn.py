@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from learning_loop.cli.common import (
+    AsOfOpt,
     CountOpt,
     FileOpt,
     JsonOpt,
@@ -18,8 +20,7 @@ from learning_loop.cli.common import (
     TopicsFileOpt,
     database,
     launcher,
-    parse_date,
-    parse_run_id,
+    parse_timestamp,
     read_lines,
     rows_of,
 )
@@ -38,13 +39,6 @@ app = typer.Typer(help="Rewards, recipes, experiments and batches.", no_args_is_
 app.command("plan-video")(plan_video)
 
 DaysOpt = Annotated[int, typer.Option("--days", help="Window length in days for recipe stats.")]
-AsOfOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--as-of",
-        help="Evaluation date YYYY-MM-DD, 2015-01-01 through tomorrow (default: today, UTC).",
-    ),
-]
 NoWaitOpt = Annotated[
     bool,
     typer.Option(
@@ -98,10 +92,16 @@ def ingest(project: ProjectOpt, file: FileOpt, json_: JsonOpt = False) -> None:
 @app.command("publish")
 def publish(
     project: ProjectOpt,
-    job: Annotated[str, typer.Option("--job", help="Video job id (UUID).")],
+    job: Annotated[uuid.UUID, typer.Option("--job", help="Video job id (UUID).")],
     external_id: Annotated[str, typer.Option("--external-id", help="The platform's video id.")],
     published_at: Annotated[
-        str | None, typer.Option("--published-at", help="ISO 8601 (default: now).")
+        dt.datetime | None,
+        typer.Option(
+            "--published-at",
+            parser=parse_timestamp,
+            metavar="ISO-8601",
+            help="ISO 8601; without an offset it is UTC (default: now).",
+        ),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -137,7 +137,7 @@ def update_stats(
     json_: JsonOpt = False,
 ) -> None:
     """Run the daily stats job (rewards, then recipe stats) for a date, as a Dagster run."""
-    spec = runs.update_stats_spec(database(), project, parse_date(as_of), days)
+    spec = runs.update_stats_spec(database(), project, as_of, days)
     day = dt.date.fromisoformat(str(spec.partition_key))
     if no_wait:
         _submitted(launcher().submit(spec), f"as of {day} over {days} days", json_)
@@ -162,7 +162,7 @@ def evaluate(
     project: ProjectOpt, as_of: AsOfOpt = None, no_wait: NoWaitOpt = False, json_: JsonOpt = False
 ) -> None:
     """Run the experiment evaluation for a date, as a Dagster run, and print the verdicts."""
-    spec = runs.evaluate_experiments_spec(database(), project, parse_date(as_of))
+    spec = runs.evaluate_experiments_spec(database(), project, as_of)
     day = dt.date.fromisoformat(str(spec.partition_key))
     if no_wait:
         _submitted(launcher().submit(spec), f"as of {day}", json_)
@@ -171,10 +171,12 @@ def evaluate(
     _run_failed(info)
     decided = [
         e
-        for e in experiments_service.list_experiments(database(), project, "completed")
+        for e in experiments_service.list_experiments(
+            database(), project, ExperimentStatus.COMPLETED
+        )
         if e.decided_as_of == day
     ]
-    running = experiments_service.list_experiments(database(), project, "running")
+    running = experiments_service.list_experiments(database(), project, ExperimentStatus.RUNNING)
     if json_:
         print_json(
             {
@@ -198,11 +200,11 @@ def evaluate(
 
 @app.command("run-status")
 def run_status(
-    run_id: Annotated[str, typer.Option("--run", help="Dagster run id.")],
+    run_id: Annotated[uuid.UUID, typer.Option("--run", help="Dagster run id (UUID).")],
     json_: JsonOpt = False,
 ) -> None:
     """The status of a run in this deployment's Dagster instance."""
-    info = launcher().status(parse_run_id(run_id))
+    info = launcher().status(str(run_id))
     if json_:
         print_json(info)
     else:

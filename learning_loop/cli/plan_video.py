@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Mapping
 from typing import Annotated
 
@@ -66,7 +67,8 @@ EndingOpt = Annotated[
 def plan_video(
     idea: Annotated[str, typer.Option("--idea", help="What the video is about.")],
     project: Annotated[
-        str | None, typer.Option("--project", help="Project id; use with --recipe-hash.")
+        uuid.UUID | None,
+        typer.Option("--project", help="Project id (UUID); use with --recipe-hash."),
     ] = None,
     recipe_hash: Annotated[
         str | None,
@@ -111,7 +113,9 @@ def _option(field: str | None) -> str | None:
     return {"target_duration_s": "target_duration"}.get(field or "", field)
 
 
-def _recipe(project: str | None, recipe_hash: str | None, given: Mapping[str, object]) -> Recipe:
+def _recipe(
+    project: uuid.UUID | None, recipe_hash: str | None, given: Mapping[str, object]
+) -> Recipe:
     chosen = [_RECIPE_OPTIONS[f] for f, v in given.items() if v is not None]
     if recipe_hash is not None or project is not None:
         if chosen:

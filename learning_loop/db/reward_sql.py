@@ -101,18 +101,18 @@ def window_rewards_select(
         .subquery("win")
     )
     w = window.c
-    by_project = {"partition_by": w.project_id}
+    by_project = w.project_id
     ranked = select(
         w.project_id,
         w.video_id,
         w.eng,
-        func.count().over(**by_project).label("n"),
-        func.rank().over(**by_project, order_by=w.avd).label("r1"),
-        func.count().over(**by_project, order_by=w.avd).label("t1"),
-        func.rank().over(**by_project, order_by=w.v6).label("r2"),
-        func.count().over(**by_project, order_by=w.v6).label("t2"),
-        func.rank().over(**by_project, order_by=w.eng).label("r3"),
-        func.count().over(**by_project, order_by=w.eng).label("t3"),
+        func.count().over(partition_by=by_project).label("n"),
+        func.rank().over(partition_by=by_project, order_by=w.avd).label("r1"),
+        func.count().over(partition_by=by_project, order_by=w.avd).label("t1"),
+        func.rank().over(partition_by=by_project, order_by=w.v6).label("r2"),
+        func.count().over(partition_by=by_project, order_by=w.v6).label("t2"),
+        func.rank().over(partition_by=by_project, order_by=w.eng).label("r3"),
+        func.count().over(partition_by=by_project, order_by=w.eng).label("t3"),
     ).subquery("ranked")
     r = ranked.c
     pcts = (

@@ -45,7 +45,7 @@ def project_scope(config: DailyConfig) -> list[uuid.UUID] | None:
 @retry_transient_errors()
 def metric_window(
     context: AssetExecutionContext, config: DailyConfig, learning_loop_db: LearningLoopDatabase
-) -> MaterializeResult:
+) -> MaterializeResult[None]:
     summary = window_summary(
         learning_loop_db.database(), partition_date(context), project_scope(config)
     )
@@ -73,7 +73,7 @@ def metric_window(
 @retry_transient_errors()
 def video_rewards(
     context: AssetExecutionContext, config: DailyConfig, learning_loop_db: LearningLoopDatabase
-) -> MaterializeResult:
+) -> MaterializeResult[None]:
     result = compute_rewards_for_date(
         learning_loop_db.database(), partition_date(context), project_scope(config)
     )
@@ -96,7 +96,7 @@ def video_rewards(
 @retry_transient_errors()
 def recipe_stats(
     context: AssetExecutionContext, config: DailyConfig, learning_loop_db: LearningLoopDatabase
-) -> MaterializeResult:
+) -> MaterializeResult[None]:
     db = learning_loop_db.database()
     day = partition_date(context)
     result = compute_recipe_stats(db, day, config.days, project_scope(config))
@@ -131,7 +131,7 @@ def recipe_stats(
 @retry_transient_errors()
 def experiment_verdicts(
     context: AssetExecutionContext, config: DailyConfig, learning_loop_db: LearningLoopDatabase
-) -> MaterializeResult:
+) -> MaterializeResult[None]:
     result = evaluate_experiments(
         learning_loop_db.database(), partition_date(context), project_scope(config)
     )

@@ -69,7 +69,7 @@ def plan_batch_op(
             raise ValueError("plan_next_batch needs a plan_request_id or a project_id")
         out = plan_and_write(
             db,
-            config.project_id,
+            uuid.UUID(config.project_id),
             config.n,
             config.topics,
             config.seed,

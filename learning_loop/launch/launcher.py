@@ -134,7 +134,8 @@ class DagsterRuns:
             )
         location = self._code_location()
         repository = next(iter(location.get_repositories().values()))
-        run_config = run_config_for(spec).to_config_dict()
+        # Dagster leaves RunConfig.to_config_dict unannotated.
+        run_config: dict[str, Any] = run_config_for(spec).to_config_dict()  # type: ignore[no-untyped-call]
         tags = dict(spec.tags)
         if spec.partition_key is not None:
             tags[PARTITION_NAME_TAG] = spec.partition_key

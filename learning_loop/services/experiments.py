@@ -198,7 +198,7 @@ def experiment_views(
 
 def list_experiments(
     db: Database,
-    project_id: Any,
+    project_id: uuid.UUID,
     status: ExperimentStatus | None = None,
     limit: int | None = None,
     offset: int = 0,

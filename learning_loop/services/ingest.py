@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,7 +89,7 @@ class ImportResult(BaseModel):
     unchanged: int
 
 
-def _check_video_row(presets: list[str]) -> Any:
+def _check_video_row(presets: list[str]) -> Callable[[Mapping[str, Any]], ImportedVideo]:
     def check(row: Mapping[str, Any]) -> ImportedVideo:
         external_id = text_field(row, "external_id")
         try:
@@ -136,8 +136,8 @@ def _same(job: VideoJob, v: ImportedVideo) -> bool:
 
 def import_videos(
     db: Database,
-    project_id: Any,
-    rows: list[tuple[int, Mapping[str, Any]]],
+    project_id: uuid.UUID,
+    rows: Sequence[tuple[int, Mapping[str, Any]]],
     what: str = "videos file",
 ) -> ImportResult:
     """Import existing videos as published manual jobs; all rows or none.
@@ -170,9 +170,9 @@ def import_videos(
         new: list[dict[str, Any]] = []
         unchanged = 0
         for line_no, video in checked:
-            job = existing.get(video.external_id)
-            if job is not None:
-                if job.generation_mode == "manual" and _same(job, video):
+            stored = existing.get(video.external_id)
+            if stored is not None:
+                if stored.generation_mode == "manual" and _same(stored, video):
                     unchanged += 1
                 else:
                     errors.append(
@@ -220,7 +220,7 @@ class BackfillResult(BaseModel):
     videos_without_source: int
 
 
-def backfill_recipes(db: Database, project_id: Any) -> BackfillResult:
+def backfill_recipes(db: Database, project_id: uuid.UUID) -> BackfillResult:
     """Give every video that has raw production values but no recipe its recipe.
 
     It lives with the ingestion because it is the second half of importing videos: only
@@ -240,14 +240,7 @@ def backfill_recipes(db: Database, project_id: Any) -> BackfillResult:
         recipes: dict[uuid.UUID, Recipe] = {}
         for job in with_source:
             try:
-                recipes[job.id] = Recipe(
-                    job.source_preset or "",
-                    job.source_hook_type or "",
-                    job.source_scene_count or 0,
-                    wpm_bucket(job.source_narration_wpm),  # type: ignore[arg-type]
-                    density_bucket(job.source_caption_density),  # type: ignore[arg-type]
-                    job.source_ending_type or "",
-                )
+                recipes[job.id] = _source_recipe(job)
             except (InvalidRecipe, InvalidRawValue) as exc:
                 raise InvalidInput(
                     f"video {job.external_id or job.id} has invalid production values: {exc}",
@@ -272,6 +265,23 @@ def backfill_recipes(db: Database, project_id: Any) -> BackfillResult:
             recipes_created=(after or 0) - (before or 0),
             videos_without_source=len(jobs) - len(with_source),
         )
+
+
+def _source_recipe(job: VideoJob) -> Recipe:
+    """The recipe of an imported video's raw production values."""
+    wpm, density = job.source_narration_wpm, job.source_caption_density
+    if wpm is None or density is None:
+        raise InvalidRawValue(
+            f"narration_wpm and caption_density must be numbers; got {wpm!r} and {density!r}"
+        )
+    return Recipe(
+        job.source_preset or "",
+        job.source_hook_type or "",
+        job.source_scene_count or 0,
+        wpm_bucket(wpm),
+        density_bucket(density),
+        job.source_ending_type or "",
+    )
 
 
 def _refresh_times_used(session: Session, project_id: uuid.UUID) -> None:
@@ -299,7 +309,7 @@ class Snapshot:
     likes: int
     comments: int
 
-    def values(self) -> tuple[Any, ...]:
+    def values(self) -> tuple[int, int, float, int, int]:
         return (self.views, self.views_6h, self.avg_view_duration_s, self.likes, self.comments)
 
 
@@ -327,8 +337,8 @@ def _check_snapshot(row: Mapping[str, Any]) -> Snapshot:
 
 def ingest_metrics(
     db: Database,
-    project_id: Any,
-    rows: list[tuple[int, Mapping[str, Any]]],
+    project_id: uuid.UUID,
+    rows: Sequence[tuple[int, Mapping[str, Any]]],
     what: str = "metrics file",
 ) -> IngestResult:
     """Store snapshots; all rows or none. A snapshot is identified by external_id + captured_at."""
@@ -346,18 +356,18 @@ def ingest_metrics(
                 )
             ):
                 videos[ext] = (vid, published_at)
-        existing: dict[tuple[uuid.UUID, dt.datetime], tuple[Any, ...]] = {}
+        existing: dict[tuple[uuid.UUID, dt.datetime], tuple[int, int, float, int, int]] = {}
         video_ids = [v[0] for v in videos.values()]
         for part in chunks(video_ids):
-            for snap in session.scalars(
+            for row in session.scalars(
                 select(MetricSnapshot).where(MetricSnapshot.video_id.in_(part))
             ):
-                existing[(snap.video_id, snap.captured_at)] = (
-                    snap.views,
-                    snap.views_6h,
-                    snap.avg_view_duration_s,
-                    snap.likes,
-                    snap.comments,
+                existing[(row.video_id, row.captured_at)] = (
+                    row.views,
+                    row.views_6h,
+                    row.avg_view_duration_s,
+                    row.likes,
+                    row.comments,
                 )
         seen: dict[tuple[str, dt.datetime], int] = {}
         new: list[dict[str, Any]] = []

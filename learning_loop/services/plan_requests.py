@@ -5,24 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import PlanRequest
 from learning_loop.services.errors import NotFound
 from learning_loop.services.planning import check_request, existing_batch
-from learning_loop.services.projects import get_project, parse_uuid
+from learning_loop.services.projects import get_project
 from learning_loop.services.views import PlanRequestView
 
 
 def create_plan_request(
     db: Database,
-    project_id: Any,
-    n: Any = 5,
-    topics: Sequence[Any] | None = None,
-    seed: Any = None,
+    project_id: uuid.UUID,
+    n: int = 5,
+    topics: Sequence[str] | None = None,
+    seed: int | None = None,
     source: str = "api",
 ) -> PlanRequestView:
     """Record a request to plan a batch; the sensor turns it into a `plan_next_batch` run."""
@@ -46,12 +47,11 @@ def create_plan_request(
         return _view(session, request)
 
 
-def get_plan_request(db: Database, request_id: Any) -> PlanRequestView:
-    rid = parse_uuid(request_id, "request_id")
+def get_plan_request(db: Database, request_id: uuid.UUID) -> PlanRequestView:
     with db.read() as session:
-        request = session.get(PlanRequest, rid)
+        request = session.get(PlanRequest, request_id)
         if request is None:
-            raise NotFound(f"no plan request {rid}", "request_id")
+            raise NotFound(f"no plan request {request_id}", "request_id")
         return _view(session, request)
 
 
@@ -89,10 +89,12 @@ def mark_plan_request(
         stmt = update(PlanRequest).where(PlanRequest.id == request_id).values(**values)
         if only_if is not None:
             stmt = stmt.where(PlanRequest.status.in_(list(only_if)))
-        return bool(session.execute(stmt).rowcount)
+        # An UPDATE's result is a CursorResult (Session.execute is typed for any statement).
+        result = cast("CursorResult[Any]", session.execute(stmt))
+        return bool(result.rowcount)
 
 
-def _view(session: Any, request: PlanRequest, with_jobs: bool = True) -> PlanRequestView:
+def _view(session: Session, request: PlanRequest, with_jobs: bool = True) -> PlanRequestView:
     written = existing_batch(session, request.id) if with_jobs else None
     batch = written.batch if written else None
     jobs = written.jobs if written else None

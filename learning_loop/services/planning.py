@@ -6,8 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -58,12 +57,12 @@ WRITE_ATTEMPTS = 8
 logger = logging.getLogger(__name__)
 
 
-def check_request(n: Any, topics: Sequence[Any] | None, seed: Any = None) -> list[str] | None:
-    """Validate a plan request's inputs; return the cleaned topics."""
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_N:
+def check_request(
+    n: int, topics: Sequence[str] | None, seed: int | None = None
+) -> list[str] | None:
+    """Check a plan request's business rules; return the cleaned topics."""
+    if not 1 <= n <= MAX_N:
         raise InvalidInput(f"n must be a whole number within 1..{MAX_N}, got {n!r}", "n")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise InvalidInput("seed must be a whole number", "seed")
     if seed is not None and not -(2**63) <= seed < 2**63:
         raise InvalidInput("seed must fit in 64 bits", "seed")
     if topics is None:
@@ -72,8 +71,6 @@ def check_request(n: Any, topics: Sequence[Any] | None, seed: Any = None) -> lis
         raise InvalidInput(f"at most {MAX_TOPICS} topics per request, got {len(topics)}", "topics")
     cleaned = []
     for i, topic in enumerate(topics):
-        if not isinstance(topic, str):
-            raise InvalidInput(f"topics[{i}] must be a string", "topics")
         try:
             cleaned.append(clean_topic(topic))
         except InvalidTopic as exc:
@@ -125,13 +122,15 @@ def sampler_state(
         hashes = sorted({topic_hash(t) for t in topics})
         for part in chunks(hashes):
             keys.update(
-                session.execute(
+                (t, r)
+                for t, r in session.execute(
                     select(VideoJob.topic_hash, VideoJob.recipe_hash).where(
                         VideoJob.project_id == project.id,
                         VideoJob.topic_hash.in_(part),
                         VideoJob.recipe_hash.is_not(None),
                     )
                 ).tuples()
+                if t is not None and r is not None
             )
     state = SamplerState(
         ranked=ranked, running=running, tested=tested, existing_keys=frozenset(keys)
@@ -168,15 +167,15 @@ def sample(
 
 
 def _recipe_fields(recipe: Recipe) -> RecipeFields:
-    return RecipeFields(**recipe.to_dict())
+    return RecipeFields.of(recipe)
 
 
 def preview(
     db: Database,
-    project_id: Any,
-    n: Any = 5,
-    topics: Sequence[Any] | None = None,
-    seed: Any = None,
+    project_id: uuid.UUID,
+    n: int = 5,
+    topics: Sequence[str] | None = None,
+    seed: int | None = None,
 ) -> PreviewView:
     """What the next batch would be; writes nothing."""
     cleaned = check_request(n, topics, seed)
@@ -357,7 +356,7 @@ def _job_view(job: VideoJob, recipe: Recipe) -> JobView:
     )
 
 
-def _count(items: Any) -> dict[str, int]:
+def _count(items: Iterable[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for item in items:
         out[item] = out.get(item, 0) + 1
@@ -366,10 +365,10 @@ def _count(items: Any) -> dict[str, int]:
 
 def plan_and_write(
     db: Database,
-    project_id: Any,
-    n: Any = 5,
-    topics: Sequence[Any] | None = None,
-    seed: Any = None,
+    project_id: uuid.UUID,
+    n: int = 5,
+    topics: Sequence[str] | None = None,
+    seed: int | None = None,
     plan_request_id: uuid.UUID | None = None,
     planned_at: dt.datetime | None = None,
     from_backlog: bool = False,

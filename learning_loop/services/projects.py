@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -32,20 +30,10 @@ from learning_loop.services.views import ProjectView
 NAME_MAX = 200
 
 
-def parse_uuid(value: Any, field: str) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value).strip())
-    except (ValueError, AttributeError, TypeError):
-        raise InvalidInput(f"{field} is not a valid UUID: {str(value)[:60]!r}", field) from None
-
-
-def get_project(session: Session, project_id: Any, field: str = "project_id") -> Project:
-    pid = parse_uuid(project_id, field)
-    project = session.get(Project, pid)
+def get_project(session: Session, project_id: uuid.UUID, field: str = "project_id") -> Project:
+    project = session.get(Project, project_id)
     if project is None:
-        raise NotFound(f"no project with id {pid}", field)
+        raise NotFound(f"no project with id {project_id}", field)
     return project
 
 
@@ -69,17 +57,8 @@ class ProjectSettings:
 BACKLOG_MAX = 10_000
 
 
-def check_policy(policy: object) -> Policy:
-    try:
-        return Policy(policy)
-    except ValueError:
-        choices = ", ".join(Policy)
-        raise InvalidInput(f"policy must be one of {choices}, got {policy!r}", "policy") from None
-
-
-def _check_range(name: str, value: Any, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidInput(f"{name} must be a number", name)
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    # NaN and infinities fail the comparison too.
     if not low <= value <= high:
         raise InvalidInput(f"{name} must be within {low}..{high}, got {value}", name)
 
@@ -103,7 +82,6 @@ def validate_settings(s: ProjectSettings) -> None:
             check_preset(preset)
         except InvalidRecipe as exc:
             raise InvalidInput(str(exc), "presets") from None
-    check_policy(s.policy)
     if s.default_recipe.preset not in s.presets:
         raise InvalidInput(
             f"default_recipe.preset {s.default_recipe.preset} is not in the preset catalogue",
@@ -137,7 +115,7 @@ def create_project(db: Database, name: str, settings: ProjectSettings | None = N
                 alpha=s.alpha,
                 default_recipe=s.default_recipe.to_dict(),
                 presets=list(s.presets),
-                policy=check_policy(s.policy).value,
+                policy=s.policy.value,
                 topic_backlog=[],
             )
             session.add(project)
@@ -149,26 +127,24 @@ def create_project(db: Database, name: str, settings: ProjectSettings | None = N
 
 def configure_project(
     db: Database,
-    project_id: Any,
+    project_id: uuid.UUID,
     *,
-    policy: Policy | str | None = None,
+    policy: Policy | None = None,
     auto_plan: bool | None = None,
     auto_plan_count: int | None = None,
-    topic_backlog: Sequence[Any] | None = None,
+    topic_backlog: Sequence[str] | None = None,
 ) -> ProjectView:
     """Change the planning policy and the nightly auto-planning of a project."""
-    if policy is not None:
-        policy = check_policy(policy)
     if auto_plan_count is not None:
         _check_range("auto_plan_count", auto_plan_count, 1, 100)
-    backlog = None
+    backlog: list[str] | None = None
     if topic_backlog is not None:
         if len(topic_backlog) > BACKLOG_MAX:
             raise InvalidInput(f"at most {BACKLOG_MAX} topics in the backlog", "topic_backlog")
         backlog = []
         for i, topic in enumerate(topic_backlog):
             try:
-                backlog.append(clean_topic(topic) if isinstance(topic, str) else clean_topic(""))
+                backlog.append(clean_topic(topic))
             except InvalidTopic as exc:
                 raise InvalidInput(f"topic_backlog[{i}]: {exc}", "topic_backlog") from None
     with db.transaction() as session:
@@ -176,7 +152,7 @@ def configure_project(
         if policy is not None:
             project.policy = policy.value
         if auto_plan is not None:
-            project.auto_plan = bool(auto_plan)
+            project.auto_plan = auto_plan
         if auto_plan_count is not None:
             project.auto_plan_count = auto_plan_count
         if backlog is not None:
@@ -193,7 +169,7 @@ def list_projects(db: Database, limit: int = 1000, offset: int = 0) -> list[Proj
         return [ProjectView.model_validate(p) for p in rows]
 
 
-def show_project(db: Database, project_id: Any) -> ProjectView:
+def show_project(db: Database, project_id: uuid.UUID) -> ProjectView:
     with db.read() as session:
         return ProjectView.model_validate(get_project(session, project_id))
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import (
+    ColumnElement,
     Date,
     Integer,
     and_,
@@ -22,7 +22,7 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Project, RecipeDailyStats, VideoJob
@@ -44,13 +44,15 @@ class RecipeStatsResult(BaseModel):
     rewarded_recipes: int
 
 
-def check_days(days: Any) -> int:
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+def check_days(days: int) -> int:
+    if not 1 <= days <= MAX_DAYS:
         raise InvalidInput(f"days must be a whole number within 1..{MAX_DAYS}, got {days}", "days")
     return days
 
 
-def _scope(column: Any, ids: Sequence[uuid.UUID] | None) -> Any:
+def _scope(
+    column: InstrumentedAttribute[uuid.UUID], ids: Sequence[uuid.UUID] | None
+) -> ColumnElement[bool]:
     return column.in_(ids) if ids is not None else true()
 
 
@@ -194,7 +196,7 @@ def ranked_recipe_rows(session: Session, project_id: uuid.UUID) -> list[RecipeRo
 
 
 def list_recipes(
-    db: Database, project_id: Any, limit: int | None = None, offset: int = 0
+    db: Database, project_id: uuid.UUID, limit: int | None = None, offset: int = 0
 ) -> list[RecipeView]:
     with db.read() as session:
         project = get_project(session, project_id)
@@ -204,7 +206,7 @@ def list_recipes(
         return [RecipeView.model_validate(r) for r in rows]
 
 
-def find_recipe(db: Database, project_id: Any, recipe_hash: str) -> RecipeView:
+def find_recipe(db: Database, project_id: uuid.UUID, recipe_hash: str) -> RecipeView:
     """One recipe of the project by its hash (a unique prefix of at least 8 characters works)."""
     h = (recipe_hash or "").strip().lower()
     if len(h) < 8 or len(h) > 64 or any(c not in "0123456789abcdef" for c in h):

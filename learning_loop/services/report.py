@@ -69,7 +69,7 @@ def _leaderboard_row(recipe: RecipeRow, values: Sequence[float]) -> LeaderboardR
     )
 
 
-def report_data(db: Database, project_id: uuid.UUID | str) -> ProjectReportData:
+def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
     with db.read() as session:
         project = get_project(session, project_id)
         current = current_rewards(db.dialect, None, [project.id])
@@ -149,6 +149,6 @@ def report_data(db: Database, project_id: uuid.UUID | str) -> ProjectReportData:
     )
 
 
-def project_report(db: Database, project_id: uuid.UUID | str) -> str:
+def project_report(db: Database, project_id: uuid.UUID) -> str:
     """The report page of one project (the demo's report.html, the API's `GET /report`)."""
     return render_report(report_data(db, project_id))

@@ -67,7 +67,9 @@ def window_counts(
                         measured,
                     )
                     .group_by(VideoJob.project_id)
-                ).all()
+                )
+                .tuples()
+                .all()
             )
     return counts
 
@@ -132,7 +134,7 @@ def compute_rewards_for_date(
         )
         if project_ids is not None:
             counted = counted.where(VideoReward.project_id.in_(ids))
-        per_project = dict(session.execute(counted).all())
+        per_project = dict(session.execute(counted).tuples().all())
         return RewardsResult(
             as_of=as_of,
             projects=len(projects),

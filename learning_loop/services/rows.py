@@ -7,13 +7,15 @@ import datetime as dt
 import io
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from learning_loop.services.errors import InvalidFile, InvalidInput, RowError
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
+
+T = TypeVar("T")
 
 
 class RowProblem(ValueError):
@@ -102,11 +104,11 @@ def _csv_rows(text: str, required: list[str], name: str) -> list[tuple[int, dict
 
 
 def check_rows(
-    rows: list[tuple[int, Mapping[str, Any]]],
-    check: Callable[[Mapping[str, Any]], Any],
-) -> tuple[list[tuple[int, Any]], list[RowError]]:
+    rows: Sequence[tuple[int, Mapping[str, Any]]],
+    check: Callable[[Mapping[str, Any]], T],
+) -> tuple[list[tuple[int, T]], list[RowError]]:
     """Run `check` on every row: the rows that passed, and a RowError for each that did not."""
-    good: list[tuple[int, Any]] = []
+    good: list[tuple[int, T]] = []
     errors: list[RowError] = []
     for line_no, row in rows:
         if not isinstance(row, Mapping):
@@ -213,3 +215,12 @@ def parse_timestamp(value: Any, key: str) -> dt.datetime:
 
 def timestamp_field(row: Mapping[str, Any], key: str) -> dt.datetime:
     return parse_timestamp(present(row, key), key)
+
+
+def timestamp_input(value: str, field: str) -> dt.datetime:
+    """A timestamp a person typed (a CLI option, an API body field), parsed like a row's:
+    InvalidInput naming the field when it is not ISO 8601 or out of range."""
+    try:
+        return parse_timestamp(value, field)
+    except RowProblem as exc:
+        raise InvalidInput(str(exc), field) from None

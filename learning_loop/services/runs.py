@@ -91,7 +91,7 @@ def check_evaluation_date(day: dt.date | None) -> dt.date:
 
 
 def update_stats_spec(
-    db: Database, project_id: uuid.UUID | str, as_of: dt.date | None, days: int = 30
+    db: Database, project_id: uuid.UUID, as_of: dt.date | None, days: int = 30
 ) -> RunSpec:
     """The stats run of a project and date, once its inputs are checked (no run starts)."""
     check_days(days)
@@ -108,7 +108,7 @@ def update_stats_spec(
 
 
 def evaluate_experiments_spec(
-    db: Database, project_id: uuid.UUID | str, as_of: dt.date | None
+    db: Database, project_id: uuid.UUID, as_of: dt.date | None
 ) -> RunSpec:
     day = check_evaluation_date(as_of)
     with db.read() as session:
@@ -124,7 +124,7 @@ def evaluate_experiments_spec(
 def run_plan_request(
     db: Database,
     launcher: RunLauncher,
-    project_id: uuid.UUID | str,
+    project_id: uuid.UUID,
     n: int,
     topics: list[str] | None,
     seed: int | None,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import uuid
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Experiment, PlannedBatch, VideoJob, VideoReward
@@ -31,7 +31,7 @@ class UpdateStatsResult(BaseModel):
 
 
 def update_stats(
-    db: Database, project_id: Any, as_of: dt.date | None = None, days: Any = 30
+    db: Database, project_id: uuid.UUID, as_of: dt.date | None = None, days: int = 30
 ) -> UpdateStatsResult:
     """The daily stats run for one project and date: rewards of the date, then recipe stats."""
     check_days(days)
@@ -45,12 +45,12 @@ def update_stats(
     )
 
 
-def project_stats(db: Database, project_id: Any) -> StatsView:
+def project_stats(db: Database, project_id: uuid.UUID) -> StatsView:
     with db.read() as session:
         project = get_project(session, project_id)
         pid = project.id
 
-        def count(*where: Any) -> int:
+        def count(*where: ColumnElement[bool]) -> int:
             return session.scalar(select(func.count()).select_from(VideoJob).where(*where)) or 0
 
         current = current_rewards(db.dialect, None, [pid])
@@ -59,7 +59,9 @@ def project_stats(db: Database, project_id: Any) -> StatsView:
                 select(VideoJob.generation_mode, func.avg(current.c.reward))
                 .join(current, current.c.video_id == VideoJob.id)
                 .group_by(VideoJob.generation_mode)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         rewarded = session.scalar(select(func.count()).select_from(current)) or 0
         latest_date = session.scalar(
@@ -70,14 +72,18 @@ def project_stats(db: Database, project_id: Any) -> StatsView:
                 select(Experiment.status, func.count())
                 .where(Experiment.project_id == pid)
                 .group_by(Experiment.status)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         verdicts = dict(
             session.execute(
                 select(Experiment.winner, func.count())
                 .where(Experiment.project_id == pid, Experiment.winner.is_not(None))
                 .group_by(Experiment.winner)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         recipes = ranked_recipe_rows(session, pid)
         batches = session.scalar(
@@ -93,7 +99,7 @@ def project_stats(db: Database, project_id: Any) -> StatsView:
             rewarded_recipes=sum(1 for r in recipes if r.avg_reward_score is not None),
             experiments_running=exp_counts.get("running", 0),
             experiments_completed=exp_counts.get("completed", 0),
-            verdicts={k: int(v) for k, v in verdicts.items()},
+            verdicts={k: int(v) for k, v in verdicts.items() if k is not None},
             batches=batches or 0,
             jobs_queued=count(VideoJob.project_id == pid, VideoJob.status == "queued"),
             mean_reward_exploit=by_mode.get("exploit"),
@@ -111,7 +117,7 @@ class DaySummary(BaseModel):
     rewarded_recipes: int
 
 
-def day_summary(db: Database, project_id: Any, as_of: dt.date) -> DaySummary:
+def day_summary(db: Database, project_id: uuid.UUID, as_of: dt.date) -> DaySummary:
     """What the stats run of a date left for one project."""
     from learning_loop.db.models import RecipeDailyStats
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -16,47 +15,50 @@ from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.queries import current_rewards, recipe_of
 from learning_loop.domain.statuses import JobStatus
 from learning_loop.services.errors import Conflict, InvalidInput, NotFound
-from learning_loop.services.projects import get_project, parse_uuid
-from learning_loop.services.rows import RowProblem, is_encodable, parse_timestamp
+from learning_loop.services.projects import get_project
+from learning_loop.services.rows import is_encodable
 from learning_loop.services.views import RecipeFields, VideoView
 
 
 def publish_job(
     db: Database,
-    project_id: Any,
-    job_id: Any,
-    external_id: Any,
-    published_at: Any = None,
+    project_id: uuid.UUID,
+    job_id: uuid.UUID,
+    external_id: str,
+    published_at: dt.datetime | None = None,
 ) -> VideoView:
-    """Mark a planned job published under the platform's id."""
-    jid = parse_uuid(job_id, "job_id")
-    if not isinstance(external_id, str) or not external_id.strip():
-        raise InvalidInput("external_id must be a non-empty string", "external_id")
+    """Mark a planned job published under the platform's id (at `published_at`, default now)."""
     external_id = external_id.strip()
+    if not external_id:
+        raise InvalidInput("external_id must be a non-empty string", "external_id")
     if (
         len(external_id) > 200
         or any(ord(c) < 32 for c in external_id)
         or not is_encodable(external_id)
     ):
         raise InvalidInput("external_id must be at most 200 printable characters", "external_id")
-    if published_at is None or published_at == "":
+    if published_at is None:
         when = dt.datetime.now(dt.UTC)
+    elif published_at.tzinfo is None:
+        raise InvalidInput("published_at must carry a time zone", "published_at")
     else:
         try:
-            when = parse_timestamp(published_at, "published_at")
-        except RowProblem as exc:
-            raise InvalidInput(str(exc), "published_at") from None
+            when = published_at.astimezone(dt.UTC)
+        except OverflowError:
+            raise InvalidInput("published_at is out of range", "published_at") from None
     with db.transaction() as session:
         project = get_project(session, project_id)
-        job = session.get(VideoJob, jid)
+        job = session.get(VideoJob, job_id)
         if job is None or job.project_id != project.id:
-            raise NotFound(f"no video job {jid} in project {project.id}", "job_id")
+            raise NotFound(f"no video job {job_id} in project {project.id}", "job_id")
         if job.status == "published":
             if job.external_id == external_id:
                 return video_views(session, project.id, [job.id])[0]
-            raise Conflict(f"video job {jid} is already published as {job.external_id}", "job_id")
+            raise Conflict(
+                f"video job {job_id} is already published as {job.external_id}", "job_id"
+            )
         if job.status != "queued":
-            raise Conflict(f"video job {jid} is {job.status}, not queued", "job_id")
+            raise Conflict(f"video job {job_id} is {job.status}, not queued", "job_id")
         clash = session.scalar(
             select(VideoJob.id).where(
                 VideoJob.project_id == project.id, VideoJob.external_id == external_id
@@ -122,7 +124,7 @@ def video_views(
                 external_id=job.external_id,
                 topic=job.topic,
                 recipe_hash=job.recipe_hash,
-                recipe=RecipeFields(**recipe_of(recipe).to_dict()) if recipe else None,
+                recipe=RecipeFields.of(recipe_of(recipe)) if recipe else None,
                 generation_mode=job.generation_mode,
                 status=job.status,
                 published_at=job.published_at,
@@ -140,18 +142,17 @@ def video_views(
 
 def list_videos(
     db: Database,
-    project_id: Any,
+    project_id: uuid.UUID,
     *,
     status: JobStatus | None = None,
-    batch_id: Any = None,
+    batch_id: uuid.UUID | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[VideoView]:
-    bid = parse_uuid(batch_id, "batch_id") if batch_id not in (None, "") else None
     with db.read() as session:
         project = get_project(session, project_id)
         return video_views(
-            session, project.id, status=status, batch_id=bid, limit=limit, offset=offset
+            session, project.id, status=status, batch_id=batch_id, limit=limit, offset=offset
         )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 # The one model of the six recipe fields, shared with the planner's plans (re-exported here).
-from learning_loop.planner.models import RecipeFields
+from learning_loop.planner.models import RecipeFields as RecipeFields
 
 
 class View(BaseModel):

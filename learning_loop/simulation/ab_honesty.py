@@ -133,7 +133,7 @@ def simulate_experiments(
         members = np.arange(k, experiments, len(chans))
         expected = channel.expected_rewards()
         order = np.argsort(expected)
-        for e in members:
+        for e in members.tolist():
             if difference == 0.0:
                 base = variant = int(rng.integers(len(expected)))
             else:

@@ -8,12 +8,14 @@ and experiment assets, all real Dagster runs in the configured instance.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from learning_loop.db.engine import Database
 from learning_loop.domain.recipe import Recipe
+from learning_loop.domain.statuses import ExperimentStatus
 from learning_loop.services.errors import InvalidInput
 from learning_loop.services.experiments import list_experiments
 from learning_loop.services.ingest import ingest_metrics
@@ -70,7 +72,7 @@ class DemoDay:
 
 @dataclass
 class DemoResult:
-    project_id: str
+    project_id: uuid.UUID
     project_name: str
     days: list[DemoDay] = field(default_factory=list)
     chosen_quality: list[tuple[int, float]] = field(default_factory=list)
@@ -112,7 +114,7 @@ def run_demo(
     name = f"demo-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S-%f}"
     project = create_project(db, name)
     result = DemoResult(
-        project_id=str(project.id),
+        project_id=project.id,
         project_name=name,
         best_recipe=best,
         best_expected_reward=channel.expected_reward(best),
@@ -166,7 +168,9 @@ def run_demo(
             if not step.success:
                 raise RuntimeError(f"{step.job_name} failed on {day}: {step.error}")
         decided = sum(
-            1 for e in list_experiments(db, project.id, "completed") if e.decided_as_of == day
+            1
+            for e in list_experiments(db, project.id, ExperimentStatus.COMPLETED)
+            if e.decided_as_of == day
         )
         summary = DemoDay(
             day=day,

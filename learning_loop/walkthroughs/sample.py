@@ -4,6 +4,7 @@ simulator): create a project, import its videos, backfill recipes, ingest metric
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ NEXT_BATCH = 5
 
 @dataclass(frozen=True)
 class SampleResult:
-    project_id: str
+    project_id: uuid.UUID
     project_name: str
     imported: ImportResult
     backfilled: BackfillResult
@@ -44,7 +45,7 @@ def run_sample(db: Database) -> SampleResult:
     """Every onboarding step on a fresh project, stats as of SAMPLE_AS_OF, and a batch preview."""
     name = f"sample-channel-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S-%f}"
     project = create_project(db, name)
-    pid = str(project.id)
+    pid = project.id
     imported = import_videos(db, pid, read_rows(SAMPLES / "videos.csv", VIDEO_COLUMNS))
     backfilled = backfill_recipes(db, pid)
     ingested = ingest_metrics(db, pid, read_rows(SAMPLES / "metrics.csv", METRIC_COLUMNS))

@@ -136,5 +136,5 @@ def world(db) -> World:
     update_stats(db, pid, (T0 + dt.timedelta(days=5)).date(), 30)
     out = planning.plan_and_write(db, pid, 2, ["first topic", "second topic"], seed=1)
     request = create_plan_request(db, pid, 3, ["a topic"])
-    other = str(create_project(db, "other").id)
-    return World(pid, other, str(out.jobs[0].id), str(out.batch.id), str(request.id))
+    other = create_project(db, "other").id
+    return World(str(pid), str(other), str(out.jobs[0].id), str(out.batch.id), str(request.id))

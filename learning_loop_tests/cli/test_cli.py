@@ -86,7 +86,10 @@ def _one_line_error(result, needle):
 
 def test_bad_input_is_one_line(cli, tmp_path):
     pid = cli("projects", "create", "--name", "p").out.strip()
-    _one_line_error(cli("learn", "recipes", "--project", "not-a-uuid"), "not a valid UUID")
+    _one_line_error(
+        cli("learn", "recipes", "--project", "not-a-uuid"),
+        "'--project': Input should be a valid UUID",
+    )
     _one_line_error(cli("learn", "recipes", "--project", str(uuid.uuid4())), "no project")
     _one_line_error(
         cli("learn", "import-videos", "--project", pid, "--file", tmp_path / "nope.csv"),
@@ -107,12 +110,71 @@ def test_bad_input_is_one_line(cli, tmp_path):
         cli("learn", "update-stats", "--project", pid, "--as-of", "30/10/2026"), "--as-of"
     )
     _one_line_error(
-        cli("learn", "publish", "--project", pid, "--job", "x", "--external-id", "e"), "job_id"
+        cli("learn", "publish", "--project", pid, "--job", "x", "--external-id", "e"), "'--job'"
     )
     _one_line_error(cli("learn", "recipes"), "--project")
     _one_line_error(cli("learn", "no-such-command"), "No such command")
     _one_line_error(cli("projects", "create", "--name", "p"), "already exists")
     assert json.loads(cli("learn", "videos", "--project", pid, "--json").out) == []
+
+
+def test_options_are_parsed_before_any_service_runs(cli):
+    """Typed options: a value of the wrong shape is a usage error naming the option."""
+    pid = cli("projects", "create", "--name", "typed").out.strip()
+    job = str(uuid.uuid4())
+    for args, needle in [
+        (("learn", "recommend", "--project", pid, "--count", "five"), "'--count'"),
+        (("learn", "recommend", "--project", pid, "--count", "2.5"), "'--count'"),
+        (("learn", "recommend", "--project", pid, "--seed", "x"), "'--seed'"),
+        (("learn", "plan-next", "--project", pid, "--count", "true"), "'--count'"),
+        (("learn", "update-stats", "--project", pid, "--days", "thirty"), "'--days'"),
+        (("learn", "update-stats", "--project", pid, "--as-of", "yesterday"), "YYYY-MM-DD"),
+        (("learn", "experiments", "--project", pid, "--status", "done"), "'--status'"),
+        (("learn", "videos", "--project", "", "--json"), "'--project'"),
+        (("projects", "configure", "--project", pid, "--policy", "greedy"), "'--policy'"),
+        (
+            ("projects", "configure", "--project", pid, "--auto-plan-count", "x"),
+            "'--auto-plan-count'",
+        ),
+        (
+            (
+                "learn",
+                "publish",
+                "--project",
+                pid,
+                "--job",
+                job,
+                "--external-id",
+                "e",
+                "--published-at",
+                "last tuesday",
+            ),
+            "'--published-at': published_at is not an ISO 8601 timestamp",
+        ),
+        (
+            ("learn", "plan-video", "--idea", "x", "--project", "p-1", "--recipe-hash", "abc"),
+            "'--project'",
+        ),
+    ]:
+        _one_line_error(cli(*args), needle)
+    # Range rules stay with the services, with their own messages.
+    _one_line_error(cli("learn", "recommend", "--project", pid, "--count", "0"), "n must be")
+    _one_line_error(
+        cli("projects", "configure", "--project", pid, "--auto-plan-count", "0"), "auto_plan_count"
+    )
+    published = cli(
+        "learn",
+        "publish",
+        "--project",
+        pid,
+        "--job",
+        job,
+        "--external-id",
+        "e",
+        "--published-at",
+        "2026-11-01T10:00:00",
+    )
+    _one_line_error(published, "no video job")
 
 
 def test_console_script_uses_the_embedded_default(tmp_path):
@@ -147,7 +209,9 @@ def test_console_script_uses_the_embedded_default(tmp_path):
         text=True,
         timeout=120,
     )
-    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+    # A malformed id is a usage error (exit 2), reported in one line.
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+    assert "'--project'" in bad.stderr
 
 
 @pytest.mark.parametrize("backend_only", ["sqlite"])

@@ -84,7 +84,7 @@ def test_daily_assets_materialize_and_rerun_identically(db, resources, sample_ch
 
 def test_project_scope_config(db, resources, sample_channel):
     other = project(db, "empty")
-    config = DailyConfig(project_id=other)
+    config = DailyConfig(project_id=str(other))
     result = materialize(
         daily_assets,
         partition_key=DAY,
@@ -133,7 +133,7 @@ def test_deadline_check_fails_on_a_late_running_experiment(db, resources):
     from learning_loop.services import planning
     from learning_loop.services.projects import ProjectSettings, create_project
 
-    pid = str(create_project(db, "late", ProjectSettings(explore_rate=1.0)).id)
+    pid = create_project(db, "late", ProjectSettings(explore_rate=1.0)).id
     planning.plan_and_write(db, pid, 1, ["t"], seed=1)
     from learning_loop.db.models import Experiment
 
@@ -146,7 +146,7 @@ def test_deadline_check_fails_on_a_late_running_experiment(db, resources):
         [verdicts, *deadline],
         partition_key=DAY,
         resources=resources,
-        run_config=experiments_run_config(project(db, "other")),
+        run_config=experiments_run_config(str(project(db, "other"))),
         raise_on_error=False,
     )
     (evaluation,) = result.get_asset_check_evaluations()

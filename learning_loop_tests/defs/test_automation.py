@@ -133,7 +133,7 @@ def test_daily_schedules_run_requests_compute_the_previous_day(db, resources, sa
     backfill_recipes(db, channel)
     ingest_metrics(db, channel, read_rows(samples / "metrics.csv", METRIC_COLUMNS))
     # An experiment opened 28 days before `day`: its deadline falls on `day` itself.
-    ab = str(create_project(db, "ab", ProjectSettings(explore_rate=1.0)).id)
+    ab = create_project(db, "ab", ProjectSettings(explore_rate=1.0)).id
     opened = dt.datetime.combine(day - dt.timedelta(days=28), dt.time(12), tzinfo=dt.UTC)
     planning.plan_and_write(db, ab, 1, ["only"], seed=1, planned_at=opened)
 
@@ -158,7 +158,7 @@ def test_daily_schedules_run_requests_compute_the_previous_day(db, resources, sa
     # The previous day's rewards: the sample channel's 59 window videos, nothing else.
     assert len(rewards) == 59
     assert {r.reward_date for r in rewards} == {day}
-    assert {str(r.project_id) for r in rewards} == {channel}
+    assert {r.project_id for r in rewards} == {channel}
     assert all(0.0 <= r.reward <= 1.0 for r in rewards)
     assert {r.stats_date for r in stats} == {day}
     assert sum(1 for r in stats if r.avg_reward_score is not None) == 6
@@ -189,7 +189,7 @@ def test_nightly_auto_plan_plans_from_the_backlog(db, resources):
     data = nightly_auto_plan.evaluate_tick(context)
     (req,) = data.run_requests
     assert isinstance(req, RunRequest)
-    assert req.tags["project_id"] == on and req.run_key == f"auto-plan:{on}:2026-11-26"
+    assert req.tags["project_id"] == str(on) and req.run_key == f"auto-plan:{on}:2026-11-26"
     result = defs.resolve_job_def("plan_next_batch").execute_in_process(
         run_config=req.run_config, resources=resources
     )

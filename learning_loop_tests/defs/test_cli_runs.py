@@ -71,7 +71,7 @@ def test_cli_commands_run_dagster_jobs(cli, cli_env, samples, db):
     assert runs[evaluated["run_id"]].job_name == "evaluate_experiments"
     event = instance.get_latest_materialization_event(AssetKey("video_rewards"))
     assert event is not None and event.run_id == stats["run_id"]
-    request = get_plan_request(db, batch["request_id"])
+    request = get_plan_request(db, uuid.UUID(batch["request_id"]))
     assert request.status == "succeeded" and request.run_id == batch["run_id"]
     instance.dispose()
 
@@ -118,6 +118,10 @@ def test_no_wait_queues_the_run_and_says_no_daemon_runs(cli, cli_env):
     instance.dispose()
     pending = cli("learn", "plan-next", "--project", pid, "--count", "2")
     assert "the request stays pending" in pending.out
-    for bad, why in (("not-a-run", "must be a Dagster run id"), (str(uuid.uuid4()), "no run")):
+    # A malformed run id is a usage error (exit 2); an unknown one is not found (exit 1).
+    for bad, code, why in (
+        ("not-a-run", 2, "'--run': Input should be a valid UUID"),
+        (str(uuid.uuid4()), 1, "no run"),
+    ):
         result = cli("learn", "run-status", "--run", bad)
-        assert result.code == 1 and result.err.count("\n") == 1 and why in result.err
+        assert result.code == code and result.err.count("\n") == 1 and why in result.err

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -161,12 +162,12 @@ def test_dagster_dev_in_a_fresh_clone_shows_and_starts_the_loops_runs(tmp_path, 
     assert (clone / ".learning_loop" / "dagster" / "history" / "runs.db").exists()
 
 
-def seeded_project(db: Database, samples: Path) -> str:
+def seeded_project(db: Database, samples: Path) -> uuid.UUID:
     pid = create_project(db, "deployment").id
     import_videos(db, pid, read_rows(samples / "videos.csv", VIDEO_COLUMNS))
     backfill_recipes(db, pid)
     ingest_metrics(db, pid, read_rows(samples / "metrics.csv", METRIC_COLUMNS))
-    return str(pid)
+    return pid
 
 
 @pytest.mark.parametrize("deployment", ["postgres", "celery"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 import typer
@@ -62,7 +63,7 @@ def test_recipe_options_and_table() -> None:
         (["--hook-type", "shout"], "hook_type", "hook_type must be one of"),
         (["--recipe-hash", "abcdef12"], "project", "--project is missing"),
         (
-            ["--project", "p", "--recipe-hash", "ab12cd34", "--preset", "X"],
+            ["--project", str(uuid.uuid4()), "--recipe-hash", "ab12cd34", "--preset", "X"],
             "recipe_hash",
             "not both",
         ),

@@ -248,7 +248,7 @@ def test_every_chart_renders_in_chromium(tmp_path):
     assert png_size(shot) == (900, 2200) and shot.stat().st_size > 20_000
 
 
-def seeded(db) -> str:
+def seeded(db) -> uuid.UUID:
     """Three rewarded videos (two share the story recipe), a batch and a decided experiment."""
     at = dt.datetime(2026, 10, 6, 12, tzinfo=dt.UTC)
     pid = channel(
@@ -259,7 +259,7 @@ def seeded(db) -> str:
     from learning_loop.services.stats import update_stats
 
     update_stats(db, pid, dt.date(2026, 10, 10), 30)
-    project_id = uuid.UUID(pid)
+    project_id = pid
     with db.transaction() as session:
         recipes = {
             r.hook_type: r.id

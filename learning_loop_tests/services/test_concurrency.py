@@ -69,7 +69,7 @@ def _worker(
 def test_concurrent_planners_create_no_duplicates_and_lose_no_batch(shared_pg_url, without_lock):
     pg_url = shared_pg_url
     db = Database.from_url(pg_url)
-    pid = str(create_project(db, f"busy-{without_lock}").id)
+    pid = create_project(db, f"busy-{without_lock}").id
     ctx = mp.get_context("spawn")
     with ctx.Manager() as manager:
         start = manager.Barrier(WORKERS)

@@ -1,7 +1,7 @@
 """Alembic environment: runs on the connection handed over by `db.engine.upgrade` or on a URL."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from learning_loop.db.engine import VERSION_TABLE
 from learning_loop.db.models import Base
@@ -10,7 +10,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def run(connection) -> None:  # type: ignore[no-untyped-def]
+def run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -26,6 +26,9 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run(connection)
 else:
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("alembic: set sqlalchemy.url or hand over a connection")
+    engine = create_engine(url)
     with engine.begin() as conn:
         run(conn)

@@ -15,7 +15,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # The values as of this revision (learning_loop.domain.statuses); a migration stays frozen.
-ALLOWED = {
+ALLOWED: dict[str, dict[str, tuple[str, ...]]] = {
     "projects": {"policy": ("seed", "thompson")},
     "experiments": {
         "status": ("running", "completed"),
