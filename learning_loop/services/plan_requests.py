@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import PlanRequest
+from learning_loop.domain.statuses import PlanRequestStatus
 from learning_loop.services.errors import NotFound
 from learning_loop.services.planning import check_request, existing_batch
 from learning_loop.services.projects import get_project
@@ -105,7 +106,7 @@ def _view(session: Session, request: PlanRequest, with_jobs: bool = True) -> Pla
         topics=request.topics,
         seed=request.seed,
         source=request.source,
-        status=request.status,
+        status=PlanRequestStatus(request.status),
         run_id=request.run_id,
         batch_id=request.batch_id,
         error=request.error,

@@ -32,6 +32,7 @@ from learning_loop.domain.sampler import (
     SamplerState,
     plan_batch,
 )
+from learning_loop.domain.statuses import GenerationMode, JobStatus
 from learning_loop.domain.thompson import plan_batch_thompson
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
 from learning_loop.planner.template import build_template_plan
@@ -343,8 +344,8 @@ def _job_view(job: VideoJob, recipe: Recipe) -> JobView:
     return JobView(
         id=job.id,
         batch_id=job.batch_id,
-        generation_mode=job.generation_mode,
-        status=job.status,
+        generation_mode=GenerationMode(job.generation_mode),
+        status=JobStatus(job.status),
         topic=job.topic,
         recipe=_recipe_fields(recipe),
         recipe_hash=job.recipe_hash,

@@ -13,7 +13,7 @@ from learning_loop.db.engine import Database
 from learning_loop.db.models import PlannedBatch, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.queries import current_rewards, recipe_of
-from learning_loop.domain.statuses import JobStatus
+from learning_loop.domain.statuses import GenerationMode, JobStatus
 from learning_loop.services.errors import Conflict, InvalidInput, NotFound
 from learning_loop.services.projects import get_project
 from learning_loop.services.rows import is_encodable
@@ -125,8 +125,8 @@ def video_views(
                 topic=job.topic,
                 recipe_hash=job.recipe_hash,
                 recipe=RecipeFields.of(recipe_of(recipe)) if recipe else None,
-                generation_mode=job.generation_mode,
-                status=job.status,
+                generation_mode=GenerationMode(job.generation_mode),
+                status=JobStatus(job.status),
                 published_at=job.published_at,
                 batch_id=job.batch_id,
                 experiment_id=job.experiment_id,

@@ -8,6 +8,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from learning_loop.domain.statuses import (
+    ExperimentStatus,
+    GenerationMode,
+    JobStatus,
+    PlanRequestStatus,
+    Policy,
+    Winner,
+)
+
 # The one model of the six recipe fields, shared with the planner's plans (re-exported here).
 from learning_loop.planner.models import RecipeFields as RecipeFields
 
@@ -33,7 +42,7 @@ class ProjectView(View):
     default_recipe: RecipeFields
     presets: list[str]
     target_duration_s: float
-    policy: str
+    policy: Policy
     auto_plan: bool
     auto_plan_count: int
     topic_backlog: list[str]
@@ -58,8 +67,8 @@ class VideoView(View):
     topic: str | None
     recipe_hash: str | None
     recipe: RecipeFields | None
-    generation_mode: str
-    status: str
+    generation_mode: GenerationMode
+    status: JobStatus
     published_at: dt.datetime | None
     batch_id: uuid.UUID | None
     experiment_id: uuid.UUID | None
@@ -73,7 +82,7 @@ class VideoView(View):
 class ExperimentView(View):
     id: uuid.UUID
     project_id: uuid.UUID
-    status: str
+    status: ExperimentStatus
     variable_tested: str
     baseline_value: str
     variant_value: str
@@ -93,7 +102,7 @@ class ExperimentView(View):
     ci_low: float | None
     ci_high: float | None
     p_value: float | None
-    winner: str | None
+    winner: Winner | None
     reason: str | None
 
 
@@ -130,8 +139,8 @@ class BatchView(View):
 class JobView(View):
     id: uuid.UUID
     batch_id: uuid.UUID | None
-    generation_mode: str
-    status: str
+    generation_mode: GenerationMode
+    status: JobStatus
     topic: str | None
     recipe: RecipeFields | None
     recipe_hash: str | None
@@ -184,7 +193,7 @@ class PlanRequestView(View):
     topics: list[str] | None
     seed: int | None
     source: str
-    status: str
+    status: PlanRequestStatus
     run_id: str | None
     batch_id: uuid.UUID | None
     error: str | None
