@@ -13,9 +13,13 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
+from learning_loop.domain.recipe import InvalidRecipe, Recipe
+from learning_loop.domain.rewards import RewardWeights
+from learning_loop.domain.statuses import Policy
+from learning_loop.services.errors import InvalidInput
 from learning_loop.services.ingest import BackfillResult, ImportResult, IngestResult
 from learning_loop.services.planning import MAX_N, MAX_TOPICS
-from learning_loop.services.projects import NAME_MAX
+from learning_loop.services.projects import NAME_MAX, SettingsChange
 from learning_loop.services.views import (
     ExperimentView,
     ProjectView,
@@ -67,8 +71,68 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ProjectCreate(Body):
+class WeightsBody(Body):
+    avg_view_duration: float
+    views_6h: float
+    engagement: float
+
+
+class SettingsBody(Body):
+    """Settings to set; a field left out keeps its value (its default at creation)."""
+
+    presets: list[Text] | None = Field(default=None, description="The whole preset catalogue")
+    reward_weights: WeightsBody | None = Field(default=None, description="Each >= 0, sum 1")
+    window_days: StrictInt | None = Field(default=None, description="1..3650")
+    explore_rate: float | None = Field(default=None, description="0..1")
+    top_k: StrictInt | None = Field(default=None, description="1..100")
+    max_running_experiments: StrictInt | None = Field(default=None, description="1..100")
+    min_samples: StrictInt | None = Field(default=None, description="2..10000")
+    max_days: StrictInt | None = Field(default=None, description="1..3650")
+    alpha: float | None = Field(default=None, description="(0, 0.5]")
+    default_recipe: dict[str, Any] | None = Field(
+        default=None, description="The six recipe fields; its preset must be in the catalogue"
+    )
+    target_duration_s: float | None = Field(default=None, description="1..600")
+    policy: Policy | None = None
+
+    def change(
+        self, add: list[str] | None = None, remove: list[str] | None = None
+    ) -> SettingsChange:
+        recipe = None
+        if self.default_recipe is not None:
+            try:
+                recipe = Recipe.from_dict(self.default_recipe)
+            except InvalidRecipe as exc:
+                raise InvalidInput(f"default_recipe: {exc}", "default_recipe") from None
+        w = self.reward_weights
+        return SettingsChange(
+            presets=tuple(self.presets) if self.presets is not None else None,
+            weights=RewardWeights(w.avg_view_duration, w.views_6h, w.engagement) if w else None,
+            window_days=self.window_days,
+            explore_rate=self.explore_rate,
+            top_k=self.top_k,
+            max_running_experiments=self.max_running_experiments,
+            min_samples=self.min_samples,
+            max_days=self.max_days,
+            alpha=self.alpha,
+            default_recipe=recipe,
+            target_duration_s=self.target_duration_s,
+            policy=self.policy,
+            add_presets=tuple(add or ()),
+            remove_presets=tuple(remove or ()),
+        )
+
+
+class ProjectCreate(SettingsBody):
     name: Text = Field(min_length=1, max_length=NAME_MAX, examples=["my-channel"])
+
+
+class ProjectPatch(SettingsBody):
+    add_presets: list[Text] | None = Field(default=None, description="Presets to add")
+    remove_presets: list[Text] | None = Field(default=None, description="Presets to remove")
+    auto_plan: bool | None = None
+    auto_plan_count: StrictInt | None = Field(default=None, description="1..100")
+    topic_backlog: list[Text] | None = Field(default=None, description="Replaces the backlog")
 
 
 VIDEO_ROW_DOC = (

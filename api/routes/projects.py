@@ -1,4 +1,4 @@
-"""Projects: create one, list them, show one."""
+"""Projects: create one, list them, show and change one's settings."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from fastapi import status
 from api.deps import DatabaseDep, LimitQuery, OffsetQuery
 from api.errors import responses
 from api.routing import resource_router
-from api.schemas import ProjectCreate, ProjectPage, page
+from api.schemas import ProjectCreate, ProjectPage, ProjectPatch, page
 from learning_loop.services import projects
-from learning_loop.services.views import ProjectView
+from learning_loop.services.views import ProjectSettingsView, ProjectView
 
 router = resource_router(prefix="/projects", tags=["projects"])
 
@@ -23,8 +23,10 @@ router = resource_router(prefix="/projects", tags=["projects"])
     summary="Create a project",
 )
 def create_project(db: DatabaseDep, body: ProjectCreate) -> ProjectView:
-    """A new project with the contract's default settings; answers the project with its `id`."""
-    return projects.create_project(db, body.name)
+    """A new project; a setting left out takes the contract's default. Answers the project
+    with its `id`."""
+    settings = projects.merge_settings(projects.ProjectSettings(), body.change())
+    return projects.create_project(db, body.name, settings)
 
 
 @router.get("", summary="List projects")
@@ -34,6 +36,28 @@ def list_projects(db: DatabaseDep, limit: LimitQuery = 100, offset: OffsetQuery 
     return page(ProjectPage, rows, limit, offset)
 
 
-@router.get("/{project_id}", responses=responses(404), summary="Show a project")
-def show_project(db: DatabaseDep, project_id: uuid.UUID) -> ProjectView:
-    return projects.show_project(db, project_id)
+@router.get("/{project_id}", responses=responses(404), summary="Show a project's settings")
+def show_project(db: DatabaseDep, project_id: uuid.UUID) -> ProjectSettingsView:
+    """Every setting of the project and the recorded changes, oldest first."""
+    return projects.show_settings(db, project_id)
+
+
+@router.patch(
+    "/{project_id}",
+    responses=responses(404, 413, 415),
+    summary="Change a project's settings",
+)
+def patch_project(
+    db: DatabaseDep, project_id: uuid.UUID, body: ProjectPatch
+) -> ProjectSettingsView:
+    """Change any subset of the settings. A rejected change writes nothing; every change is
+    recorded and applies to dates evaluated and batches planned after it."""
+    projects.configure_project(
+        db,
+        project_id,
+        change=body.change(body.add_presets, body.remove_presets),
+        auto_plan=body.auto_plan,
+        auto_plan_count=body.auto_plan_count,
+        topic_backlog=body.topic_backlog,
+    )
+    return projects.show_settings(db, project_id)

@@ -1,4 +1,4 @@
-"""`shorts-engine projects`: create and list projects."""
+"""`shorts-engine projects`: create, list, configure and show projects."""
 
 from __future__ import annotations
 
@@ -8,14 +8,21 @@ from typing import Annotated
 import typer
 
 from learning_loop.cli.common import JsonOpt, ProjectOpt, database, read_lines
-from learning_loop.cli.output import print_json, print_table
+from learning_loop.cli.output import fmt, print_json, print_table
 from learning_loop.domain.statuses import Policy
 from learning_loop.services.projects import (
     ProjectSettings,
+    SettingsChange,
     configure_project,
     create_project,
     list_projects,
+    merge_settings,
+    parse_presets,
+    parse_recipe,
+    parse_weights,
+    show_settings,
 )
+from learning_loop.services.views import ProjectSettingsView
 
 app = typer.Typer(help="Projects (channels) the loop learns for.", no_args_is_help=True)
 
@@ -26,14 +33,119 @@ PolicyOpt = Annotated[
 ]
 
 
+PresetsOpt = Annotated[
+    str | None,
+    typer.Option("--presets", metavar="A,B,C", help="The whole preset catalogue, comma-separated."),
+]
+WeightsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--reward-weights",
+        metavar="W1,W2,W3",
+        help="Weights of avg view duration, views in 6 h and engagement (>= 0, sum 1).",
+    ),
+]
+WindowOpt = Annotated[
+    int | None, typer.Option("--window-days", help="Reward and stats window, 1..3650 days.")
+]
+ExploreOpt = Annotated[
+    float | None, typer.Option("--explore-rate", help="Share of explore jobs, 0..1.")
+]
+TopKOpt = Annotated[int | None, typer.Option("--top-k", help="Recipes exploited, 1..100.")]
+MaxRunningOpt = Annotated[
+    int | None,
+    typer.Option("--max-running-experiments", help="Experiments running at once, 1..100."),
+]
+MinSamplesOpt = Annotated[
+    int | None, typer.Option("--min-samples", help="Videos per arm before a decision, 2..10000.")
+]
+MaxDaysOpt = Annotated[
+    int | None, typer.Option("--max-days", help="Days an experiment may run, 1..3650.")
+]
+AlphaOpt = Annotated[
+    float | None, typer.Option("--alpha", help="Significance level of the test, (0, 0.5].")
+]
+DefaultRecipeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--default-recipe",
+        metavar="PRESET/HOOK/SCENES/WPM_BUCKET/DENSITY_BUCKET/ENDING",
+        help="The recipe planned when there is no history.",
+    ),
+]
+TargetOpt = Annotated[
+    float | None, typer.Option("--target-duration-s", help="Target video length, 1..600 s.")
+]
+
+
+def _change(
+    *,
+    presets: str | None,
+    reward_weights: str | None,
+    window_days: int | None,
+    explore_rate: float | None,
+    top_k: int | None,
+    max_running_experiments: int | None,
+    min_samples: int | None,
+    max_days: int | None,
+    alpha: float | None,
+    default_recipe: str | None,
+    target_duration_s: float | None,
+    policy: Policy | None,
+    add_presets: list[str] | None = None,
+    remove_presets: list[str] | None = None,
+) -> SettingsChange:
+    return SettingsChange(
+        presets=parse_presets(presets) if presets is not None else None,
+        weights=parse_weights(reward_weights) if reward_weights is not None else None,
+        window_days=window_days,
+        explore_rate=explore_rate,
+        top_k=top_k,
+        max_running_experiments=max_running_experiments,
+        min_samples=min_samples,
+        max_days=max_days,
+        alpha=alpha,
+        default_recipe=parse_recipe(default_recipe) if default_recipe is not None else None,
+        target_duration_s=target_duration_s,
+        policy=policy,
+        add_presets=tuple(add_presets or ()),
+        remove_presets=tuple(remove_presets or ()),
+    )
+
+
 @app.command("create")
 def create(
     name: Annotated[str, typer.Option("--name", help="A unique project name.")],
     policy: PolicyOpt = None,
+    presets: PresetsOpt = None,
+    reward_weights: WeightsOpt = None,
+    window_days: WindowOpt = None,
+    explore_rate: ExploreOpt = None,
+    top_k: TopKOpt = None,
+    max_running_experiments: MaxRunningOpt = None,
+    min_samples: MinSamplesOpt = None,
+    max_days: MaxDaysOpt = None,
+    alpha: AlphaOpt = None,
+    default_recipe: DefaultRecipeOpt = None,
+    target_duration_s: TargetOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Create a project with the default settings and print its id."""
-    settings = ProjectSettings(policy=policy) if policy else None
+    """Create a project (contract defaults for every setting not given) and print its id."""
+    change = _change(
+        presets=presets,
+        reward_weights=reward_weights,
+        window_days=window_days,
+        explore_rate=explore_rate,
+        top_k=top_k,
+        max_running_experiments=max_running_experiments,
+        min_samples=min_samples,
+        max_days=max_days,
+        alpha=alpha,
+        default_recipe=default_recipe,
+        target_duration_s=target_duration_s,
+        policy=policy,
+    )
+    settings = merge_settings(ProjectSettings(), change)
     project = create_project(database(), name, settings)
     if json_:
         print_json(project)
@@ -69,6 +181,25 @@ def list_(json_: JsonOpt = False) -> None:
 def configure(
     project: ProjectOpt,
     policy: PolicyOpt = None,
+    presets: PresetsOpt = None,
+    add_preset: Annotated[
+        list[str] | None,
+        typer.Option("--add-preset", help="Add a preset to the catalogue (repeatable)."),
+    ] = None,
+    remove_preset: Annotated[
+        list[str] | None,
+        typer.Option("--remove-preset", help="Remove a preset from the catalogue (repeatable)."),
+    ] = None,
+    reward_weights: WeightsOpt = None,
+    window_days: WindowOpt = None,
+    explore_rate: ExploreOpt = None,
+    top_k: TopKOpt = None,
+    max_running_experiments: MaxRunningOpt = None,
+    min_samples: MinSamplesOpt = None,
+    max_days: MaxDaysOpt = None,
+    alpha: AlphaOpt = None,
+    default_recipe: DefaultRecipeOpt = None,
+    target_duration_s: TargetOpt = None,
     auto_plan: Annotated[
         bool | None,
         typer.Option("--auto-plan/--no-auto-plan", help="Plan a batch every night (02:00 UTC)."),
@@ -82,12 +213,28 @@ def configure(
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Change a project's planning policy and its nightly auto-planning."""
+    """Change any of a project's settings and its nightly auto-planning."""
+    change = _change(
+        presets=presets,
+        reward_weights=reward_weights,
+        window_days=window_days,
+        explore_rate=explore_rate,
+        top_k=top_k,
+        max_running_experiments=max_running_experiments,
+        min_samples=min_samples,
+        max_days=max_days,
+        alpha=alpha,
+        default_recipe=default_recipe,
+        target_duration_s=target_duration_s,
+        policy=policy,
+        add_presets=add_preset,
+        remove_presets=remove_preset,
+    )
     backlog = read_lines(backlog_file, "backlog_file") if backlog_file else None
     p = configure_project(
         database(),
         project,
-        policy=policy,
+        change=change,
         auto_plan=auto_plan,
         auto_plan_count=auto_plan_count,
         topic_backlog=backlog,
@@ -100,3 +247,72 @@ def configure(
             f"{'on' if p.auto_plan else 'off'} ({p.auto_plan_count} a night), "
             f"{len(p.topic_backlog)} topic(s) in the backlog"
         )
+
+
+def recipe_text(view: ProjectSettingsView) -> str:
+    r = view.default_recipe
+    return "/".join(
+        str(v)
+        for v in (
+            r.preset,
+            r.hook_type,
+            r.scene_count,
+            r.narration_wpm_bucket,
+            r.caption_density_bucket,
+            r.ending_type,
+        )
+    )
+
+
+@app.command("show")
+def show(project: ProjectOpt, json_: JsonOpt = False) -> None:
+    """Print every setting of a project and the recorded changes."""
+    v = show_settings(database(), project)
+    if json_:
+        print_json(v)
+        return
+    w = v.reward_weights
+    rows: list[tuple[str, object]] = [
+        ("id", v.id),
+        ("name", v.name),
+        ("presets", ", ".join(v.presets)),
+        ("reward_weights", f"{w.avg_view_duration:g},{w.views_6h:g},{w.engagement:g}"),
+        ("window_days", v.window_days),
+        ("explore_rate", f"{v.explore_rate:g}"),
+        ("top_k", v.top_k),
+        ("max_running_experiments", v.max_running_experiments),
+        ("min_samples", v.min_samples),
+        ("max_days", v.max_days),
+        ("alpha", f"{v.alpha:g}"),
+        ("default_recipe", recipe_text(v)),
+        ("target_duration_s", f"{v.target_duration_s:g}"),
+        ("policy", v.policy.value),
+        ("auto_plan", "on" if v.auto_plan else "off"),
+        ("auto_plan_count", v.auto_plan_count),
+    ]
+    print_table(f"Project {v.name}", ["setting", "value"], rows)
+    print_table(
+        "Changes",
+        ["when (UTC)", "setting", "old", "new"],
+        [
+            (
+                c.changed_at.strftime("%Y-%m-%d %H:%M:%S"),
+                c.setting,
+                _value(c.old_value),
+                _value(c.new_value),
+            )
+            for c in v.changes
+        ],
+    )
+
+
+def _value(value: object) -> str:
+    if isinstance(value, dict):
+        return (
+            "/".join(str(x) for x in value.values())
+            if "preset" in value
+            else ",".join(fmt(x) for x in value.values())
+        )
+    if isinstance(value, list):
+        return ",".join(str(x) for x in value)
+    return f"{value:g}" if isinstance(value, float) else fmt(value)

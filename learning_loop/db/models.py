@@ -120,6 +120,21 @@ class Project(Base):
     )
 
 
+class ProjectSettingChange(Base):
+    """One recorded change of one project setting (values as JSON, as `projects show` prints)."""
+
+    __tablename__ = "project_setting_changes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    setting: Mapped[str] = mapped_column(String(40))
+    old_value: Mapped[Any] = mapped_column(JSON)
+    new_value: Mapped[Any] = mapped_column(JSON)
+
+    __table_args__ = (Index(None, "project_id", "changed_at"),)
+
+
 class Recipe(Base):
     __tablename__ = "recipes"
 

@@ -22,10 +22,11 @@ GROUP = "learning_loop"
 
 
 class DailyConfig(Config):
-    """Limit a run to one project (default: every project); `days` is the recipe stats window."""
+    """Limit a run to one project (default: every project); `days` is the recipe stats window
+    (default: each project's own `window_days`)."""
 
     project_id: str | None = None
-    days: int = 30
+    days: int | None = None
 
 
 def partition_date(context: AssetExecutionContext) -> dt.date:
@@ -115,7 +116,7 @@ def recipe_stats(
             "recipes": result.recipes,
             "rewarded_recipes": result.rewarded_recipes,
             "projects": result.projects,
-            "window_days": result.days,
+            "window_days": result.days if result.days is not None else "each project's own",
             "top_recipes": MetadataValue.md(table),
         }
     )

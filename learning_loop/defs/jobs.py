@@ -123,8 +123,9 @@ def plan_next_batch() -> None:
 
 
 def stats_run_config(project_id: str | None = None, days: int | None = None) -> RunConfig:
-    """Run config of `update_recipe_stats`: the project (None: every project) and window."""
-    config = DailyConfig(project_id=project_id, days=days if days is not None else 30)
+    """Run config of `update_recipe_stats`: the project (None: every project) and window
+    (None: each project's own `window_days`)."""
+    config = DailyConfig(project_id=project_id, days=days)
     return RunConfig(ops={name: config for name in STATS_OPS})
 
 

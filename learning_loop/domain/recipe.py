@@ -65,7 +65,7 @@ SCENE_COUNTS: tuple[int, ...] = tuple(range(SCENE_COUNT_MIN, SCENE_COUNT_MAX + 1
 DEFAULT_PRESETS: tuple[str, ...] = ("DARK_DYSTOPIAN_ANIME", "VIBRANT_MOTION_GRAPHICS")
 PRESET_MAX_LENGTH = 64
 
-_PRESET_RE = re.compile(r"[A-Z0-9_]+")
+_PRESET_RE = re.compile(r"[A-Za-z0-9_]+")
 _CHOICES: dict[str, tuple[str, ...]] = {
     "hook_type": HOOK_TYPES,
     "narration_wpm_bucket": WPM_BUCKETS,
@@ -92,8 +92,9 @@ def check_preset(name: object) -> str:
         or _PRESET_RE.fullmatch(name) is None
     ):
         raise InvalidRecipe(
-            f"preset must be a non-empty name of A-Z, 0-9 and _ (at most {PRESET_MAX_LENGTH} "
-            f"characters), e.g. one of {', '.join(DEFAULT_PRESETS)}; got {name!r}"
+            f"preset must be a non-empty name of letters, digits and _ (case-sensitive, at most "
+            f"{PRESET_MAX_LENGTH} characters), e.g. one of {', '.join(DEFAULT_PRESETS)}; "
+            f"got {name!r}"
         )
     return str(name)
 

@@ -89,7 +89,9 @@ class ImportResult(BaseModel):
     unchanged: int
 
 
-def _check_video_row(presets: list[str]) -> Callable[[Mapping[str, Any]], ImportedVideo]:
+def _check_video_row(
+    presets: list[str], project_id: uuid.UUID
+) -> Callable[[Mapping[str, Any]], ImportedVideo]:
     def check(row: Mapping[str, Any]) -> ImportedVideo:
         external_id = text_field(row, "external_id")
         try:
@@ -114,7 +116,9 @@ def _check_video_row(presets: list[str]) -> Callable[[Mapping[str, Any]], Import
             raise RowProblem(str(exc)) from None
         if recipe.preset not in presets:
             raise RowProblem(
-                f"preset {recipe.preset} is not in the project's catalogue ({', '.join(presets)})"
+                f"preset {recipe.preset} is not in the project's catalogue "
+                f"({', '.join(presets)}); add it with: shorts-engine projects configure "
+                f"--project {project_id} --add-preset {recipe.preset}"
             )
         return video
 
@@ -147,7 +151,7 @@ def import_videos(
     """
     with db.transaction() as session:
         project = get_project(session, project_id)
-        checked, errors = check_rows(rows, _check_video_row(list(project.presets)))
+        checked, errors = check_rows(rows, _check_video_row(list(project.presets), project.id))
         seen: dict[str, int] = {}
         for line_no, video in checked:
             if video.external_id in seen:

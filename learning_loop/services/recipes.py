@@ -27,7 +27,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Project, RecipeDailyStats, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import RECIPE_STATS_LOCK, current_rewards, lock_date
+from learning_loop.db.queries import RECIPE_STATS_LOCK, chunks, current_rewards, lock_date
 from learning_loop.domain.rewards import window_bounds
 from learning_loop.services.errors import InvalidInput, NotFound
 from learning_loop.services.projects import get_project
@@ -38,7 +38,7 @@ MAX_DAYS = 3650
 
 class RecipeStatsResult(BaseModel):
     as_of: dt.date
-    days: int
+    days: int | None  # None: each project's own window_days
     projects: int
     recipes: int
     rewarded_recipes: int
@@ -59,107 +59,36 @@ def _scope(
 def compute_recipe_stats(
     db: Database,
     as_of: dt.date,
-    days: int = 30,
+    days: int | None = 30,
     project_ids: Sequence[uuid.UUID] | None = None,
 ) -> RecipeStatsResult:
     """Per recipe, the mean and best current reward of its videos published in the window.
 
-    Computed and written inside the database: a row per recipe in `recipe_daily_stats` for the
-    date, then the `recipes` rows take the stats of their latest computed date.
+    `days=None` takes each project's own `window_days` (projects grouped by window length, one
+    pass per length, like the rewards). Computed and written inside the database: a row per
+    recipe in `recipe_daily_stats` for the date, then the `recipes` rows take the stats of
+    their latest computed date.
     """
-    check_days(days)
-    start, end = window_bounds(as_of, days)
+    if days is not None:
+        check_days(days)
     with db.transaction() as session:
         lock_date(session, RECIPE_STATS_LOCK, as_of)
         if db.dialect == "postgresql":
             session.execute(text("SET LOCAL work_mem = '64MB'"))
         ids = None if project_ids is None else list(project_ids)
-        current = current_rewards(db.dialect, as_of, ids)
-        scored = (
-            select(
-                VideoJob.recipe_id.label("recipe_id"),
-                func.avg(current.c.reward).label("avg"),
-                func.max(current.c.reward).label("best"),
-                func.count().label("n"),
-            )
-            .join(current, current.c.video_id == VideoJob.id)
-            .where(
-                _scope(VideoJob.project_id, ids),
-                VideoJob.recipe_id.is_not(None),
-                VideoJob.published_at >= start,
-                VideoJob.published_at < end,
-            )
-            .group_by(VideoJob.recipe_id)
-            .subquery("scored")
-        )
-        used = (
-            select(VideoJob.recipe_id.label("recipe_id"), func.count().label("n"))
-            .where(_scope(VideoJob.project_id, ids), VideoJob.recipe_id.is_not(None))
-            .group_by(VideoJob.recipe_id)
-            .subquery("used")
-        )
-        session.execute(
-            delete(RecipeDailyStats).where(
-                RecipeDailyStats.stats_date == as_of,
-                _scope(RecipeDailyStats.project_id, ids),
-            )
-        )
-        rows = (
-            select(
-                RecipeRow.id,
-                literal(as_of, Date),
-                RecipeRow.project_id,
-                literal(days, Integer),
-                func.coalesce(used.c.n, 0),
-                scored.c.avg,
-                scored.c.best,
-                func.coalesce(scored.c.n, 0),
-            )
-            .outerjoin(scored, scored.c.recipe_id == RecipeRow.id)
-            .outerjoin(used, used.c.recipe_id == RecipeRow.id)
-            .where(_scope(RecipeRow.project_id, ids))
-            .order_by(RecipeRow.id)
-        )
-        session.execute(
-            RecipeDailyStats.__table__.insert().from_select(
-                [
-                    "recipe_id",
-                    "stats_date",
-                    "project_id",
-                    "window_days",
-                    "times_used",
-                    "avg_reward_score",
-                    "best_reward_score",
-                    "rewarded_videos",
-                ],
-                rows,
-            )
-        )
-        today = and_(
-            RecipeDailyStats.recipe_id == RecipeRow.id,
-            RecipeDailyStats.stats_date == as_of,
-            _scope(RecipeDailyStats.project_id, ids),
-        )
-        # One pass: times_used always; the scores only where this date is the latest computed,
-        # so the recipe row shows the stats of its newest date.
-        newer = or_(RecipeRow.stats_as_of.is_(None), RecipeRow.stats_as_of <= as_of)
-        session.execute(
-            update(RecipeRow)
-            .where(today)
-            .values(
-                times_used=RecipeDailyStats.times_used,
-                avg_reward_score=case(
-                    (newer, RecipeDailyStats.avg_reward_score), else_=RecipeRow.avg_reward_score
-                ),
-                best_reward_score=case(
-                    (newer, RecipeDailyStats.best_reward_score), else_=RecipeRow.best_reward_score
-                ),
-                rewarded_videos=case(
-                    (newer, RecipeDailyStats.rewarded_videos), else_=RecipeRow.rewarded_videos
-                ),
-                stats_as_of=case((newer, literal(as_of, Date)), else_=RecipeRow.stats_as_of),
-            )
-        )
+        if days is not None:
+            _stats_for_window(session, db.dialect, as_of, days, ids)
+        else:
+            by_length: dict[int, list[uuid.UUID]] = {}
+            for pid, length in session.execute(
+                select(Project.id, Project.window_days)
+                .where(_scope(Project.id, ids))
+                .order_by(Project.id)
+            ).tuples():
+                by_length.setdefault(length, []).append(pid)
+            for length, group in sorted(by_length.items()):
+                for part in chunks(group, 10_000):
+                    _stats_for_window(session, db.dialect, as_of, length, list(part))
         recipes, rewarded = session.execute(
             select(func.count(), func.count(RecipeDailyStats.avg_reward_score)).where(
                 RecipeDailyStats.stats_date == as_of, _scope(RecipeDailyStats.project_id, ids)
@@ -177,6 +106,99 @@ def compute_recipe_stats(
             recipes=recipes or 0,
             rewarded_recipes=rewarded or 0,
         )
+
+
+def _stats_for_window(
+    session: Session, dialect: str, as_of: dt.date, days: int, ids: list[uuid.UUID] | None
+) -> None:
+    """The recipe stats of `as_of` over `days` for the projects `ids` (None: every project)."""
+    start, end = window_bounds(as_of, days)
+    current = current_rewards(dialect, as_of, ids)
+    scored = (
+        select(
+            VideoJob.recipe_id.label("recipe_id"),
+            func.avg(current.c.reward).label("avg"),
+            func.max(current.c.reward).label("best"),
+            func.count().label("n"),
+        )
+        .join(current, current.c.video_id == VideoJob.id)
+        .where(
+            _scope(VideoJob.project_id, ids),
+            VideoJob.recipe_id.is_not(None),
+            VideoJob.published_at >= start,
+            VideoJob.published_at < end,
+        )
+        .group_by(VideoJob.recipe_id)
+        .subquery("scored")
+    )
+    used = (
+        select(VideoJob.recipe_id.label("recipe_id"), func.count().label("n"))
+        .where(_scope(VideoJob.project_id, ids), VideoJob.recipe_id.is_not(None))
+        .group_by(VideoJob.recipe_id)
+        .subquery("used")
+    )
+    session.execute(
+        delete(RecipeDailyStats).where(
+            RecipeDailyStats.stats_date == as_of,
+            _scope(RecipeDailyStats.project_id, ids),
+        )
+    )
+    rows = (
+        select(
+            RecipeRow.id,
+            literal(as_of, Date),
+            RecipeRow.project_id,
+            literal(days, Integer),
+            func.coalesce(used.c.n, 0),
+            scored.c.avg,
+            scored.c.best,
+            func.coalesce(scored.c.n, 0),
+        )
+        .outerjoin(scored, scored.c.recipe_id == RecipeRow.id)
+        .outerjoin(used, used.c.recipe_id == RecipeRow.id)
+        .where(_scope(RecipeRow.project_id, ids))
+        .order_by(RecipeRow.id)
+    )
+    session.execute(
+        RecipeDailyStats.__table__.insert().from_select(
+            [
+                "recipe_id",
+                "stats_date",
+                "project_id",
+                "window_days",
+                "times_used",
+                "avg_reward_score",
+                "best_reward_score",
+                "rewarded_videos",
+            ],
+            rows,
+        )
+    )
+    today = and_(
+        RecipeDailyStats.recipe_id == RecipeRow.id,
+        RecipeDailyStats.stats_date == as_of,
+        _scope(RecipeDailyStats.project_id, ids),
+    )
+    # One pass: times_used always; the scores only where this date is the latest computed,
+    # so the recipe row shows the stats of its newest date.
+    newer = or_(RecipeRow.stats_as_of.is_(None), RecipeRow.stats_as_of <= as_of)
+    session.execute(
+        update(RecipeRow)
+        .where(today)
+        .values(
+            times_used=RecipeDailyStats.times_used,
+            avg_reward_score=case(
+                (newer, RecipeDailyStats.avg_reward_score), else_=RecipeRow.avg_reward_score
+            ),
+            best_reward_score=case(
+                (newer, RecipeDailyStats.best_reward_score), else_=RecipeRow.best_reward_score
+            ),
+            rewarded_videos=case(
+                (newer, RecipeDailyStats.rewarded_videos), else_=RecipeRow.rewarded_videos
+            ),
+            stats_as_of=case((newer, literal(as_of, Date)), else_=RecipeRow.stats_as_of),
+        )
+    )
 
 
 def ranked_recipe_rows(session: Session, project_id: uuid.UUID) -> list[RecipeRow]:

@@ -48,6 +48,41 @@ class ProjectView(View):
     topic_backlog: list[str]
 
 
+class RewardWeightsView(BaseModel):
+    avg_view_duration: float
+    views_6h: float
+    engagement: float
+
+
+class SettingChangeView(View):
+    changed_at: dt.datetime
+    setting: str
+    old_value: Any
+    new_value: Any
+
+
+class ProjectSettingsView(BaseModel):
+    """Every setting of a project (`projects show`, `GET /admin/projects/{id}`) and its changes."""
+
+    id: uuid.UUID
+    name: str
+    presets: list[str]
+    reward_weights: RewardWeightsView
+    window_days: int
+    explore_rate: float
+    top_k: int
+    max_running_experiments: int
+    min_samples: int
+    max_days: int
+    alpha: float
+    default_recipe: RecipeFields
+    target_duration_s: float
+    policy: Policy
+    auto_plan: bool
+    auto_plan_count: int
+    changes: list[SettingChangeView] = []
+
+
 class RecipeView(RecipeFields):
     # A view like the others: built from ORM rows, not frozen (RecipeFields itself is).
     model_config = ConfigDict(from_attributes=True, frozen=False)

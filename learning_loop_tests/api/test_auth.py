@@ -28,7 +28,7 @@ def admin_routes(app):
 
 def test_every_admin_route_is_behind_the_token(app):
     routes = admin_routes(app)
-    assert len(routes) == 17  # the 15 of contract §9, the report and the run status
+    assert len(routes) == 18  # the 15 of contract §9, the report, the run status, PATCH project
     schema = app.openapi()
     for path, operations in schema["paths"].items():
         for operation in operations.values():

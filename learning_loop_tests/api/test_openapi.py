@@ -14,6 +14,7 @@ ROUTES = {
     ("post", "/projects"),
     ("get", "/projects"),
     ("get", "/projects/{project_id}"),
+    ("patch", "/projects/{project_id}"),
     ("post", "/videos/import"),
     ("post", "/metrics"),
     ("get", "/video-jobs"),

@@ -218,7 +218,7 @@ def test_console_script_uses_the_embedded_default(tmp_path):
 def test_db_upgrade_command(cli, backend, backend_only):
     result = cli("db", "upgrade")
     assert result.code == 0 and "schema at revision" in result.out
-    assert cli("db", "current").out == "database: 0002  code: 0002\n"
+    assert cli("db", "current").out == "database: 0003  code: 0003\n"
 
 
 def test_projects_configure(cli, tmp_path):

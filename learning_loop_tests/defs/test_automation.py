@@ -202,3 +202,42 @@ def test_nightly_auto_plan_plans_from_the_backlog(db, resources):
     skipped = nightly_auto_plan.evaluate_tick(context)
     assert not skipped.run_requests
     assert skipped.skip_message == "no project has auto-planning on and a topic backlog"
+
+
+def test_daily_stats_use_each_projects_own_window(db, resources):
+    from learning_loop.domain.rewards import RewardWeights
+    from learning_loop_tests.services.test_project_settings import DAY, _hand_channel
+
+    custom = _hand_channel(
+        db, "custom", ProjectSettings(weights=RewardWeights(0.6, 0.4, 0.0), window_days=7)
+    )
+    default = _hand_channel(db, "default", ProjectSettings())
+    when = dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(0, 15), tzinfo=dt.UTC)
+    context = build_schedule_context(
+        scheduled_execution_time=when, repository_def=defs.get_repository_def()
+    )
+    (req,) = daily_recipe_stats.evaluate_tick(context).run_requests
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def(daily_recipe_stats.job_name).execute_in_process(
+            partition_key=req.partition_key,
+            run_config=req.run_config,
+            instance=instance,
+            resources=resources,
+        )
+    assert result.success
+    with db.read() as session:
+        rows = session.execute(
+            select(
+                RecipeDailyStats.project_id,
+                RecipeDailyStats.window_days,
+                RecipeDailyStats.rewarded_videos,
+            ).where(RecipeDailyStats.stats_date == DAY)
+        ).all()
+    assert sorted((r.window_days, r.rewarded_videos) for r in rows if r.project_id == custom) == [
+        (7, 1),
+        (7, 2),
+    ]
+    assert sorted((r.window_days, r.rewarded_videos) for r in rows if r.project_id == default) == [
+        (30, 1),
+        (30, 3),
+    ]

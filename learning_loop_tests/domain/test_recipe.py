@@ -73,7 +73,7 @@ def test_from_dict_names_missing_field(missing: str) -> None:
     ("field", "value", "mentions"),
     [
         ("preset", "", "preset"),
-        ("preset", "dark", "A-Z"),
+        ("preset", "dark-anime", "letters, digits and _"),
         ("preset", "A" * 65, "64"),
         ("preset", "WITH SPACE", "preset"),
         ("preset", "TRAILING\n", "preset"),

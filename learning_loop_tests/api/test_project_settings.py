@@ -1,0 +1,135 @@
+"""Project settings through the API: create with settings, GET the document, PATCH a subset."""
+
+from __future__ import annotations
+
+import pytest
+
+from learning_loop_tests.api.conftest import ADMIN
+from learning_loop_tests.api.test_bad_input import expect
+from learning_loop_tests.factories import video_row
+
+pytestmark = pytest.mark.anyio
+
+CUSTOM = {
+    "presets": ["A_STYLE", "B_STYLE"],
+    "reward_weights": {"avg_view_duration": 0.6, "views_6h": 0.4, "engagement": 0.0},
+    "window_days": 7,
+    "explore_rate": 0.5,
+    "top_k": 2,
+    "max_running_experiments": 1,
+    "min_samples": 4,
+    "max_days": 10,
+    "alpha": 0.1,
+    "default_recipe": {
+        "preset": "B_STYLE",
+        "hook_type": "story",
+        "scene_count": 8,
+        "narration_wpm_bucket": "fast",
+        "caption_density_bucket": "dense",
+        "ending_type": "loop",
+    },
+    "target_duration_s": 30.0,
+    "policy": "thompson",
+}
+
+
+async def test_create_with_settings_get_and_patch(client):
+    created = await client.post(f"{ADMIN}/projects", json={"name": "custom", **CUSTOM})
+    assert created.status_code == 201, created.text
+    pid = created.json()["id"]
+    doc = (await client.get(f"{ADMIN}/projects/{pid}")).json()
+    assert doc == {
+        "id": pid,
+        "name": "custom",
+        **CUSTOM,
+        "auto_plan": False,
+        "auto_plan_count": 5,
+        "changes": [],
+    }
+    patched = await client.patch(
+        f"{ADMIN}/projects/{pid}",
+        json={"window_days": 14, "add_presets": ["C_STYLE"], "auto_plan": True},
+    )
+    assert patched.status_code == 200, patched.text
+    after = patched.json()
+    assert after["window_days"] == 14 and after["auto_plan"] is True
+    assert after["presets"] == ["A_STYLE", "B_STYLE", "C_STYLE"]
+    assert after["top_k"] == 2  # untouched
+    assert [(c["setting"], c["old_value"], c["new_value"]) for c in after["changes"]] == [
+        ("auto_plan", False, True),
+        ("presets", ["A_STYLE", "B_STYLE"], ["A_STYLE", "B_STYLE", "C_STYLE"]),
+        ("window_days", 7, 14),
+    ]
+    assert (await client.get(f"{ADMIN}/projects/{pid}")).json() == after
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"reward_weights": {"avg_view_duration": 1, "views_6h": 1, "engagement": 0}}, None),
+        ({"explore_rate": 1.5}, "explore_rate"),
+        ({"top_k": 0}, "top_k"),
+        ({"alpha": 0.9}, "alpha"),
+        ({"window_days": "x"}, "window_days"),
+        ({"presets": []}, "presets"),
+        ({"remove_presets": ["DARK_DYSTOPIAN_ANIME"]}, "remove_preset"),
+        ({"default_recipe": {"preset": "NOPE"}}, "default_recipe"),
+        ({"unknown_setting": 1}, None),
+    ],
+)
+async def test_a_bad_patch_is_422_naming_the_field_and_writes_nothing(client, counts, body, field):
+    pid = (await client.post(f"{ADMIN}/projects", json={"name": "p"})).json()["id"]
+    before = (await client.get(f"{ADMIN}/projects/{pid}")).json()
+    answer = await expect(client, counts, 422, field, "PATCH", f"{ADMIN}/projects/{pid}", json=body)
+    if field is None:
+        assert answer["field"]
+    assert (await client.get(f"{ADMIN}/projects/{pid}")).json() == before
+
+
+async def test_bad_settings_at_creation_are_422(client, counts):
+    await expect(
+        client,
+        counts,
+        422,
+        "reward_weights",
+        "POST",
+        f"{ADMIN}/projects",
+        json={
+            "name": "w",
+            "reward_weights": {"avg_view_duration": -1, "views_6h": 1, "engagement": 1},
+        },
+    )
+    await expect(
+        client,
+        counts,
+        422,
+        "presets",
+        "POST",
+        f"{ADMIN}/projects",
+        json={"name": "r", "presets": ["ONLY"]},
+    )
+
+
+async def test_patch_unknown_project_is_404(client, counts):
+    import uuid
+
+    await expect(
+        client,
+        counts,
+        404,
+        "project_id",
+        "PATCH",
+        f"{ADMIN}/projects/{uuid.uuid4()}",
+        json={"top_k": 2},
+    )
+
+
+async def test_import_of_an_unknown_preset_names_the_command(client):
+    pid = (await client.post(f"{ADMIN}/projects", json={"name": "p"})).json()["id"]
+    answer = await client.post(
+        f"{ADMIN}/videos/import",
+        params={"project_id": pid},
+        json={"videos": [video_row(0, preset="Other_1")]},
+    )
+    assert answer.status_code == 422
+    assert f"shorts-engine projects configure --project {pid} --add-preset Other_1" in answer.text
