@@ -146,3 +146,52 @@ def test_import_error_names_the_command_that_adds_the_preset(cli, tmp_path):
     assert cli("projects", "configure", "--project", pid, "--add-preset", "My_Style").code == 0
     imported = cli("learn", "import-videos", "--project", pid, "--file", rows)
     assert imported.code == 0 and "imported 1 video(s)" in imported.out
+
+
+FIVE_PRESETS = (
+    "NOIR_INK",
+    "DARK_DYSTOPIAN_ANIME",
+    "VIBRANT_MOTION_GRAPHICS",
+    "Retro_VHS",
+    "clay3d",
+)
+
+
+def test_a_five_preset_channel_is_onboarded_with_the_readme_commands(cli, samples, tmp_path):
+    """The README's onboarding: create with the channel's catalogue and weights, import, stats."""
+    lines = (samples / "videos.csv").read_text().splitlines()
+    header, rows = lines[0], lines[1:]
+    column = header.split(",").index("preset")
+    videos = tmp_path / "videos.csv"
+    rewritten = []
+    for k, row in enumerate(rows):
+        cells = row.split(",")
+        cells[column] = FIVE_PRESETS[k % len(FIVE_PRESETS)]
+        rewritten.append(",".join(cells))
+    videos.write_text("\n".join([header, *rewritten]) + "\n")
+
+    created = cli(
+        "projects", "create", "--name", "five-styles", "--presets", ",".join(FIVE_PRESETS),
+        "--default-recipe", "NOIR_INK/question/7/medium/medium/cliffhanger",
+        "--reward-weights", "0.5,0.2,0.3", "--window-days", "45",
+    )  # fmt: skip
+    assert created.code == 0, created.err
+    pid = created.out.strip()
+    for step in (
+        ("learn", "import-videos", "--project", pid, "--file", videos),
+        ("learn", "backfill", "--project", pid),
+        ("learn", "ingest-metrics", "--project", pid, "--file", samples / "metrics.csv"),
+        ("learn", "update-stats", "--project", pid, "--as-of", "2026-10-30"),
+    ):
+        done = cli(*step)
+        assert done.code == 0, (step, done.err)
+    again = cli("learn", "import-videos", "--project", pid, "--file", videos)
+    assert again.out.strip() == f"imported 0 video(s), {len(rows)} already present"
+
+    recipes = json.loads(cli("learn", "recipes", "--project", pid, "--json").out)
+    assert {r["preset"] for r in recipes} == set(FIVE_PRESETS)
+    assert sum(r["times_used"] for r in recipes) == len(rows), recipes[0]
+    shown = json.loads(cli("projects", "show", "--project", pid, "--json").out)
+    assert shown["presets"] == list(FIVE_PRESETS)
+    assert shown["reward_weights"] == {"avg_view_duration": 0.5, "views_6h": 0.2, "engagement": 0.3}
+    assert shown["window_days"] == 45

@@ -107,7 +107,9 @@ def test_concurrent_plans_and_stats_from_a_fresh_home(fresh_deployment, tmp_path
     def request(k: int) -> httpx.Response:
         if k % 3 == 2:
             body = {"project_id": pid, "n": 2, "topics": [f"API topic {k}"]}
-            return httpx.post(f"{base}/api/v1/admin/plan-requests", json=body, headers=headers)
+            return httpx.post(
+                f"{base}/api/v1/admin/plan-requests", json=body, headers=headers, timeout=120
+            )
         return httpx.post(
             f"{base}/api/v1/admin/update-stats",
             params={"project_id": pid, "as_of": AS_OF},

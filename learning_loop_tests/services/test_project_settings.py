@@ -215,3 +215,23 @@ def test_a_window_change_applies_to_dates_evaluated_after_it(db):
     compute_rewards_for_date(db, DAY)
     compute_recipe_stats(db, DAY, None)
     assert {r.scene_count: r.rewarded_videos for r in list_recipes(db, pid)} == {7: 2, 8: 1}
+
+
+def test_planning_honours_the_catalogue_explore_rate_limits_and_default_recipe(db):
+    catalogue = ("A_STYLE", "B_STYLE", "C_STYLE")
+    settings = ProjectSettings(
+        presets=catalogue, default_recipe=B_RECIPE, explore_rate=1.0, max_running_experiments=1
+    )
+    pid = create_project(db, "planned", settings).id
+    varied_presets: set[str] = set()
+    for seed in range(40):
+        recs = planning.preview(db, pid, 4, [f"t{k}" for k in range(4)], seed=seed).recommendations
+        assert {r.type for r in recs} == {"explore"}  # explore_rate 1.0
+        assert len({r.experiment for r in recs}) == 1  # max_running_experiments 1
+        for r in recs:
+            fields = r.recipe.model_dump()
+            changed = {k for k, v in fields.items() if v != getattr(B_RECIPE, k)}
+            assert len(changed) == 1, fields  # one variable away from the default recipe
+            varied_presets.add(fields["preset"])
+    # Every preset variation comes from the project's own catalogue, never the defaults.
+    assert varied_presets == set(catalogue)
