@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, alias="LEARNING_LOOP_DATABASE_URL")
     dagster_home: Path | None = Field(default=None, alias="DAGSTER_HOME")
     admin_token: str | None = Field(default=None, alias="LEARNING_LOOP_ADMIN_TOKEN")
+    # Days of full daily reward history kept (contract §3, "Reward history").
+    reward_history_days: int = Field(
+        default=7, ge=1, le=3650, alias="LEARNING_LOOP_REWARD_HISTORY_DAYS"
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -40,4 +44,14 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    return Settings()
+    """The settings of the environment; a bad value is one error naming its variable."""
+    from learning_loop.services.errors import InvalidInput
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        variable = str(first["loc"][0]) if first["loc"] else "settings"
+        raise InvalidInput(
+            f"{variable}: {first['msg']} (got {first.get('input')!r})", variable
+        ) from None

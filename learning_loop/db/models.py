@@ -310,11 +310,18 @@ class MetricSnapshot(Base):
 
 
 class VideoReward(Base):
-    """A video's reward as computed for one evaluation date (contract §3).
+    """A video's reward as computed for one evaluation date (contract §3): the daily history.
 
     Derived rows, written only by the daily reward statement, which selects them from
     `video_jobs` itself. They carry no foreign keys: checking two keys per row doubled the cost
     of the bulk insert (bench/RESULTS.md), and the statement cannot produce an orphan.
+    `recipe_id` is the video's recipe when the date was evaluated, so a date's recipe stats
+    are one aggregate over that date's rows.
+
+    Only the newest `LEARNING_LOOP_REWARD_HISTORY_DAYS` of dates are kept (registered in
+    `reward_dates`); an older date is retired whole, its rows that nothing newer replaces
+    moving to `video_settled_rewards` first (contract §3, "Reward history"). On PostgreSQL the
+    table is partitioned by date, one partition per date, so retiring a date drops a table.
     """
 
     __tablename__ = "video_rewards"
@@ -322,6 +329,30 @@ class VideoReward(Base):
     video_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     reward_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     project_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    recipe_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    engagement: Mapped[float] = mapped_column(Float)
+    pct_avg_view_duration: Mapped[float] = mapped_column(Float)
+    pct_views_6h: Mapped[float] = mapped_column(Float)
+    pct_engagement: Mapped[float] = mapped_column(Float)
+    reward: Mapped[float] = mapped_column(Float)
+    window_size: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index(None, "project_id", "reward_date"),
+        {"postgresql_partition_by": "RANGE (reward_date)"},
+    )
+
+
+class SettledReward(Base):
+    """Each video's reward on the last date it was evaluated, once that date has left the
+    daily history: what a video's current reward is after its window has moved on."""
+
+    __tablename__ = "video_settled_rewards"
+
+    video_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    reward_date: Mapped[dt.date] = mapped_column(Date)
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    recipe_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     engagement: Mapped[float] = mapped_column(Float)
     pct_avg_view_duration: Mapped[float] = mapped_column(Float)
     pct_views_6h: Mapped[float] = mapped_column(Float)
@@ -330,6 +361,15 @@ class VideoReward(Base):
     window_size: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (Index(None, "project_id", "reward_date"),)
+
+
+class RewardDate(Base):
+    """The dates whose rewards `video_rewards` holds, and when each was last computed."""
+
+    __tablename__ = "reward_dates"
+
+    reward_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class PlanRequest(Base):

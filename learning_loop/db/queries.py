@@ -1,4 +1,4 @@
-"""Queries shared by the services: recipes get-or-create, current rewards, window reads."""
+"""Queries shared by the services: recipes get-or-create, chunks, per-date locks."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.models import VideoReward
 from learning_loop.domain.recipe import Recipe
 
 # An experiment's two recipes, aliased once: building aliases per query costs CPU per request.
@@ -77,45 +76,6 @@ def recipe_of(row: RecipeRow) -> Recipe:
         row.narration_wpm_bucket,
         row.caption_density_bucket,
         row.ending_type,
-    )
-
-
-def current_rewards(
-    dialect: str,
-    as_of: dt.date | None = None,
-    project_ids: Sequence[uuid.UUID] | None = None,
-) -> Any:
-    """Each video's most recent `video_rewards` row (up to `as_of` when given), as a subquery.
-
-    PostgreSQL walks the primary key once with DISTINCT ON; elsewhere the newest date per
-    video is joined back.
-    """
-    where = []
-    if as_of is not None:
-        where.append(VideoReward.reward_date <= as_of)
-    if project_ids is not None:
-        where.append(VideoReward.project_id.in_(list(project_ids)))
-    if dialect == "postgresql":
-        return (
-            select(VideoReward)
-            .where(*where)
-            .distinct(VideoReward.video_id)
-            .order_by(VideoReward.video_id, VideoReward.reward_date.desc())
-            .subquery("current")
-        )
-    newest = (
-        select(VideoReward.video_id, func.max(VideoReward.reward_date).label("d"))
-        .where(*where)
-        .group_by(VideoReward.video_id)
-        .subquery("newest")
-    )
-    return (
-        select(VideoReward)
-        .join(
-            newest,
-            and_(newest.c.video_id == VideoReward.video_id, newest.c.d == VideoReward.reward_date),
-        )
-        .subquery("current")
     )
 
 

@@ -88,6 +88,7 @@ def window_rewards_select(
         select(
             VideoJob.project_id,
             VideoJob.id.label("video_id"),
+            VideoJob.recipe_id,
             latest.c.avg_view_duration_s.label("avd"),
             latest.c.views_6h.label("v6"),
             engagement.label("eng"),
@@ -105,6 +106,7 @@ def window_rewards_select(
     ranked = select(
         w.project_id,
         w.video_id,
+        w.recipe_id,
         w.eng,
         func.count().over(partition_by=by_project).label("n"),
         func.rank().over(partition_by=by_project, order_by=w.avd).label("r1"),
@@ -119,6 +121,7 @@ def window_rewards_select(
         select(
             r.video_id,
             r.project_id,
+            r.recipe_id,
             r.eng,
             r.n,
             _pct(r.r1, r.t1, r.n).label("p1"),
@@ -132,6 +135,7 @@ def window_rewards_select(
             p.video_id,
             literal(as_of).label("reward_date"),
             p.project_id,
+            p.recipe_id,
             p.eng.label("engagement"),
             p.p1.label("pct_avg_view_duration"),
             p.p2.label("pct_views_6h"),
@@ -152,6 +156,7 @@ REWARD_INSERT_COLUMNS = (
     "video_id",
     "reward_date",
     "project_id",
+    "recipe_id",
     "engagement",
     "pct_avg_view_duration",
     "pct_views_6h",

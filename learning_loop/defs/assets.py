@@ -76,13 +76,18 @@ def video_rewards(
     context: AssetExecutionContext, config: DailyConfig, learning_loop_db: LearningLoopDatabase
 ) -> MaterializeResult[None]:
     result = compute_rewards_for_date(
-        learning_loop_db.database(), partition_date(context), project_scope(config)
+        learning_loop_db.database(),
+        partition_date(context),
+        project_scope(config),
+        history_days=learning_loop_db.settings().reward_history_days,
     )
     return MaterializeResult(
         metadata={
             "rows": result.videos_rewarded,
             "projects": result.projects,
             "projects_touched": len(result.per_project),
+            "retired_dates": ", ".join(d.isoformat() for d in result.retired_dates) or "none",
+            "settled_rewards": result.settled_rewards,
         }
     )
 

@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import and_, func, literal, select, union_all
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, literal, select, union_all
+from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import Experiment, Project, VideoJob, VideoReward
+from learning_loop.db.models import Experiment, Project, VideoJob
 from learning_loop.db.queries import BASELINE_RECIPE, VARIANT_RECIPE
+from learning_loop.db.reward_history import newest_reward_of
 from learning_loop.domain.experiments import should_complete, welch_verdict
 from learning_loop.domain.statuses import ExperimentStatus
 from learning_loop.services.projects import get_project
@@ -79,21 +80,14 @@ def _arm_rewards(
         .where(*running)
     )
     arms = union_all(variant_arm, baseline_arm).subquery("arms")
-    newest_reward = aliased(VideoReward)
-    newest = (
-        select(func.max(newest_reward.reward_date))
-        .where(newest_reward.video_id == arms.c.video_id, newest_reward.reward_date <= as_of)
-        .scalar_subquery()
-    )
+    reward = newest_reward_of(arms.c.video_id, as_of).label("reward")
+    scored = select(arms.c.experiment_id, arms.c.arm, arms.c.video_id, reward).subquery("scored")
     variant: dict[uuid.UUID, list[float]] = defaultdict(list)
     baseline: dict[uuid.UUID, list[float]] = defaultdict(list)
     for exp_id, arm, reward in session.execute(
-        select(arms.c.experiment_id, arms.c.arm, VideoReward.reward)
-        .join(
-            VideoReward,
-            and_(VideoReward.video_id == arms.c.video_id, VideoReward.reward_date == newest),
-        )
-        .order_by(arms.c.video_id)
+        select(scored.c.experiment_id, scored.c.arm, scored.c.reward)
+        .where(scored.c.reward.is_not(None))
+        .order_by(scored.c.video_id)
     ):
         (variant if arm == "variant" else baseline)[exp_id].append(float(reward))
     return variant, baseline

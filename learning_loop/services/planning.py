@@ -19,10 +19,10 @@ from learning_loop.db.queries import (
     BASELINE_RECIPE,
     VARIANT_RECIPE,
     chunks,
-    current_rewards,
     ensure_recipes,
     recipe_of,
 )
+from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.batch import MAX_BATCH_SIZE
 from learning_loop.domain.recipe import Recipe
 from learning_loop.domain.sampler import (

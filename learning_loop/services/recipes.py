@@ -25,9 +25,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import Project, RecipeDailyStats, VideoJob
+from learning_loop.db.models import Project, RecipeDailyStats, RewardDate, VideoJob, VideoReward
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import RECIPE_STATS_LOCK, chunks, current_rewards, lock_date
+from learning_loop.db.queries import RECIPE_STATS_LOCK, chunks, lock_date
+from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.rewards import window_bounds
 from learning_loop.services.errors import InvalidInput, NotFound
 from learning_loop.services.projects import get_project
@@ -76,19 +77,24 @@ def compute_recipe_stats(
         if db.dialect == "postgresql":
             session.execute(text("SET LOCAL work_mem = '64MB'"))
         ids = None if project_ids is None else list(project_ids)
-        if days is not None:
-            _stats_for_window(session, db.dialect, as_of, days, ids)
+        # The date's own rewards hold every video of each project's own window (contract §4).
+        held = session.get(RewardDate, as_of) is not None
+        groups: dict[tuple[int, bool], list[uuid.UUID]] = {}
+        for pid, own_length in session.execute(
+            select(Project.id, Project.window_days)
+            .where(_scope(Project.id, ids))
+            .order_by(Project.id)
+        ).tuples():
+            length = own_length if days is None else days
+            groups.setdefault((length, length == own_length), []).append(pid)
+        if ids is None and len(groups) == 1:
+            # Every project in one pass, without a list of ids.
+            ((length, own),) = groups
+            _stats_for_window(session, db.dialect, as_of, length, None, held and own)
         else:
-            by_length: dict[int, list[uuid.UUID]] = {}
-            for pid, length in session.execute(
-                select(Project.id, Project.window_days)
-                .where(_scope(Project.id, ids))
-                .order_by(Project.id)
-            ).tuples():
-                by_length.setdefault(length, []).append(pid)
-            for length, group in sorted(by_length.items()):
+            for (length, own), group in sorted(groups.items()):
                 for part in chunks(group, 10_000):
-                    _stats_for_window(session, db.dialect, as_of, length, list(part))
+                    _stats_for_window(session, db.dialect, as_of, length, list(part), held and own)
         recipes, rewarded = session.execute(
             select(func.count(), func.count(RecipeDailyStats.avg_reward_score)).where(
                 RecipeDailyStats.stats_date == as_of, _scope(RecipeDailyStats.project_id, ids)
@@ -109,28 +115,56 @@ def compute_recipe_stats(
 
 
 def _stats_for_window(
-    session: Session, dialect: str, as_of: dt.date, days: int, ids: list[uuid.UUID] | None
+    session: Session,
+    dialect: str,
+    as_of: dt.date,
+    days: int,
+    ids: list[uuid.UUID] | None,
+    from_day_rows: bool,
 ) -> None:
-    """The recipe stats of `as_of` over `days` for the projects `ids` (None: every project)."""
-    start, end = window_bounds(as_of, days)
-    current = current_rewards(dialect, as_of, ids)
-    scored = (
-        select(
-            VideoJob.recipe_id.label("recipe_id"),
-            func.avg(current.c.reward).label("avg"),
-            func.max(current.c.reward).label("best"),
-            func.count().label("n"),
+    """The recipe stats of `as_of` over `days` for the projects `ids` (None: every project).
+
+    `from_day_rows`: `days` is each project's own window and `as_of`'s rewards are held, so
+    the stats are one aggregate over that date's rows. A video of the window has a row on the
+    date exactly when it has any reward up to it (a snapshot before an earlier date's end is
+    also before this one's). Otherwise each video of the window takes its newest reward.
+    """
+    if from_day_rows:
+        scored = (
+            select(
+                VideoReward.recipe_id.label("recipe_id"),
+                func.avg(VideoReward.reward).label("avg"),
+                func.max(VideoReward.reward).label("best"),
+                func.count().label("n"),
+            )
+            .where(
+                VideoReward.reward_date == as_of,
+                _scope(VideoReward.project_id, ids),
+                VideoReward.recipe_id.is_not(None),
+            )
+            .group_by(VideoReward.recipe_id)
+            .subquery("scored")
         )
-        .join(current, current.c.video_id == VideoJob.id)
-        .where(
-            _scope(VideoJob.project_id, ids),
-            VideoJob.recipe_id.is_not(None),
-            VideoJob.published_at >= start,
-            VideoJob.published_at < end,
+    else:
+        start, end = window_bounds(as_of, days)
+        current = current_rewards(dialect, as_of, ids)
+        scored = (
+            select(
+                VideoJob.recipe_id.label("recipe_id"),
+                func.avg(current.c.reward).label("avg"),
+                func.max(current.c.reward).label("best"),
+                func.count().label("n"),
+            )
+            .join(current, current.c.video_id == VideoJob.id)
+            .where(
+                _scope(VideoJob.project_id, ids),
+                VideoJob.recipe_id.is_not(None),
+                VideoJob.published_at >= start,
+                VideoJob.published_at < end,
+            )
+            .group_by(VideoJob.recipe_id)
+            .subquery("scored")
         )
-        .group_by(VideoJob.recipe_id)
-        .subquery("scored")
-    )
     used = (
         select(VideoJob.recipe_id.label("recipe_id"), func.count().label("n"))
         .where(_scope(VideoJob.project_id, ids), VideoJob.recipe_id.is_not(None))

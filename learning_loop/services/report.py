@@ -15,7 +15,7 @@ from sqlalchemy import select
 from learning_loop.db.engine import Database
 from learning_loop.db.models import PlannedBatch, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import current_rewards
+from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.experiments import CI_LEVEL
 from learning_loop.reporting.data import (
     GENERATION_MODES,

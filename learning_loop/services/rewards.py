@@ -15,6 +15,13 @@ from sqlalchemy.orm import Session
 from learning_loop.db.engine import Database
 from learning_loop.db.models import MetricSnapshot, Project, VideoJob, VideoReward
 from learning_loop.db.queries import REWARDS_LOCK, chunks, lock_date
+from learning_loop.db.reward_history import (
+    DEFAULT_HISTORY_DAYS,
+    analyze_date,
+    ensure_partition,
+    register_date,
+    retire_old_dates,
+)
 from learning_loop.db.reward_sql import REWARD_INSERT_COLUMNS, window_rewards_select
 from learning_loop.domain.rewards import window_bounds
 
@@ -32,6 +39,9 @@ class RewardsResult(BaseModel):
     projects: int
     videos_rewarded: int
     per_project: dict[str, int]
+    # Dates that left the daily history during this run (reward history, contract §3).
+    retired_dates: list[dt.date] = []
+    settled_rewards: int = 0
 
 
 def select_projects(session: Session, project_ids: Sequence[uuid.UUID] | None) -> list[Project]:
@@ -91,14 +101,19 @@ def window_summary(
 
 
 def compute_rewards_for_date(
-    db: Database, as_of: dt.date, project_ids: Sequence[uuid.UUID] | None = None
+    db: Database,
+    as_of: dt.date,
+    project_ids: Sequence[uuid.UUID] | None = None,
+    history_days: int = DEFAULT_HISTORY_DAYS,
 ) -> RewardsResult:
-    """Recompute and store the reward of every video in each project's window of `as_of`.
+    """Recompute and store the reward of every video in each project's window of `as_of`,
+    then retire the dates older than the newest `history_days` days of daily history.
 
     The work happens in the database (one INSERT ... SELECT per window length, see
     `db.reward_sql`). The date's rows are replaced whole, so re-running a date gives identical
     rows.
     """
+    ensure_partition(db, as_of)
     with db.transaction() as session:
         lock_date(session, REWARDS_LOCK, as_of)
         projects = select_projects(session, project_ids)
@@ -127,6 +142,8 @@ def compute_rewards_for_date(
                         window_rewards_select(db.dialect, part, as_of, start, end),
                     )
                 )
+        register_date(session, as_of, dt.datetime.now(dt.UTC))
+        analyze_date(session, as_of)
         counted = (
             select(VideoReward.project_id, func.count())
             .where(VideoReward.reward_date == as_of)
@@ -135,9 +152,13 @@ def compute_rewards_for_date(
         if project_ids is not None:
             counted = counted.where(VideoReward.project_id.in_(ids))
         per_project = dict(session.execute(counted).tuples().all())
-        return RewardsResult(
-            as_of=as_of,
-            projects=len(projects),
-            videos_rewarded=sum(per_project.values()),
-            per_project={str(k): int(v) for k, v in per_project.items()},
-        )
+        n_projects = len(projects)
+    retirement = retire_old_dates(db, history_days)
+    return RewardsResult(
+        as_of=as_of,
+        projects=n_projects,
+        videos_rewarded=sum(per_project.values()),
+        per_project={str(k): int(v) for k, v in per_project.items()},
+        retired_dates=retirement.retired,
+        settled_rewards=retirement.settled_rows,
+    )

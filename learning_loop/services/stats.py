@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, func, select
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Experiment, PlannedBatch, VideoJob, VideoReward
-from learning_loop.db.queries import current_rewards
+from learning_loop.db.reward_history import current_rewards
 from learning_loop.services.projects import get_project
 from learning_loop.services.recipes import (
     RecipeStatsResult,
@@ -64,9 +64,7 @@ def project_stats(db: Database, project_id: uuid.UUID) -> StatsView:
             .all()
         )
         rewarded = session.scalar(select(func.count()).select_from(current)) or 0
-        latest_date = session.scalar(
-            select(func.max(VideoReward.reward_date)).where(VideoReward.project_id == pid)
-        )
+        latest_date = session.scalar(select(func.max(current.c.reward_date)))
         exp_counts = dict(
             session.execute(
                 select(Experiment.status, func.count())

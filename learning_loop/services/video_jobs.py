@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from learning_loop.db.engine import Database
 from learning_loop.db.models import PlannedBatch, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import current_rewards, recipe_of
+from learning_loop.db.queries import recipe_of
+from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.statuses import GenerationMode, JobStatus
 from learning_loop.services.errors import Conflict, InvalidInput, NotFound
 from learning_loop.services.projects import get_project
