@@ -26,9 +26,14 @@ def _pct(rank: Any, at_most: Any, n: Any) -> Any:
 
 
 def _latest_snapshots(
-    dialect: str, project_ids: Sequence[uuid.UUID] | None, end: dt.datetime
+    dialect: str, project_ids: Sequence[uuid.UUID] | None, start: dt.datetime, end: dt.datetime
 ) -> Any:
-    """Each video's latest snapshot captured before `end`."""
+    """Each window video's latest snapshot captured before `end`.
+
+    A snapshot is never captured before its video's publication (ingest refuses it), so the
+    snapshots of videos published at or after `start` are all captured at or after it: the
+    lower bound keeps the search to the window's snapshots, whatever the history's length.
+    """
     cols = (
         MetricSnapshot.video_id,
         MetricSnapshot.views,
@@ -37,7 +42,7 @@ def _latest_snapshots(
         MetricSnapshot.likes,
         MetricSnapshot.comments,
     )
-    where = [MetricSnapshot.captured_at < end]
+    where = [MetricSnapshot.captured_at >= start, MetricSnapshot.captured_at < end]
     if project_ids is not None:
         where.append(MetricSnapshot.project_id.in_(project_ids))
     if dialect == "postgresql":
@@ -79,7 +84,7 @@ def window_rewards_select(
 
     `project_ids` None means every project (no filter at all).
     """
-    latest = _latest_snapshots(dialect, project_ids, end)
+    latest = _latest_snapshots(dialect, project_ids, start, end)
     engagement = case(
         (latest.c.views == 0, literal(0.0, Float)),
         else_=cast(latest.c.likes + latest.c.comments, Float) / cast(latest.c.views, Float),

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, literal, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, literal, select, union_all
+from sqlalchemy.orm import Session, aliased
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import Experiment, Project, VideoJob
+from learning_loop.db.models import Experiment, Project, VideoJob, VideoReward
 from learning_loop.db.queries import BASELINE_RECIPE, VARIANT_RECIPE
 from learning_loop.db.reward_history import newest_reward_of
 from learning_loop.domain.experiments import should_complete, welch_verdict
@@ -80,8 +80,15 @@ def _arm_rewards(
         .where(*running)
     )
     arms = union_all(variant_arm, baseline_arm).subquery("arms")
-    reward = newest_reward_of(arms.c.video_id, as_of).label("reward")
-    scored = select(arms.c.experiment_id, arms.c.arm, arms.c.video_id, reward).subquery("scored")
+    # The date's own row is the newest; only a video outside the date's window (or without a
+    # snapshot by its end) needs the probes of its newest older row.
+    today = aliased(VideoReward, name="today")
+    reward = func.coalesce(today.reward, newest_reward_of(arms.c.video_id, as_of)).label("reward")
+    scored = (
+        select(arms.c.experiment_id, arms.c.arm, arms.c.video_id, reward)
+        .outerjoin(today, and_(today.video_id == arms.c.video_id, today.reward_date == as_of))
+        .subquery("scored")
+    )
     variant: dict[uuid.UUID, list[float]] = defaultdict(list)
     baseline: dict[uuid.UUID, list[float]] = defaultdict(list)
     for exp_id, arm, reward in session.execute(

@@ -165,12 +165,6 @@ def _stats_for_window(
             .group_by(VideoJob.recipe_id)
             .subquery("scored")
         )
-    used = (
-        select(VideoJob.recipe_id.label("recipe_id"), func.count().label("n"))
-        .where(_scope(VideoJob.project_id, ids), VideoJob.recipe_id.is_not(None))
-        .group_by(VideoJob.recipe_id)
-        .subquery("used")
-    )
     session.execute(
         delete(RecipeDailyStats).where(
             RecipeDailyStats.stats_date == as_of,
@@ -183,13 +177,12 @@ def _stats_for_window(
             literal(as_of, Date),
             RecipeRow.project_id,
             literal(days, Integer),
-            func.coalesce(used.c.n, 0),
+            RecipeRow.times_used,
             scored.c.avg,
             scored.c.best,
             func.coalesce(scored.c.n, 0),
         )
         .outerjoin(scored, scored.c.recipe_id == RecipeRow.id)
-        .outerjoin(used, used.c.recipe_id == RecipeRow.id)
         .where(_scope(RecipeRow.project_id, ids))
         .order_by(RecipeRow.id)
     )

@@ -77,6 +77,10 @@ def test_concurrent_planners_create_no_duplicates_and_lose_no_batch(shared_pg_ur
             results = pool.starmap(
                 _worker, [(pg_url, pid, w, without_lock, start) for w in range(WORKERS)]
             )
+            # Let the workers finish on their own: the pool's exit would terminate them, and
+            # under load that has hung on a worker that did not go.
+            pool.close()
+            pool.join()
     batch_ids = {b for batches, _ in results for b in batches}
     retries = sum(count for _, count in results)
     if without_lock:
