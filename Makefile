@@ -61,6 +61,7 @@ bench: setup
 	$(PY) -m bench.aa
 	$(PY) -m bench.learning
 	$(PY) -m bench.pipeline
+	$(PY) -m bench.steady
 	$(PY) -m bench.launch
 	$(PY) bench/api/bench_api.py
 
@@ -70,6 +71,7 @@ bench-quick: setup
 	$(PY) -m bench.aa --quick
 	$(PY) -m bench.learning --quick
 	$(PY) -m bench.pipeline --quick
+	$(PY) -m bench.steady --quick
 	$(PY) -m bench.launch --quick
 	$(PY) bench/api/bench_api.py --quick
 

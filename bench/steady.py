@@ -79,6 +79,7 @@ from bench.deployment import (
     load,
     snapshot_frame,
 )
+from bench.pipeline import dagster_run
 from learning_loop.db.engine import Database, make_engine, upgrade
 from learning_loop.services.experiments import evaluate_experiments
 from learning_loop.services.recipes import compute_recipe_stats
@@ -126,6 +127,7 @@ class Run:
     reward_dates_held: int | None = None
     problems: list[str] = field(default_factory=list)
     peak_rss_mb: float = 0.0
+    dagster_after_s: float | None = None  # one more date through Dagster's daily jobs
 
 
 @dataclass
@@ -484,7 +486,14 @@ def _progress(run: Run, k: int, row: DateRow) -> None:
 
 
 def measure(
-    kind: str, projects: int, dates: int, workdir: Path, *, vacuum_after: bool = True, seed: int = 7
+    kind: str,
+    projects: int,
+    dates: int,
+    workdir: Path,
+    *,
+    vacuum_after: bool = True,
+    through_dagster: bool = False,
+    seed: int = 7,
 ) -> Run:
     name = f"ll_steady_{kind}_{projects}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     url = fresh_database(kind, workdir, name)
@@ -520,6 +529,18 @@ def measure(
                 row, per_project = evaluate_date(db, day, published, vacuum_after=vacuum_after)
                 run.dates.append(row)
                 _progress(run, k, row)
+            if through_dagster:
+                # One more date, through Dagster's two daily jobs: the whole daily run as the
+                # schedule makes it, after the consecutive dates.
+                day = AS_OF + dt.timedelta(days=dates)
+                cohort = cohort_frames(db, catalogue, day, dates, seed)
+                insert_frames(db.engine, cohort, COHORT_TABLES, analyze=False)
+                count_uses(db, cohort["video_jobs"])
+                run.dagster_after_s = dagster_run(url, day)["total"]
+                print(
+                    f"{kind:10} {day}  through Dagster  total {run.dagster_after_s:6.2f} s",
+                    flush=True,
+                )
             run.problems = check_last_date(db, run.dates[-1].day, per_project)
             run.reward_rows, run.reward_dates_held = reward_row_counts(db)
         finally:
@@ -647,6 +668,11 @@ def report(runs: list[Run]) -> tuple[str, bool]:
                 f"- {run.database}: the second half began before the {run.reward_dates_held} "
                 "dates of daily reward history had filled; run more dates for a steady figure"
             )
+        if run.dagster_after_s is not None:
+            lines.append(
+                f"- {run.database}: the date after the last, through Dagster's two daily jobs "
+                f"(the whole daily run as scheduled): {run.dagster_after_s:.2f} s"
+            )
         for problem in run.problems:
             lines.append(f"- {run.database}: WRONG: {problem}")
     return "\n".join(lines), all(not r.problems for r in runs)
@@ -670,6 +696,11 @@ def main() -> None:
     parser.add_argument(
         "--no-vacuum", action="store_true", help="PostgreSQL: no VACUUM between two dates"
     )
+    parser.add_argument(
+        "--dagster",
+        action="store_true",
+        help="evaluate one more date after the last through Dagster's daily jobs",
+    )
     args = parser.parse_args()
     projects = args.projects or (QUICK_PROJECTS if args.quick else 1000)
     dates = args.dates or (QUICK_DATES if args.quick else 30)
@@ -683,14 +714,23 @@ def main() -> None:
     runs = []
     try:
         for kind in kinds:
-            runs.append(measure(kind, projects, dates, workdir, vacuum_after=not args.no_vacuum))
+            runs.append(
+                measure(
+                    kind,
+                    projects,
+                    dates,
+                    workdir,
+                    vacuum_after=not args.no_vacuum,
+                    through_dagster=args.dagster,
+                )
+            )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     text_report, correct = report(runs)
     print()
     print(text_report)
     if not args.quick and not args.no_record:
-        record(SECTION, text_report)
+        record(f"{SECTION}, {projects:,} projects", text_report)
     if not correct:
         sys.exit(1)
 

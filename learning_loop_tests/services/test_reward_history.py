@@ -70,7 +70,9 @@ def _shown(db, pid):
 
 def _held(db):
     with db.read() as session:
-        dates = list(session.scalars(select(RewardDate.reward_date).order_by(RewardDate.reward_date)))
+        dates = list(
+            session.scalars(select(RewardDate.reward_date).order_by(RewardDate.reward_date))
+        )
         row_dates = set(session.scalars(select(VideoReward.reward_date).distinct()))
     return dates, row_dates
 
