@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -326,8 +327,8 @@ class VideoReward(Base):
 
     __tablename__ = "video_rewards"
 
-    video_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    reward_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    video_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    reward_date: Mapped[dt.date] = mapped_column(Date)
     project_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     recipe_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     engagement: Mapped[float] = mapped_column(Float)
@@ -337,9 +338,12 @@ class VideoReward(Base):
     reward: Mapped[float] = mapped_column(Float)
     window_size: Mapped[int] = mapped_column(Integer)
 
+    # The key leads with the date: a date's rows are written at the key's end and retired from
+    # its start, never spread through the history (SQLite keeps the rows in the key's order).
     __table_args__ = (
+        PrimaryKeyConstraint("reward_date", "video_id"),
         Index(None, "project_id", "reward_date"),
-        {"postgresql_partition_by": "RANGE (reward_date)"},
+        {"postgresql_partition_by": "RANGE (reward_date)", "sqlite_with_rowid": False},
     )
 
 

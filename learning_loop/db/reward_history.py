@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session, aliased
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import (
-    Project,
     RecipeDailyStats,
     RewardDate,
     SettledReward,
@@ -158,10 +157,16 @@ def newest_reward_of(video_id: Any, as_of: dt.date) -> Any:
     daily = aliased(VideoReward)
 
     def newest_daily(column: Any) -> Any:
+        # One key probe per held date, newest first (the key leads with the date).
         return (
             select(column)
-            .where(daily.video_id == video_id, daily.reward_date <= as_of)
-            .order_by(daily.reward_date.desc())
+            .select_from(RewardDate)
+            .join(
+                daily,
+                (daily.reward_date == RewardDate.reward_date) & (daily.video_id == video_id),
+            )
+            .where(RewardDate.reward_date <= as_of)
+            .order_by(RewardDate.reward_date.desc())
             .limit(1)
             .scalar_subquery()
         )
@@ -251,11 +256,7 @@ def _retire(db: Database, day: dt.date, following: dt.date, lock_timeout_s: floa
         if db.dialect == "postgresql":
             session.execute(text(f"DROP TABLE IF EXISTS {partition_name(day)}"))
         else:
-            session.execute(
-                delete(VideoReward).where(
-                    VideoReward.project_id.in_(select(Project.id)), VideoReward.reward_date == day
-                )
-            )
+            session.execute(delete(VideoReward).where(VideoReward.reward_date == day))
         session.execute(delete(RewardDate).where(RewardDate.reward_date == day))
         session.execute(delete(RecipeDailyStats).where(RecipeDailyStats.stats_date <= day))
         return int(settled)

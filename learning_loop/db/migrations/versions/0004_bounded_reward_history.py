@@ -1,6 +1,7 @@
 """bounded reward history: daily rows for the newest days, settled rewards for the rest
 
-`video_rewards` gains `recipe_id` (the video's recipe when the date was evaluated) and keeps
+`video_rewards` gains `recipe_id` (the video's recipe when the date was evaluated), is keyed by
+(reward_date, video_id) so a date's rows sit together (SQLite: without a rowid), and keeps
 the dates of the newest 7 days (the default of LEARNING_LOOP_REWARD_HISTORY_DAYS), listed in the
 new `reward_dates`. Each video's newest reward among the older dates moves to the new
 `video_settled_rewards`; the older daily rows and their recipe_daily_stats rows go. Every
@@ -105,7 +106,7 @@ def _upgrade_postgresql(conn: sa.Connection) -> None:
     op.create_table(
         "video_rewards",
         *_reward_columns(),
-        sa.PrimaryKeyConstraint("video_id", "reward_date", name=op.f("pk_video_rewards")),
+        sa.PrimaryKeyConstraint("reward_date", "video_id", name=op.f("pk_video_rewards")),
         postgresql_partition_by="RANGE (reward_date)",
     )
     op.create_index(
@@ -144,23 +145,38 @@ def _upgrade_postgresql(conn: sa.Connection) -> None:
 
 
 def _upgrade_sqlite(conn: sa.Connection) -> None:
-    op.add_column("video_rewards", sa.Column("recipe_id", sa.Uuid(), nullable=True))
-    op.execute(
-        "UPDATE video_rewards SET recipe_id = "
-        "(SELECT j.recipe_id FROM video_jobs j WHERE j.id = video_rewards.video_id)"
+    # A new table keyed by (date, video) without a rowid: a date's rows sit together.
+    op.execute("ALTER TABLE video_rewards RENAME TO video_rewards_0003")
+    op.execute("DROP INDEX ix_video_rewards_project_id_reward_date")
+    op.create_table(
+        "video_rewards",
+        *_reward_columns(),
+        sa.PrimaryKeyConstraint("reward_date", "video_id", name=op.f("pk_video_rewards")),
+        sqlite_with_rowid=False,
     )
-    held, cutoff = _held_dates(conn, "video_rewards")
+    op.create_index(
+        op.f("ix_video_rewards_project_id_reward_date"),
+        "video_rewards",
+        ["project_id", "reward_date"],
+    )
+    held, cutoff = _held_dates(conn, "video_rewards_0003")
+    cols = ", ".join(ROW_COLUMNS)
+    with_recipe = ", ".join("j.recipe_id" if c == "recipe_id" else f"r.{c}" for c in ROW_COLUMNS)
+    source = "video_rewards_0003 r LEFT JOIN video_jobs j ON j.id = r.video_id"
     if cutoff is not None:
-        cols = ", ".join(ROW_COLUMNS)
+        bound = cutoff.isoformat()
+        op.execute(
+            f"INSERT INTO video_rewards ({cols}) SELECT {with_recipe} FROM {source} "
+            f"WHERE r.reward_date > '{bound}' ORDER BY r.reward_date, r.video_id"
+        )
         op.execute(
             f"INSERT INTO video_settled_rewards ({cols}) SELECT {cols} FROM ("
-            f"SELECT {cols}, row_number() OVER "
-            "(PARTITION BY video_id ORDER BY reward_date DESC) AS newest_first "
-            f"FROM video_rewards WHERE reward_date <= '{cutoff.isoformat()}') "
-            "WHERE newest_first = 1"
+            f"SELECT {with_recipe}, row_number() OVER "
+            "(PARTITION BY r.video_id ORDER BY r.reward_date DESC) AS newest_first "
+            f"FROM {source} WHERE r.reward_date <= '{bound}') WHERE newest_first = 1"
         )
-        op.execute(f"DELETE FROM video_rewards WHERE reward_date <= '{cutoff.isoformat()}'")
-        op.execute(f"DELETE FROM recipe_daily_stats WHERE stats_date <= '{cutoff.isoformat()}'")
+        op.execute(f"DELETE FROM recipe_daily_stats WHERE stats_date <= '{bound}'")
+    op.execute("DROP TABLE video_rewards_0003")
     _register(conn, held)
 
 
@@ -191,8 +207,20 @@ def downgrade() -> None:
         op.execute(f"INSERT INTO video_rewards ({cols}) SELECT {cols} FROM video_rewards_0004")
         op.execute("DROP TABLE video_rewards_0004 CASCADE")
     else:
-        with op.batch_alter_table("video_rewards") as batch_op:
-            batch_op.drop_column("recipe_id")
+        op.execute("ALTER TABLE video_rewards RENAME TO video_rewards_0004")
+        op.execute("DROP INDEX ix_video_rewards_project_id_reward_date")
+        op.create_table(
+            "video_rewards",
+            *[c for c in _reward_columns() if c.name != "recipe_id"],
+            sa.PrimaryKeyConstraint("video_id", "reward_date", name=op.f("pk_video_rewards")),
+        )
+        op.create_index(
+            op.f("ix_video_rewards_project_id_reward_date"),
+            "video_rewards",
+            ["project_id", "reward_date"],
+        )
+        op.execute(f"INSERT INTO video_rewards ({cols}) SELECT {cols} FROM video_rewards_0004")
+        op.execute("DROP TABLE video_rewards_0004")
     op.execute(
         f"INSERT INTO video_rewards ({cols}) SELECT {cols} FROM video_settled_rewards s "
         "WHERE NOT EXISTS (SELECT 1 FROM video_rewards r "
