@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from learning_loop.db.engine import Database
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.domain.recipe import Recipe
 
@@ -100,3 +101,17 @@ def lock_date(session: Session, lock_class: int, day: dt.date) -> None:
         session.execute(
             text("SELECT pg_advisory_xact_lock(:c, :d)"), {"c": lock_class, "d": day.toordinal()}
         )
+
+
+# A write this large changes a table's shape enough that plans made on the statistics from
+# before it can be many times slower (bench/RESULTS.md, "Steady state").
+BULK_WRITE_ROWS = 1000
+
+
+def refresh_statistics(db: Database, table: str, written: int) -> None:
+    """After a bulk write to `table`, fresh planner statistics (PostgreSQL; SQLite plans
+    without them). ANALYZE samples a bounded number of rows and blocks no reader or writer.
+    Autovacuum would get there too, later, and only where it is switched on."""
+    if written >= BULK_WRITE_ROWS and db.dialect == "postgresql":
+        with db.transaction() as session:
+            session.execute(text(f"ANALYZE {table}"))

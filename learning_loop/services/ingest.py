@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from learning_loop.db.engine import Database
 from learning_loop.db.models import MetricSnapshot, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import chunks, ensure_recipes
+from learning_loop.db.queries import chunks, ensure_recipes, refresh_statistics
 from learning_loop.domain.buckets import InvalidRawValue, density_bucket, wpm_bucket
 from learning_loop.domain.recipe import InvalidRecipe, Recipe
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
@@ -209,9 +209,11 @@ def import_videos(
         reject_if_any(errors, what, "videos")
         if new:
             session.execute(VideoJob.__table__.insert(), new)
-        return ImportResult(
+        result = ImportResult(
             project_id=project.id, rows=len(checked), imported=len(new), unchanged=unchanged
         )
+    refresh_statistics(db, "video_jobs", result.imported)
+    return result
 
 
 # Their recipes -----------------------------------------------------------------------------
@@ -431,6 +433,8 @@ def ingest_metrics(
         reject_if_any(errors, what, "snapshots")
         if new:
             session.execute(MetricSnapshot.__table__.insert(), new)
-        return IngestResult(
+        result = IngestResult(
             project_id=project.id, rows=len(checked), ingested=len(new), unchanged=unchanged
         )
+    refresh_statistics(db, "metric_snapshots", result.ingested)
+    return result
