@@ -568,6 +568,10 @@ class Summary:
     bytes_per_video: float
     input_bytes_per_video: float | None
     table_growth: dict[str, float]  # bytes per video published, per table
+    # The total's last / first, with "first" the first dates once the daily reward history
+    # has filled (None when the run is too short to have such dates).
+    filled_ratio: float | None = None
+    filled_from: int | None = None
 
 
 def summarize(run: Run) -> Summary:
@@ -584,6 +588,12 @@ def summarize(run: Run) -> Summary:
         for t in sorted(set(a.table_bytes) | set(b.table_bytes))
     }
     inputs = sum(growth.get(t, 0.0) for t in INPUT_TABLES) if growth else None
+    held = run.reward_dates_held or 0
+    filled_ratio = filled_from = None
+    if held and len(rows) >= held + 2 * EDGE_DATES:
+        filled_from = held
+        filled = statistics.median(r.steps["total"] for r in rows[held : held + EDGE_DATES])
+        filled_ratio = last["total"] / filled if filled else None
     return Summary(
         first=first,
         last=last,
@@ -593,6 +603,8 @@ def summarize(run: Run) -> Summary:
         bytes_per_video=added / published,
         input_bytes_per_video=inputs,
         table_growth={t: g for t, g in growth.items() if abs(g) >= 1},
+        filled_ratio=filled_ratio,
+        filled_from=filled_from,
     )
 
 
@@ -659,6 +671,12 @@ def report(runs: list[Run]) -> tuple[str, bool]:
             f"- {run.database}: daily run last / first {s.ratio:.2f} "
             f"(<= {GOAL_COST_RATIO}): {_met(s.ratio <= GOAL_COST_RATIO)}"
         )
+        if s.filled_ratio is not None and s.filled_from is not None:
+            lines.append(
+                f"- {run.database}: daily run last / first once the {run.reward_dates_held} "
+                f"dates of history had filled (from {run.dates[s.filled_from].day}): "
+                f"{s.filled_ratio:.2f}"
+            )
         lines.append(
             f"- {run.database}: storage {s.bytes_per_video:,.0f} bytes per video published "
             f"(<= {GOAL_BYTES_PER_VIDEO:,}): {_met(s.bytes_per_video <= GOAL_BYTES_PER_VIDEO)}"
