@@ -31,6 +31,7 @@ import multiprocessing as mp
 import shutil
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -246,34 +247,57 @@ def stats_mismatches(db: Database) -> int:
     return len(wrong)
 
 
+EXPERIMENTS_FLOOR_WRITE = """
+UPDATE floor_experiments SET status = 'completed', completed_at = :now, decided_as_of = :d,
+  baseline_avg_reward = :bm, variant_avg_reward = :vm, baseline_n = :bn, variant_n = :vn,
+  difference = :diff, ci_low = :lo, ci_high = :hi, p_value = :p, winner = :w, reason = :r
+WHERE id = :id
+"""
+
+
 def experiments_floor(db: Database) -> tuple[float, int]:
     """The experiments step's floor: one SELECT of the running experiments' arm rewards of the
-    day, then the same completion rule and Welch test per experiment; nothing is written.
-    Returns the seconds and the number of experiments that would complete."""
+    day, the same completion rule and Welch test per experiment, and one batched UPDATE of the
+    verdicts into a scratch copy of `experiments`. Returns the seconds and the verdicts."""
     from collections import defaultdict
 
     from learning_loop.domain.experiments import should_complete, welch_verdict
 
+    _scratch(db, "floor_experiments", "experiments", "id", rows=True)
     params = _params(db)
+    end = dt.datetime.combine(AS_OF + dt.timedelta(days=1), dt.time())
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     t0 = time.perf_counter()
     arms: dict[Any, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-    with db.engine.connect() as conn:
+    with db.engine.begin() as conn:
         for experiment_id, arm, reward in conn.execute(text(EXPERIMENTS_FLOOR), params):
             arms[experiment_id][arm == "variant"].append(float(reward))
-        settings = conn.execute(text(EXPERIMENTS_FLOOR_SETTINGS), params).all()
-    end = dt.datetime.combine(AS_OF + dt.timedelta(days=1), dt.time())
-    completing = 0
-    for experiment_id, started_at, min_samples, max_days, alpha in settings:
-        baseline, variant = arms.get(experiment_id, ([], []))
-        started = (
-            started_at
-            if isinstance(started_at, dt.datetime)
-            else dt.datetime.fromisoformat(str(started_at))
-        )
-        if should_complete(len(baseline), len(variant), min_samples, started, end, max_days):
-            welch_verdict(baseline, variant, alpha)
-            completing += 1
-    return time.perf_counter() - t0, completing
+        verdicts = []
+        for experiment_id, started_at, min_samples, max_days, alpha in conn.execute(
+            text(EXPERIMENTS_FLOOR_SETTINGS), params
+        ):
+            baseline, variant = arms.get(experiment_id, ([], []))
+            started = (
+                started_at
+                if isinstance(started_at, dt.datetime)
+                else dt.datetime.fromisoformat(str(started_at))
+            )
+            if not should_complete(
+                len(baseline), len(variant), min_samples, started, end, max_days
+            ):
+                continue
+            v = welch_verdict(baseline, variant, alpha)
+            verdicts.append(
+                {
+                    "id": experiment_id, "now": now, "d": params["d"], "bm": v.baseline_mean,
+                    "vm": v.variant_mean, "bn": v.baseline_n, "vn": v.variant_n,
+                    "diff": v.difference, "lo": v.ci_low, "hi": v.ci_high, "p": v.p_value,
+                    "w": v.winner, "r": v.reason,
+                }
+            )  # fmt: skip
+        if verdicts:
+            conn.execute(text(EXPERIMENTS_FLOOR_WRITE), verdicts)
+    return time.perf_counter() - t0, len(verdicts)
 
 
 def mismatches(db: Database) -> int:
@@ -442,7 +466,10 @@ def main() -> None:
     try:
         for projects in sizes:
             for kind in args.databases:
-                row = measure(kind, projects, workdir)
+                # Each measurement in a process of its own: its peak RSS is its own.
+                spawn = mp.get_context("spawn")
+                with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as child:
+                    row = child.submit(measure, kind, projects, workdir).result()
                 rows.append(row)
                 print(json.dumps(row, default=str), flush=True)
     finally:

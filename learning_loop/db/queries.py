@@ -20,6 +20,12 @@ BASELINE_RECIPE = aliased(RecipeRow, name="baseline_recipe")
 VARIANT_RECIPE = aliased(RecipeRow, name="variant_recipe")
 
 
+# Options of a bulk UPDATE or DELETE through a Session: the session is not synchronized with
+# the rows touched. Otherwise SQLAlchemy fetches every touched row's key (RETURNING) to update
+# objects that no bulk statement's caller holds: it took most of the recipe-stats step.
+BULK: dict[str, Any] = {"execution_options": {"synchronize_session": False}}
+
+
 def dialect_insert(session: Session, table: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)

@@ -30,7 +30,7 @@ from learning_loop.db.models import (
     SettledReward,
     VideoReward,
 )
-from learning_loop.db.queries import REWARDS_LOCK, dialect_insert, lock_date
+from learning_loop.db.queries import BULK, REWARDS_LOCK, dialect_insert, lock_date
 
 DEFAULT_HISTORY_DAYS = 7
 # Advisory lock class for creating a date's partition (beside queries' REWARDS_LOCK etc.).
@@ -256,7 +256,7 @@ def _retire(db: Database, day: dt.date, following: dt.date, lock_timeout_s: floa
         if db.dialect == "postgresql":
             session.execute(text(f"DROP TABLE IF EXISTS {partition_name(day)}"))
         else:
-            session.execute(delete(VideoReward).where(VideoReward.reward_date == day))
-        session.execute(delete(RewardDate).where(RewardDate.reward_date == day))
-        session.execute(delete(RecipeDailyStats).where(RecipeDailyStats.stats_date <= day))
+            session.execute(delete(VideoReward).where(VideoReward.reward_date == day), **BULK)
+        session.execute(delete(RewardDate).where(RewardDate.reward_date == day), **BULK)
+        session.execute(delete(RecipeDailyStats).where(RecipeDailyStats.stats_date <= day), **BULK)
         return int(settled)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import and_, func, literal, select, union_all
+from sqlalchemy import and_, func, literal, select, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from learning_loop.db.engine import Database
@@ -118,6 +118,7 @@ def evaluate_experiments(
         scope = None if project_ids is None else list(project_ids)
         variant, baseline = _arm_rewards(session, as_of, scope) if pairs else ({}, {})
         decisions = []
+        completed: list[dict[str, Any]] = []
         now = dt.datetime.now(dt.UTC)
         for experiment, project in pairs:
             b, v = baseline.get(experiment.id, []), variant.get(experiment.id, [])
@@ -126,19 +127,24 @@ def evaluate_experiments(
             ):
                 continue
             verdict = welch_verdict(b, v, project.alpha)
-            experiment.status = "completed"
-            experiment.completed_at = now
-            experiment.decided_as_of = as_of
-            experiment.baseline_avg_reward = verdict.baseline_mean
-            experiment.variant_avg_reward = verdict.variant_mean
-            experiment.baseline_n = verdict.baseline_n
-            experiment.variant_n = verdict.variant_n
-            experiment.difference = verdict.difference
-            experiment.ci_low = verdict.ci_low
-            experiment.ci_high = verdict.ci_high
-            experiment.p_value = verdict.p_value
-            experiment.winner = verdict.winner
-            experiment.reason = verdict.reason
+            completed.append(
+                {
+                    "id": experiment.id,
+                    "status": ExperimentStatus.COMPLETED.value,
+                    "completed_at": now,
+                    "decided_as_of": as_of,
+                    "baseline_avg_reward": verdict.baseline_mean,
+                    "variant_avg_reward": verdict.variant_mean,
+                    "baseline_n": verdict.baseline_n,
+                    "variant_n": verdict.variant_n,
+                    "difference": verdict.difference,
+                    "ci_low": verdict.ci_low,
+                    "ci_high": verdict.ci_high,
+                    "p_value": verdict.p_value,
+                    "winner": verdict.winner,
+                    "reason": verdict.reason,
+                }
+            )
             decisions.append(
                 Decision(
                     experiment_id=experiment.id,
@@ -152,6 +158,9 @@ def evaluate_experiments(
                     p_value=verdict.p_value,
                 )
             )
+        if completed:
+            # One batched UPDATE by primary key for every verdict of the date.
+            session.execute(update(Experiment), completed)
         return EvaluationResult(
             as_of=as_of,
             evaluated=len(pairs),

@@ -27,7 +27,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Project, RecipeDailyStats, RewardDate, VideoJob, VideoReward
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import RECIPE_STATS_LOCK, chunks, lock_date
+from learning_loop.db.queries import BULK, RECIPE_STATS_LOCK, chunks, lock_date
 from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.rewards import window_bounds
 from learning_loop.services.errors import InvalidInput, NotFound
@@ -169,7 +169,8 @@ def _stats_for_window(
         delete(RecipeDailyStats).where(
             RecipeDailyStats.stats_date == as_of,
             _scope(RecipeDailyStats.project_id, ids),
-        )
+        ),
+        **BULK,
     )
     rows = (
         select(
@@ -224,7 +225,8 @@ def _stats_for_window(
                 (newer, RecipeDailyStats.rewarded_videos), else_=RecipeRow.rewarded_videos
             ),
             stats_as_of=case((newer, literal(as_of, Date)), else_=RecipeRow.stats_as_of),
-        )
+        ),
+        **BULK,
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import MetricSnapshot, Project, VideoJob, VideoReward
-from learning_loop.db.queries import REWARDS_LOCK, chunks, lock_date
+from learning_loop.db.queries import BULK, REWARDS_LOCK, chunks, lock_date
 from learning_loop.db.reward_history import (
     DEFAULT_HISTORY_DAYS,
     analyze_date,
@@ -121,7 +121,7 @@ def compute_rewards_for_date(
         stale = delete(VideoReward).where(VideoReward.reward_date == as_of)
         if project_ids is not None:
             stale = stale.where(VideoReward.project_id.in_(ids))
-        session.execute(stale)
+        session.execute(stale, **BULK)
         by_length: dict[int, list[uuid.UUID]] = {}
         for p in projects:
             by_length.setdefault(p.window_days, []).append(p.id)
