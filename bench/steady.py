@@ -529,6 +529,7 @@ def measure(
                 row, per_project = evaluate_date(db, day, published, vacuum_after=vacuum_after)
                 run.dates.append(row)
                 _progress(run, k, row)
+            run.problems = check_last_date(db, run.dates[-1].day, per_project)
             if through_dagster:
                 # One more date, through Dagster's two daily jobs: the whole daily run as the
                 # schedule makes it, after the consecutive dates.
@@ -541,7 +542,6 @@ def measure(
                     f"{kind:10} {day}  through Dagster  total {run.dagster_after_s:6.2f} s",
                     flush=True,
                 )
-            run.problems = check_last_date(db, run.dates[-1].day, per_project)
             run.reward_rows, run.reward_dates_held = reward_row_counts(db)
         finally:
             db.dispose()
