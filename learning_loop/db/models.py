@@ -310,7 +310,22 @@ class MetricSnapshot(Base):
     __table_args__ = (UniqueConstraint("video_id", "captured_at"),)
 
 
-class VideoReward(Base):
+class RewardValues:
+    """The columns a reward row carries besides its video: the daily rows and the settled
+    rows have the same shape, so a video's current reward reads either."""
+
+    reward_date: Mapped[dt.date] = mapped_column(Date)
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    recipe_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    engagement: Mapped[float] = mapped_column(Float)
+    pct_avg_view_duration: Mapped[float] = mapped_column(Float)
+    pct_views_6h: Mapped[float] = mapped_column(Float)
+    pct_engagement: Mapped[float] = mapped_column(Float)
+    reward: Mapped[float] = mapped_column(Float)
+    window_size: Mapped[int] = mapped_column(Integer)
+
+
+class VideoReward(RewardValues, Base):
     """A video's reward as computed for one evaluation date (contract §3): the daily history.
 
     Derived rows, written only by the daily reward statement, which selects them from
@@ -328,15 +343,6 @@ class VideoReward(Base):
     __tablename__ = "video_rewards"
 
     video_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    reward_date: Mapped[dt.date] = mapped_column(Date)
-    project_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    recipe_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    engagement: Mapped[float] = mapped_column(Float)
-    pct_avg_view_duration: Mapped[float] = mapped_column(Float)
-    pct_views_6h: Mapped[float] = mapped_column(Float)
-    pct_engagement: Mapped[float] = mapped_column(Float)
-    reward: Mapped[float] = mapped_column(Float)
-    window_size: Mapped[int] = mapped_column(Integer)
 
     # The key leads with the date: a date's rows are written at the key's end and retired from
     # its start, never spread through the history (SQLite keeps the rows in the key's order).
@@ -347,22 +353,13 @@ class VideoReward(Base):
     )
 
 
-class SettledReward(Base):
+class SettledReward(RewardValues, Base):
     """Each video's reward on the last date it was evaluated, once that date has left the
     daily history: what a video's current reward is after its window has moved on."""
 
     __tablename__ = "video_settled_rewards"
 
     video_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    reward_date: Mapped[dt.date] = mapped_column(Date)
-    project_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    recipe_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    engagement: Mapped[float] = mapped_column(Float)
-    pct_avg_view_duration: Mapped[float] = mapped_column(Float)
-    pct_views_6h: Mapped[float] = mapped_column(Float)
-    pct_engagement: Mapped[float] = mapped_column(Float)
-    reward: Mapped[float] = mapped_column(Float)
-    window_size: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (Index(None, "project_id", "reward_date"),)
 

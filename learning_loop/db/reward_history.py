@@ -31,23 +31,14 @@ from learning_loop.db.models import (
     VideoReward,
 )
 from learning_loop.db.queries import BULK, REWARDS_LOCK, dialect_insert, lock_date
+from learning_loop.db.reward_sql import REWARD_INSERT_COLUMNS
 
 DEFAULT_HISTORY_DAYS = 7
 # Advisory lock class for creating a date's partition (beside queries' REWARDS_LOCK etc.).
 PARTITION_LOCK = 3
 
-REWARD_ROW_COLUMNS = (
-    "video_id",
-    "reward_date",
-    "project_id",
-    "recipe_id",
-    "engagement",
-    "pct_avg_view_duration",
-    "pct_views_6h",
-    "pct_engagement",
-    "reward",
-    "window_size",
-)
+# The columns of a reward row, in the order the daily statement writes them.
+REWARD_ROW_COLUMNS = REWARD_INSERT_COLUMNS
 
 
 def partition_name(day: dt.date) -> str:
