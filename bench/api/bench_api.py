@@ -1,17 +1,21 @@
 """Load benchmark of the admin API: GET /recommendations and GET /recipes under concurrency.
 
-Builds a realistic database (default 1,000 projects x 150 videos, each with metric snapshots,
-rewards on three dates, scored recipes, two planned batches and running experiments), starts a
-real uvicorn on loopback, and drives it with concurrent keep-alive httpx clients picking random
-projects. Prints p50/p90/p99/max latency and throughput per endpoint.
+Two cases. `small` (default): 1,000 projects x 150 videos, each with metric snapshots, rewards
+on three dates, scored recipes, two planned batches and running experiments. `large`: one
+project of 6,000 videos published over 30 days, with about 2,300 distinct recipes, as a big
+channel network has. Starts a real uvicorn on loopback and drives it with 16 keep-alive
+connections (wrk when installed, else httpx clients), each request on a random project with
+random topics. Prints p50/p90/p99/max latency, throughput and CPU per request per endpoint.
 
-    .venv/bin/python bench/api/bench_api.py            # full size, SQLite in a temp folder
-    .venv/bin/python bench/api/bench_api.py --quick    # 20 projects, a few hundred requests
+    .venv/bin/python bench/api/bench_api.py                 # small case, SQLite in a temp folder
+    .venv/bin/python bench/api/bench_api.py --case large    # the large project
+    .venv/bin/python bench/api/bench_api.py --quick         # 20 projects, a few seconds of load
     .venv/bin/python bench/api/bench_api.py --database-url postgresql+psycopg2://...
 
-One project is made through the services (import, backfill, metrics, update-stats, planning);
-the others are copies of its rows under new ids, written with bulk inserts, so the data has the
-shape the services make and the build takes seconds, not minutes.
+Small case: one project is made through the services (import, backfill, metrics, update-stats,
+planning); the others are copies of its rows under new ids, written with bulk inserts, so the
+data has the shape the services make and the build takes seconds, not minutes. Large case: the
+one project is made through the services alone.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import datetime as dt
 import math
 import os
 import random
+import resource
 import secrets
 import shutil
 import signal
@@ -31,9 +36,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +57,7 @@ from learning_loop.db.models import (
     VideoReward,
 )
 from learning_loop.db.models import Recipe as RecipeRow
+from learning_loop.domain.recipe import ENDING_TYPES, HOOK_TYPES, SCENE_COUNTS
 from learning_loop.services import planning
 from learning_loop.services.ingest import backfill_recipes, import_videos, ingest_metrics
 from learning_loop.services.projects import create_project
@@ -60,6 +66,7 @@ from learning_loop.services.stats import update_stats
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = "/api/v1/admin"
 NAME_PREFIX = "bench-"
+LARGE_NAME = "bench-large"
 START = dt.datetime(2026, 8, 1, 9, 0, tzinfo=dt.UTC)
 # Copied per project, parents before children.
 CLONED = [
@@ -73,8 +80,8 @@ CLONED = [
 ]
 
 PRESETS = ["DARK_DYSTOPIAN_ANIME", "VIBRANT_MOTION_GRAPHICS"]
-HOOKS = ["question", "statement", "visual", "story", "contrast", "mystery"]
-ENDINGS = ["cliffhanger", "resolve", "cta", "loop"]
+HOOKS = list(HOOK_TYPES)
+ENDINGS = list(ENDING_TYPES)
 WPM = {"slow": (95, 118), "medium": (121, 159), "fast": (162, 190)}
 DENSITY = {"sparse": (0.1, 0.28), "medium": (0.32, 0.58), "dense": (0.62, 0.9)}
 
@@ -82,27 +89,35 @@ DENSITY = {"sparse": (0.1, 0.28), "medium": (0.32, 0.58), "dense": (0.62, 0.9)}
 # ---------------------------------------------------------------------------------- dataset
 
 
+Production = tuple[str, str, int, str, str, str, float]
+
+
 def _template_rows(videos: int, rng: random.Random) -> tuple[list[dict], list[dict]]:
     """A channel's history: ~30 recipes in use, each with a hidden quality."""
-    pool = []
-    for _ in range(30):
-        pool.append(
-            (
-                rng.choice(PRESETS),
-                rng.choice(HOOKS),
-                rng.randint(5, 10),
-                rng.choice(list(WPM)),
-                rng.choice(list(DENSITY)),
-                rng.choice(ENDINGS),
-                rng.gauss(0, 0.3),
-            )
-        )
+    pool = [_random_production(rng) for _ in range(30)]
+    return _history(videos, 60, lambda: pool[min(int(rng.expovariate(1 / 8)), len(pool) - 1)], rng)
+
+
+def _random_production(rng: random.Random) -> Production:
+    return (
+        rng.choice(PRESETS),
+        rng.choice(HOOKS),
+        rng.choice(SCENE_COUNTS),
+        rng.choice(list(WPM)),
+        rng.choice(list(DENSITY)),
+        rng.choice(ENDINGS),
+        rng.gauss(0, 0.3),
+    )
+
+
+def _history(
+    videos: int, days: int, production: Callable[[], Production], rng: random.Random
+) -> tuple[list[dict], list[dict]]:
+    """`videos` published evenly over `days`, each with two metric snapshots."""
     video_rows, metric_rows = [], []
     for i in range(videos):
-        preset, hook, scenes, wpm, density, ending, quality = pool[
-            min(int(rng.expovariate(1 / 8)), len(pool) - 1)
-        ]
-        published = START + dt.timedelta(hours=60 * 24 * i / videos + rng.random())
+        preset, hook, scenes, wpm, density, ending, quality = production()
+        published = START + dt.timedelta(hours=days * 24 * i / videos + rng.random())
         video_rows.append(
             {
                 "external_id": f"yt_{i:05d}",
@@ -137,16 +152,52 @@ def _make_template(db: Database, videos: int) -> uuid.UUID:
     rng = random.Random(20261001)
     video_rows, metric_rows = _template_rows(videos, rng)
     pid = create_project(db, f"{NAME_PREFIX}00000").id
+    _fill(db, pid, video_rows, metric_rows, (START + dt.timedelta(days=60)).date())
+    return pid
+
+
+def _fill(
+    db: Database, pid: uuid.UUID, video_rows: list[dict], metric_rows: list[dict], end: dt.date
+) -> None:
+    """A project's history through the services: import, recipes, metrics, stats, 2 batches."""
     import_videos(db, pid, list(enumerate(video_rows, 1)))
     backfill_recipes(db, pid)
     ingest_metrics(db, pid, list(enumerate(metric_rows, 1)))
-    end = (START + dt.timedelta(days=60)).date()
     for days_back in (14, 7, 0):
         update_stats(db, pid, end - dt.timedelta(days=days_back), 30)
     for batch in range(2):
         topics = [f"Idea {batch}-{k}" for k in range(10)]
         planning.plan_and_write(db, pid, 10, topics, seed=batch)
-    return pid
+
+
+def build_large(url: str, videos: int) -> list[str]:
+    """The large case: one project of `videos` videos over 30 days, every recipe as likely
+    (6,000 videos make about 2,300 distinct recipes), built once and reused."""
+    engine = make_engine(url)
+    upgrade(engine)
+    db = Database(engine)
+    try:
+        with db.read() as session:
+            found = session.scalar(select(Project.id).where(Project.name == LARGE_NAME))
+        if found is not None:
+            print(f"dataset: reusing the large project ({LARGE_NAME})")
+            return [str(found)]
+        started = time.perf_counter()
+        rng = random.Random(20261128)
+        video_rows, metric_rows = _history(videos, 30, lambda: _random_production(rng), rng)
+        pid = create_project(db, LARGE_NAME).id
+        _fill(db, pid, video_rows, metric_rows, (START + dt.timedelta(days=30)).date())
+        with db.read() as session:
+            recipes = session.scalar(
+                select(func.count()).select_from(RecipeRow).where(RecipeRow.project_id == pid)
+            )
+        print(
+            f"dataset: large project built in {time.perf_counter() - started:.1f} s: "
+            f"{videos:,} videos, {recipes:,} recipes"
+        )
+        return [str(pid)]
+    finally:
+        db.dispose()
 
 
 def _read_template(db: Database, pid: uuid.UUID) -> dict[Any, list[dict[str, Any]]]:
@@ -194,11 +245,15 @@ def build_dataset(url: str, projects: int, videos: int) -> list[str]:
             existing = list(
                 session.scalars(
                     select(Project.id)
-                    .where(Project.name.startswith(NAME_PREFIX))
+                    .where(Project.name.startswith(NAME_PREFIX), Project.name != LARGE_NAME)
                     .order_by(Project.name)
                 )
             )
-            others = session.scalar(select(func.count()).select_from(Project)) - len(existing)
+            others = session.scalar(
+                select(func.count())
+                .select_from(Project)
+                .where(Project.name.not_like(f"{NAME_PREFIX}%"))
+            )
         if others:
             raise SystemExit("the database holds other projects: give the benchmark its own")
         if len(existing) == projects:
@@ -234,7 +289,9 @@ def build_dataset(url: str, projects: int, videos: int) -> list[str]:
             return [
                 str(p)
                 for p in session.scalars(
-                    select(Project.id).where(Project.name.startswith(NAME_PREFIX))
+                    select(Project.id).where(
+                        Project.name.startswith(NAME_PREFIX), Project.name != LARGE_NAME
+                    )
                 )
             ]
     finally:
@@ -326,32 +383,124 @@ def serve(url: str, workers: int, app: str) -> Iterator[tuple[str, str, int]]:
 @dataclass
 class Result:
     endpoint: str
-    latencies: list[float]
+    latencies: list[float]  # seconds, one per request (httpx); empty when wrk measured
     errors: int
     seconds: float
     client_cpu: float = 0.0
     server_cpu: float = 0.0
+    count: int = 0
+    percentiles: dict[float, float] = field(default_factory=dict)  # milliseconds (wrk)
+
+    @property
+    def n(self) -> int:
+        return self.count or len(self.latencies)
 
     def pct(self, q: float) -> float:
+        if self.percentiles:
+            return self.percentiles[q]
         ordered = sorted(self.latencies)
         return ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000
 
     def line(self) -> str:
-        n = len(self.latencies)
+        n = self.n
         return (
             f"{self.endpoint:<16} {n:>6} {self.errors:>6} {self.pct(0.5):>8.1f} "
-            f"{self.pct(0.9):>8.1f} {self.pct(0.99):>8.1f} {max(self.latencies) * 1000:>8.1f} "
+            f"{self.pct(0.9):>8.1f} {self.pct(0.99):>8.1f} {self.pct(1.0):>8.1f} "
             f"{n / self.seconds:>9.1f} {self.client_cpu / n * 1000:>9.2f} "
             f"{self.server_cpu / n * 1000:>9.2f}"
         )
 
 
-def _params(endpoint: str, pid: str, rng: random.Random) -> tuple[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class Shape:
+    """What the requests ask: topics per preview, drawn from the first `topic_range` topic
+    names (those up to the project's video count were already made: duplicate checks)."""
+
+    topics: int = 5
+    topic_range: int = 300
+
+
+def _params(
+    endpoint: str, pid: str, rng: random.Random, shape: Shape
+) -> tuple[str, dict[str, Any]]:
     if endpoint == "recommendations":
         # Topics as a pipeline sends them: some new, some already made (duplicate checks).
-        topics = [f"Topic {rng.randrange(300)}" for _ in range(5)]
+        topics = [f"Topic {rng.randrange(shape.topic_range)}" for _ in range(shape.topics)]
         return f"{ADMIN}/recommendations", {"project_id": pid, "n": 5, "topics": ",".join(topics)}
     return f"{ADMIN}/recipes", {"project_id": pid}
+
+
+WRK_SCRIPT = """
+local paths = {}
+for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
+local i = 0
+wrk.headers["Authorization"] = "Bearer %(token)s"
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d %%d\\n", summary.requests,
+    e.connect + e.read + e.write + e.timeout + e.status, summary.duration,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
+
+
+def load_wrk(
+    base: str,
+    token: str,
+    endpoint: str,
+    pids: list[str],
+    concurrency: int,
+    seconds: float,
+    seed: int,
+    shape: Shape,
+    server: int,
+) -> Result:
+    """wrk (one thread, `concurrency` keep-alive connections) over 5,000 pre-drawn requests;
+    the latencies are wrk's own percentiles (microsecond resolution)."""
+    rng = random.Random(seed)
+    folder = Path(tempfile.mkdtemp(prefix="ll-bench-wrk-"))
+    try:
+        paths = folder / "paths.txt"
+        lines = []
+        for _ in range(5000):
+            path, params = _params(endpoint, rng.choice(pids), rng, shape)
+            lines.append(str(httpx.URL(path, params=params)))
+        paths.write_text("\n".join(lines) + "\n")
+        script = folder / "load.lua"
+        script.write_text(WRK_SCRIPT % {"paths": paths, "token": token})
+
+        def wrk(duration: float) -> tuple[list[int], float]:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            out = subprocess.run(
+                ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(duration))}s",
+                 "--timeout", "30s", "-s", str(script), base],
+                capture_output=True, text=True, check=True,
+            ).stdout  # fmt: skip
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+            return [int(v) for v in line.split()[1:]], cpu
+
+        wrk(2)  # warm the connections and the server's caches; not recorded
+        server_before = server_cpu_seconds(server)
+        (n, errors, micros, p50, p90, p99, top), cpu = wrk(seconds)
+        server_cpu = server_cpu_seconds(server) - server_before
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return Result(
+        endpoint,
+        [],
+        errors,
+        micros / 1e6,
+        cpu,
+        server_cpu,
+        count=n,
+        percentiles={0.5: p50 / 1000, 0.9: p90 / 1000, 0.99: p99 / 1000, 1.0: top / 1000},
+    )
 
 
 async def load(
@@ -362,6 +511,7 @@ async def load(
     concurrency: int,
     total: int,
     seed: int,
+    shape: Shape,
 ) -> Result:
     rng = random.Random(seed)
     latencies: list[float] = []
@@ -377,7 +527,7 @@ async def load(
 
         async def one(record: bool) -> None:
             nonlocal errors
-            path, params = _params(endpoint, rng.choice(pids), rng)
+            path, params = _params(endpoint, rng.choice(pids), rng, shape)
             t0 = time.perf_counter()
             response = await client.get(path, params=params)
             elapsed = time.perf_counter() - t0
@@ -406,14 +556,12 @@ async def load(
 GOALS_P99_MS = {"recommendations": 100.0, "recipes": 50.0}
 
 
-def _record(backend: str, projects: int, args: Any, total: int, results: list[Any]) -> None:
+def _record(backend: str, case: str, load_line: str, results: list[Result]) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from bench.common import record
 
     lines = [
-        f"{backend}, {projects:,} projects x {args.videos} videos, {args.concurrency} concurrent "
-        f"clients on the same 2 cores as the server, uvicorn workers={args.workers}, "
-        f"{total} requests per endpoint.",
+        load_line,
         "",
         "| endpoint | p50 ms | p90 ms | p99 ms | req/s | server CPU ms/req | p99 goal |",
         "|---|---|---|---|---|---|---|",
@@ -427,10 +575,9 @@ def _record(backend: str, projects: int, args: Any, total: int, results: list[An
         )
         lines.append(
             f"| {r.endpoint} | {r.pct(0.5):.1f} | {r.pct(0.9):.1f} | {r.pct(0.99):.1f} | "
-            f"{len(r.latencies) / r.seconds:.0f} | {r.server_cpu / len(r.latencies) * 1000:.2f} "
-            f"| {met} |"
+            f"{r.n / r.seconds:.0f} | {r.server_cpu / r.n * 1000:.2f} | {met} |"
         )
-    record(f"API under load (bench/api, {backend}, {args.concurrency} clients)", "\n".join(lines))
+    record(f"API under load (bench/api, {case} case, {backend})", "\n".join(lines))
 
 
 def run(coroutine: Any) -> Any:
@@ -445,10 +592,20 @@ def run(coroutine: Any) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20 projects, 300 requests each")
-    parser.add_argument("--projects", type=int, default=None)
-    parser.add_argument("--videos", type=int, default=150, help="videos per project")
-    parser.add_argument("--requests", type=int, default=None, help="per endpoint")
+    parser.add_argument("--case", choices=("small", "large"), default="small")
+    parser.add_argument("--quick", action="store_true", help="20 projects, a short load")
+    parser.add_argument("--projects", type=int, default=None, help="small case")
+    parser.add_argument(
+        "--videos", type=int, default=None, help="per project (small: 150; large: 6,000)"
+    )
+    parser.add_argument("--requests", type=int, default=None, help="per endpoint (httpx)")
+    parser.add_argument("--seconds", type=float, default=None, help="per endpoint (wrk)")
+    parser.add_argument(
+        "--client",
+        choices=("wrk", "httpx"),
+        default="wrk" if shutil.which("wrk") else "httpx",
+        help="the load generator (default: wrk when installed)",
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument(
@@ -463,8 +620,12 @@ def main(argv: list[str] | None = None) -> int:
         "--app", default="api.app:create_app", help="the app factory uvicorn imports"
     )
     args = parser.parse_args(argv)
-    projects = args.projects or (20 if args.quick else 1000)
+    large = args.case == "large"
+    projects = 1 if large else args.projects or (20 if args.quick else 1000)
+    videos = args.videos or (6000 if large else 150)
     total = args.requests or (300 if args.quick else 3000)
+    seconds = args.seconds or (3 if args.quick else 15)
+    shape = Shape(topics=8, topic_range=videos) if large else Shape()
 
     scratch = None
     url = args.database_url
@@ -473,23 +634,46 @@ def main(argv: list[str] | None = None) -> int:
         if folder is None:
             folder = scratch = Path(tempfile.mkdtemp(prefix="ll-bench-"))
         folder.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{(folder / f'bench-{projects}x{args.videos}.db').resolve()}"
+        name = "large" if large else f"{projects}x{videos}"
+        url = f"sqlite:///{(folder / f'bench-{name}.db').resolve()}"
     try:
-        pids = build_dataset(url, projects, args.videos)
+        pids = build_large(url, videos) if large else build_dataset(url, projects, videos)
         backend = make_url(url).get_backend_name()
         load_before = os.getloadavg()[0]
-        print(
-            f"load: {backend}, {len(pids)} projects x {args.videos} videos, "
-            f"{args.concurrency} concurrent clients, {total} requests per endpoint, "
-            f"uvicorn workers={args.workers}, cpus={os.cpu_count()}"
+        amount = (
+            f"{seconds:g} s per endpoint (wrk, 1 thread)"
+            if args.client == "wrk"
+            else f"{total} requests per endpoint (httpx)"
         )
+        load_line = (
+            f"{backend}, {len(pids):,} project{'s' if len(pids) > 1 else ''} x {videos:,} videos, "
+            f"{args.concurrency} keep-alive connections from a load generator on the same "
+            f"{os.cpu_count()} cores as the server, uvicorn workers={args.workers}, {amount}; "
+            f"previews ask n=5 with {shape.topics} topics."
+        )
+        print(f"load: {load_line}")
         results = []
         with serve(url, args.workers, args.app) as (base, token, server):
             for endpoint in args.endpoints.split(","):
-                before = server_cpu_seconds(server)
-                result = run(load(base, token, endpoint, pids, args.concurrency, total, args.seed))
-                # Includes the few warm-up requests: a slight overestimate.
-                result.server_cpu = server_cpu_seconds(server) - before
+                if args.client == "wrk":
+                    result = load_wrk(
+                        base,
+                        token,
+                        endpoint,
+                        pids,
+                        args.concurrency,
+                        seconds,
+                        args.seed,
+                        shape,
+                        server,
+                    )
+                else:
+                    before = server_cpu_seconds(server)
+                    result = run(
+                        load(base, token, endpoint, pids, args.concurrency, total, args.seed, shape)
+                    )
+                    # Includes the few warm-up requests: a slight overestimate.
+                    result.server_cpu = server_cpu_seconds(server) - before
                 results.append(result)
         print(
             f"{'endpoint':<16} {'n':>6} {'errors':>6} {'p50 ms':>8} {'p90 ms':>8} "
@@ -503,7 +687,7 @@ def main(argv: list[str] | None = None) -> int:
             "other work ran on the machine are not comparable)"
         )
         if not args.quick:
-            _record(backend, len(pids), args, total, results)
+            _record(backend, args.case, load_line, results)
         return 1 if any(r.errors for r in results) else 0
     finally:
         if scratch is not None:

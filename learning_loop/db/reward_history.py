@@ -102,9 +102,12 @@ def current_rewards(
     dialect: str,
     as_of: dt.date | None = None,
     project_ids: Sequence[uuid.UUID] | None = None,
+    video_ids: Sequence[uuid.UUID] | None = None,
 ) -> Any:
     """Each video's newest reward row (up to `as_of` when given), as a subquery with the
     columns of `video_rewards`: the daily history and the settled rewards together.
+
+    `video_ids` (a page of videos) reads only their rows: key probes, one per held date.
 
     PostgreSQL walks the rows once with DISTINCT ON; elsewhere a row number per video picks
     the newest.
@@ -116,6 +119,11 @@ def current_rewards(
             where.append(table.reward_date <= as_of)
         if project_ids is not None:
             where.append(table.project_id.in_(list(project_ids)))
+        if video_ids is not None:
+            where.append(table.video_id.in_(list(video_ids)))
+            if table is VideoReward:
+                # The daily key leads with the date: name the held dates so each is a probe.
+                where.append(table.reward_date.in_(select(RewardDate.reward_date)))
         return select(*(getattr(table, c) for c in REWARD_ROW_COLUMNS)).where(*where)
 
     both = union_all(rows(VideoReward), rows(SettledReward)).subquery("both_rewards")

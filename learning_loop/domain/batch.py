@@ -63,11 +63,13 @@ class PlannerSettings:
 
 @dataclass(frozen=True)
 class SamplerState:
-    # recipes with a non-null avg, any order; the sampler sorts them
+    # the best recipes with a non-null avg, any order (the sampler sorts them): all of them, or
+    # at least `sampler.ranked_depth` of them
     ranked: Sequence[RankedRecipe]
     # oldest first
     running: Sequence[RunningExperiment]
-    # (baseline_hash, variable_tested, variant_value) of every experiment ever opened
+    # (baseline_hash, variable_tested, variant_value) of every experiment ever opened on the
+    # explore baseline (`sampler.explore_baseline`), the only ones a policy looks up
     tested: frozenset[tuple[str, str, str]]
     # (topic_hash, recipe_hash) already present in the project
     existing_keys: frozenset[tuple[str, str]]

@@ -39,9 +39,11 @@ __all__ = [
     "RunningExperiment",
     "SamplerState",
     "SkippedTopic",
+    "explore_baseline",
     "explore_slot_count",
     "mutations",
     "plan_batch",
+    "ranked_depth",
     "top_recipes",
 ]
 
@@ -59,6 +61,21 @@ def top_recipes(ranked: Sequence[RankedRecipe]) -> list[RankedRecipe]:
             seen.add(entry.recipe.recipe_hash)
             result.append(entry)
     return result
+
+
+def ranked_depth(top_k: int, taken_pairs: int, n: int) -> int:
+    """How many of the best recipes a batch of `n` can reach: an exploit slot takes one of the
+    `top_k` best, or the next best one its topic has not been made with; a topic has at most
+    `taken_pairs` such pairs (plus the batch's own). A planner that reads this many of the
+    ranked recipes, or all of them when there are fewer, plans what it would with all of them.
+    """
+    return top_k + taken_pairs + n + 1
+
+
+def explore_baseline(ranked: Sequence[RankedRecipe], default: Recipe) -> Recipe:
+    """The recipe new experiments change one field of: the top recipe, else the default."""
+    top = top_recipes(ranked)
+    return top[0].recipe if top else default
 
 
 def explore_slot_count(n: int, rate: float, rng: random.Random) -> int:
@@ -133,12 +150,8 @@ class _SeedPolicy:
         ]
         self.new_experiments: list[NewExperiment] = []
         self.exploit_made = 0
-        if self.top:
-            self.explore_baseline = self.top[0].recipe
-            self.baseline_label = "the top recipe"
-        else:
-            self.explore_baseline = settings.default_recipe
-            self.baseline_label = "the default recipe"
+        self.explore_baseline = explore_baseline(self.top, settings.default_recipe)
+        self.baseline_label = "the top recipe" if self.top else "the default recipe"
 
     # Exploit ------------------------------------------------------------------------------
 

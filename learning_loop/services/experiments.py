@@ -178,17 +178,17 @@ def experiment_views(
     offset: int = 0,
 ) -> list[ExperimentView]:
     base, variant = BASELINE_RECIPE, VARIANT_RECIPE
+    # Counted per listed experiment (an index probe each), not over the project's jobs.
     jobs = (
-        select(VideoJob.experiment_id, func.count().label("n"))
-        .where(VideoJob.project_id == project_id, VideoJob.experiment_id.is_not(None))
-        .group_by(VideoJob.experiment_id)
-        .subquery()
+        select(func.count())
+        .where(VideoJob.experiment_id == Experiment.id)
+        .correlate(Experiment)
+        .scalar_subquery()
     )
     stmt = (
-        select(Experiment, base.recipe_hash, variant.recipe_hash, jobs.c.n)
+        select(Experiment, base.recipe_hash, variant.recipe_hash, jobs)
         .join(base, base.id == Experiment.baseline_recipe_id)
         .join(variant, variant.id == Experiment.variant_recipe_id)
-        .outerjoin(jobs, jobs.c.experiment_id == Experiment.id)
         .where(Experiment.project_id == project_id)
         .order_by(Experiment.started_at, Experiment.id)
     )

@@ -30,9 +30,11 @@ from learning_loop.domain.sampler import (
     RankedRecipe,
     RunningExperiment,
     SamplerState,
+    explore_baseline,
     plan_batch,
+    ranked_depth,
 )
-from learning_loop.domain.statuses import GenerationMode, JobStatus
+from learning_loop.domain.statuses import ExperimentStatus, GenerationMode, JobStatus
 from learning_loop.domain.thompson import plan_batch_thompson
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
 from learning_loop.planner.template import build_template_plan
@@ -80,44 +82,12 @@ def check_request(
 
 
 def sampler_state(
-    session: Session, project: Project, topics: Sequence[str] | None
+    session: Session, project: Project, topics: Sequence[str] | None, n: int
 ) -> tuple[SamplerState, list[RecipeRow]]:
-    ranked_rows = ranked_recipe_rows(session, project.id)
-    ranked = [
-        RankedRecipe(recipe_of(r), r.avg_reward_score, r.times_used)
-        for r in ranked_rows
-        if r.avg_reward_score is not None
-    ]
-    base, variant = BASELINE_RECIPE, VARIANT_RECIPE
-    jobs = (
-        select(VideoJob.experiment_id, func.count().label("n"))
-        .where(VideoJob.project_id == project.id, VideoJob.experiment_id.is_not(None))
-        .group_by(VideoJob.experiment_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Experiment, base, variant, jobs.c.n)
-        .join(base, base.id == Experiment.baseline_recipe_id)
-        .join(variant, variant.id == Experiment.variant_recipe_id)
-        .outerjoin(jobs, jobs.c.experiment_id == Experiment.id)
-        .where(Experiment.project_id == project.id)
-        .order_by(Experiment.started_at, Experiment.id)
-    ).all()
-    running = [
-        RunningExperiment(
-            id=str(exp.id),
-            baseline=recipe_of(b),
-            variant=recipe_of(v),
-            variable_tested=exp.variable_tested,
-            variant_value=exp.variant_value,
-            variant_jobs=n or 0,
-        )
-        for exp, b, v, n in rows
-        if exp.status == "running"
-    ]
-    tested = frozenset(
-        (b.recipe_hash, exp.variable_tested, exp.variant_value) for exp, b, _, _ in rows
-    )
+    """What a batch of `n` needs, and nothing more: the taken topic+recipe pairs of the
+    requested topics, the best recipes it can reach (`ranked_depth`, read from the rank
+    index), the running experiments with their variant jobs, and the experiments ever opened
+    on the explore baseline. Its cost does not grow with the project's videos or recipes."""
     keys: set[tuple[str, str]] = set()
     if topics:
         hashes = sorted({topic_hash(t) for t in topics})
@@ -133,6 +103,49 @@ def sampler_state(
                 ).tuples()
                 if t is not None and r is not None
             )
+    depth = ranked_depth(project.top_k, len(keys), n)
+    ranked_rows = ranked_recipe_rows(session, project.id, depth, rewarded_only=True)
+    ranked = [
+        RankedRecipe(recipe_of(r), r.avg_reward_score, r.times_used)
+        for r in ranked_rows
+        if r.avg_reward_score is not None
+    ]
+    base, variant = BASELINE_RECIPE, VARIANT_RECIPE
+    variant_jobs = (
+        select(func.count())
+        .where(VideoJob.experiment_id == Experiment.id)
+        .correlate(Experiment)
+        .scalar_subquery()
+    )
+    running = [
+        RunningExperiment(
+            id=str(exp.id),
+            baseline=recipe_of(b),
+            variant=recipe_of(v),
+            variable_tested=exp.variable_tested,
+            variant_value=exp.variant_value,
+            variant_jobs=jobs or 0,
+        )
+        for exp, b, v, jobs in session.execute(
+            select(Experiment, base, variant, variant_jobs)
+            .join(base, base.id == Experiment.baseline_recipe_id)
+            .join(variant, variant.id == Experiment.variant_recipe_id)
+            .where(
+                Experiment.project_id == project.id,
+                Experiment.status == ExperimentStatus.RUNNING.value,
+            )
+            .order_by(Experiment.started_at, Experiment.id)
+        ).tuples()
+    ]
+    baseline_hash = explore_baseline(ranked, planner_settings(project).default_recipe).recipe_hash
+    tested = frozenset(
+        (baseline_hash, name, value)
+        for name, value in session.execute(
+            select(Experiment.variable_tested, Experiment.variant_value)
+            .join(base, base.id == Experiment.baseline_recipe_id)
+            .where(base.project_id == project.id, base.recipe_hash == baseline_hash)
+        ).tuples()
+    )
     state = SamplerState(
         ranked=ranked, running=running, tested=tested, existing_keys=frozenset(keys)
     )
@@ -182,7 +195,7 @@ def preview(
     cleaned = check_request(n, topics, seed)
     with db.read() as session:
         project = get_project(session, project_id)
-        state, ranked_rows = sampler_state(session, project, cleaned)
+        state, ranked_rows = sampler_state(session, project, cleaned, n)
         plan = sample(session, project, n, cleaned, state, seed)
         since = dt.datetime.now(dt.UTC) - dt.timedelta(days=RECENT_BATCH_DAYS)
         recent = session.scalar(
@@ -190,7 +203,7 @@ def preview(
             .select_from(PlannedBatch)
             .where(PlannedBatch.project_id == project.id, PlannedBatch.created_at >= since)
         )
-        top = [r for r in ranked_rows if r.avg_reward_score is not None][: project.top_k]
+        top = ranked_rows[: project.top_k]
         return PreviewView(
             recommendations=[
                 RecommendationView(
@@ -401,7 +414,7 @@ def plan_and_write(
                         return done
                 if from_backlog:
                     cleaned = list(project.topic_backlog or [])
-                state, _ = sampler_state(session, project, cleaned)
+                state, _ = sampler_state(session, project, cleaned, n)
                 plan = sample(session, project, n, cleaned, state, seed)
                 if from_backlog:
                     used = {r.topic_hash for r in plan.recommendations}

@@ -25,7 +25,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import Project, RecipeDailyStats, RewardDate, VideoJob, VideoReward
+from learning_loop.db.models import (
+    RECIPE_RANK,
+    Project,
+    RecipeDailyStats,
+    RewardDate,
+    VideoJob,
+    VideoReward,
+)
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.queries import BULK, RECIPE_STATS_LOCK, chunks, lock_date
 from learning_loop.db.reward_history import current_rewards
@@ -230,20 +237,21 @@ def _stats_for_window(
     )
 
 
-def ranked_recipe_rows(session: Session, project_id: uuid.UUID) -> list[RecipeRow]:
-    """Recipes best first: avg reward desc (unrewarded last), times used desc, hash."""
-    return list(
-        session.scalars(
-            select(RecipeRow)
-            .where(RecipeRow.project_id == project_id)
-            .order_by(
-                RecipeRow.avg_reward_score.is_(None),
-                RecipeRow.avg_reward_score.desc(),
-                RecipeRow.times_used.desc(),
-                RecipeRow.recipe_hash,
-            )
-        )
-    )
+def ranked_recipe_rows(
+    session: Session,
+    project_id: uuid.UUID,
+    limit: int | None = None,
+    offset: int = 0,
+    *,
+    rewarded_only: bool = False,
+) -> list[RecipeRow]:
+    """Recipes best first (`RECIPE_RANK`), a page of them read from the rank index."""
+    stmt = select(RecipeRow).where(RecipeRow.project_id == project_id).order_by(*RECIPE_RANK)
+    if rewarded_only:
+        stmt = stmt.where(RecipeRow.avg_reward_score.is_not(None))
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    return list(session.scalars(stmt))
 
 
 def list_recipes(
@@ -251,9 +259,7 @@ def list_recipes(
 ) -> list[RecipeView]:
     with db.read() as session:
         project = get_project(session, project_id)
-        rows = ranked_recipe_rows(session, project.id)
-        if limit is not None:
-            rows = rows[offset : offset + limit]
+        rows = ranked_recipe_rows(session, project.id, limit, offset)
         return [RecipeView.model_validate(r) for r in rows]
 
 

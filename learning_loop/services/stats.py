@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, func, select
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Experiment, PlannedBatch, VideoJob, VideoReward
+from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.reward_history import current_rewards
 from learning_loop.services.projects import get_project
 from learning_loop.services.recipes import (
@@ -83,18 +84,23 @@ def project_stats(db: Database, project_id: uuid.UUID) -> StatsView:
             .tuples()
             .all()
         )
-        recipes = ranked_recipe_rows(session, pid)
+        recipes, rewarded_recipes = session.execute(
+            select(func.count(), func.count(RecipeRow.avg_reward_score)).where(
+                RecipeRow.project_id == pid
+            )
+        ).one()
+        top = ranked_recipe_rows(session, pid, 1, rewarded_only=True)
         batches = session.scalar(
             select(func.count()).select_from(PlannedBatch).where(PlannedBatch.project_id == pid)
         )
-        best = recipes[0] if recipes and recipes[0].avg_reward_score is not None else None
+        best = top[0] if top else None
         return StatsView(
             project_id=pid,
             videos=count(VideoJob.project_id == pid),
             published_videos=count(VideoJob.project_id == pid, VideoJob.status == "published"),
             rewarded_videos=rewarded,
-            recipes=len(recipes),
-            rewarded_recipes=sum(1 for r in recipes if r.avg_reward_score is not None),
+            recipes=recipes,
+            rewarded_recipes=rewarded_recipes,
             experiments_running=exp_counts.get("running", 0),
             experiments_completed=exp_counts.get("completed", 0),
             verdicts={k: int(v) for k, v in verdicts.items() if k is not None},

@@ -98,22 +98,33 @@ def video_views(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[VideoView]:
-    current = current_rewards(session.get_bind().dialect.name, None, [project_id])
-    stmt = (
-        select(VideoJob, RecipeRow, current)
-        .outerjoin(RecipeRow, RecipeRow.id == VideoJob.recipe_id)
-        .outerjoin(current, current.c.video_id == VideoJob.id)
+    # The page first, from the listing index; then the current rewards of its videos alone.
+    page = (
+        select(VideoJob.id)
         .where(VideoJob.project_id == project_id)
         .order_by(VideoJob.created_at, VideoJob.batch_position, VideoJob.id)
     )
     if ids is not None:
-        stmt = stmt.where(VideoJob.id.in_(ids))
+        page = page.where(VideoJob.id.in_(ids))
     if status is not None:
-        stmt = stmt.where(VideoJob.status == status)
+        page = page.where(VideoJob.status == status)
     if batch_id is not None:
-        stmt = stmt.where(VideoJob.batch_id == batch_id)
+        page = page.where(VideoJob.batch_id == batch_id)
     if limit is not None:
-        stmt = stmt.limit(limit).offset(offset)
+        page = page.limit(limit).offset(offset)
+    page_ids = list(session.scalars(page))
+    if not page_ids:
+        return []
+    current = current_rewards(
+        session.get_bind().dialect.name, None, [project_id], video_ids=page_ids
+    )
+    stmt = (
+        select(VideoJob, RecipeRow, current)
+        .outerjoin(RecipeRow, RecipeRow.id == VideoJob.recipe_id)
+        .outerjoin(current, current.c.video_id == VideoJob.id)
+        .where(VideoJob.id.in_(page_ids))
+        .order_by(VideoJob.created_at, VideoJob.batch_position, VideoJob.id)
+    )
     out = []
     for row in session.execute(stmt):
         job: VideoJob = row[0]
