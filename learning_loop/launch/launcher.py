@@ -11,13 +11,14 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from learning_loop.launch.instance import open_instance
+from learning_loop.launch.instance import instance_kind, open_instance
 from learning_loop.services.errors import InvalidInput, NotFound
 from learning_loop.services.runs import RunInfo, RunSpec
 from learning_loop.settings import Settings
@@ -31,10 +32,30 @@ LOCATION_NAME = "learning_loop"
 DEFS_MODULE = "learning_loop.defs"
 # A daemon beats every few seconds; one silent this long is taken as not running.
 DAEMON_SILENCE_S = 60.0
-NO_DAEMON = (
-    "no Dagster daemon serves this instance: {waiting} until one starts "
-    "(`make dev`, or `dagster-daemon run -w workspace.yaml` with the same DAGSTER_HOME)"
-)
+NO_DAEMON = "no Dagster daemon serves this instance: {waiting} until one starts ({start})"
+DAEMON_COMMAND = "dagster-daemon run -w workspace.yaml"
+
+
+def start_daemon_hint(settings: Settings) -> str:
+    """How to start a daemon on the instance of `settings`, for the `daemon_note`.
+
+    The daemon's runs read the product database from the environment, so it needs the same
+    environment as the process that submitted the run, whichever command starts it.
+    """
+    kind = instance_kind(settings)
+    if kind == "postgres":
+        # No DAGSTER_HOME: the instance is in the database; `make dev` writes the home it needs.
+        return (
+            f"`make dev`, or `{DAEMON_COMMAND}` with DAGSTER_HOME on a folder holding a copy of "
+            "deploy/postgres/dagster.yaml, in the repository root with the same "
+            "LEARNING_LOOP_DATABASE_URL"
+        )
+    home = shlex.quote(str(settings.resolved_dagster_home))
+    daemon = f"`DAGSTER_HOME={home} {DAEMON_COMMAND}`"
+    if kind == "dagster_home":
+        return f"{daemon}, or `make dev`, in the repository root with the same environment"
+    # The embedded default: `make dev` finds LEARNING_LOOP_HOME's instance by itself.
+    return f"`make dev`, or {daemon}, in the repository root with the same environment"
 
 
 class DagsterRuns:
@@ -198,7 +219,7 @@ class DagsterRuns:
         beats = self.instance().get_daemon_heartbeats()
         beat = beats.get("QUEUED_RUN_COORDINATOR")
         if beat is None or time.time() - beat.timestamp > DAEMON_SILENCE_S:
-            return NO_DAEMON.format(waiting=waiting)
+            return NO_DAEMON.format(waiting=waiting, start=start_daemon_hint(self.settings))
         return None
 
 

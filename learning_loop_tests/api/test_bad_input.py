@@ -258,6 +258,20 @@ async def test_update_stats_days_and_as_of(client, counts, world, fake_runs):
         assert fake_runs.calls == []  # nothing was started
 
 
+async def test_update_stats_accepts_the_first_and_last_evaluation_dates(client, world, fake_runs):
+    """The bounds of the refusals above are themselves accepted: 2015-01-01 and tomorrow (UTC).
+    (Experiments are evaluated by the CLI and the schedule only: the API has no such route.)"""
+    tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
+    for day in ("2015-01-01", tomorrow):
+        response = await client.post(
+            f"{ADMIN}/update-stats", params={"project_id": world.pid, "as_of": day}
+        )
+        assert response.status_code == 202, (day, response.text)
+        body = response.json()
+        assert body["as_of"] == day and body["status"] == "QUEUED" and body["run_id"]
+    assert [spec.partition_key for spec in fake_runs.calls] == ["2015-01-01", tomorrow]
+
+
 BAD_TOPIC_LISTS = [
     "",
     "   ",
