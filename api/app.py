@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ADMIN_PREFIX, DatabaseHolder
+from api.deps import ADMIN_PREFIX, DatabaseHolder, Reads
 from api.errors import install_error_handlers
 from api.middleware import AdminGuard, BodyLimit, ErrorShield
 from api.routes import admin_router
@@ -80,6 +80,7 @@ def create_app(
     app.state.settings = settings
     app.state.admin_token = token
     app.state.database = holder
+    app.state.reads = Reads()
     app.state.runs = runs if runs is not None else dagster_runs
     install_error_handlers(app)
     app.include_router(health_router)

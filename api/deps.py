@@ -6,13 +6,15 @@ import hashlib
 import secrets
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
-from learning_loop.db.engine import Database
+from learning_loop.db.engine import Database, read_time_limit
 from learning_loop.services.context import open_database
 from learning_loop.services.runs import RunLauncher
 from learning_loop.settings import Settings
@@ -21,6 +23,9 @@ ADMIN_PREFIX = "/api/v1/admin"
 REALM = "learning-loop-admin"
 MAX_LIMIT = 1000
 MAX_OFFSET = 10**9
+READ_LIMIT_MS = 2000  # a bounded read takes milliseconds
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class DatabaseHolder:
@@ -31,6 +36,10 @@ class DatabaseHolder:
         self._settings = settings
         self._db: Database | None = None
         self._lock = threading.Lock()
+
+    @property
+    def opened(self) -> Database | None:
+        return self._db
 
     def get(self) -> Database:
         db = self._db
@@ -48,23 +57,57 @@ class DatabaseHolder:
                 self._db = None
 
 
-def get_settings(request: Request) -> Settings:
+class Reads:
+    """Where the bounded reads (a page, a preview, a project's settings) run: on the event
+    loop itself, one after the other, each cancelled past `limit_ms` on PostgreSQL.
+
+    A bounded read is about a millisecond of Python and a few index probes. Handed to a worker
+    thread, it cost twice the CPU (the interpreter lock passed back and forth between the loop
+    and the thread) and, in FastAPI's pool of 40 threads, a burst of reads contended for that
+    lock and gave a long latency tail (docs/decisions.md, "Admin reads"). Writes, imports and
+    runs stay in the thread pool: they may take seconds.
+    """
+
+    def __init__(self, limit_ms: int = READ_LIMIT_MS) -> None:
+        self.limit_ms = limit_ms
+
+    async def __call__(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        with read_time_limit(self.limit_ms):
+            return fn(*args, **kwargs)
+
+
+# The dependencies are coroutines: FastAPI would run a plain function in its thread pool, a
+# thread hop per dependency per request, for work that never waits.
+
+
+async def get_reads(request: Request) -> Reads:
+    reads: Reads = request.app.state.reads
+    return reads
+
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     holder: DatabaseHolder = request.app.state.database
-    return holder.get()
+    db = holder.opened
+    if db is None:
+        # Opened once; opening it (at startup, or again after it was down) may wait on the
+        # network, so not on the event loop.
+        db = await run_in_threadpool(holder.get)
+    return db
 
 
-def get_runs(request: Request) -> RunLauncher:
+async def get_runs(request: Request) -> RunLauncher:
     """The deployment's Dagster runs (its instance is opened on first use)."""
     runs: RunLauncher = request.app.state.runs
     return runs
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ReadsDep = Annotated[Reads, Depends(get_reads)]
 RunsDep = Annotated[RunLauncher, Depends(get_runs)]
 # The template's `SessionDep`: here the services open their own unit of work from a Database.
 DatabaseDep = Annotated[Database, Depends(get_db)]
@@ -103,7 +146,7 @@ _bearer = HTTPBearer(
 )
 
 
-def require_admin(
+async def require_admin(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import status
 
-from api.deps import DatabaseDep, LimitQuery, OffsetQuery
+from api.deps import DatabaseDep, LimitQuery, OffsetQuery, ReadsDep
 from api.errors import responses
 from api.routing import resource_router
 from api.schemas import ProjectCreate, ProjectPage, ProjectPatch, page
@@ -30,16 +30,20 @@ def create_project(db: DatabaseDep, body: ProjectCreate) -> ProjectView:
 
 
 @router.get("", summary="List projects")
-def list_projects(db: DatabaseDep, limit: LimitQuery = 100, offset: OffsetQuery = 0) -> ProjectPage:
+async def list_projects(
+    db: DatabaseDep, reads: ReadsDep, limit: LimitQuery = 100, offset: OffsetQuery = 0
+) -> ProjectPage:
     """Oldest first (creation time, then id)."""
-    rows = projects.list_projects(db, limit + 1, offset)
+    rows = await reads(projects.list_projects, db, limit + 1, offset)
     return page(ProjectPage, rows, limit, offset)
 
 
 @router.get("/{project_id}", responses=responses(404), summary="Show a project's settings")
-def show_project(db: DatabaseDep, project_id: uuid.UUID) -> ProjectSettingsView:
+async def show_project(
+    db: DatabaseDep, reads: ReadsDep, project_id: uuid.UUID
+) -> ProjectSettingsView:
     """Every setting of the project and the recorded changes, oldest first."""
-    return projects.show_settings(db, project_id)
+    return await reads(projects.show_settings, db, project_id)
 
 
 @router.patch(

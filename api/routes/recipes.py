@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.deps import DatabaseDep, LimitQuery, OffsetQuery, ProjectIdQuery
+from api.deps import DatabaseDep, LimitQuery, OffsetQuery, ProjectIdQuery, ReadsDep
 from api.errors import responses
 from api.routing import resource_router
 from api.schemas import BackfillResult, RecipePage, page
@@ -12,11 +12,15 @@ router = resource_router(tags=["recipes"])
 
 
 @router.get("/recipes", responses=responses(404), summary="List a project's recipes")
-def list_recipes(
-    db: DatabaseDep, project_id: ProjectIdQuery, limit: LimitQuery = 100, offset: OffsetQuery = 0
+async def list_recipes(
+    db: DatabaseDep,
+    reads: ReadsDep,
+    project_id: ProjectIdQuery,
+    limit: LimitQuery = 100,
+    offset: OffsetQuery = 0,
 ) -> RecipePage:
     """Best first: average reward (unrewarded last), then times used, then recipe hash."""
-    rows = recipes.list_recipes(db, project_id, limit + 1, offset)
+    rows = await reads(recipes.list_recipes, db, project_id, limit + 1, offset)
     return page(RecipePage, rows, limit, offset)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from api.deps import DatabaseDep, LimitQuery, OffsetQuery, ProjectIdQuery
+from api.deps import DatabaseDep, LimitQuery, OffsetQuery, ProjectIdQuery, ReadsDep
 from api.errors import ApiError, responses
 from api.routing import resource_router
 from api.schemas import PublishBody, VideoJobPage, page
@@ -21,8 +21,9 @@ router = resource_router(prefix="/video-jobs", tags=["video jobs"])
 
 
 @router.get("", responses=responses(404), summary="List a project's video jobs")
-def list_video_jobs(
+async def list_video_jobs(
     db: DatabaseDep,
+    reads: ReadsDep,
     project_id: ProjectIdQuery,
     status: Annotated[JobStatus | None, Query()] = None,
     batch_id: Annotated[uuid.UUID | None, Query(description="Only this batch's jobs")] = None,
@@ -31,13 +32,16 @@ def list_video_jobs(
 ) -> VideoJobPage:
     """Oldest first (creation time, then id), each with its recipe, current reward and the
     reward's percentiles."""
-    if batch_id is not None and video_jobs.batch_project(db, batch_id) != project_id:
-        projects.show_project(db, project_id)  # an unknown project is the first thing to say
-        raise ApiError(404, f"no batch {batch_id} in project {project_id}", "batch_id")
-    rows = video_jobs.list_videos(
-        db, project_id, status=status, batch_id=batch_id, limit=limit + 1, offset=offset
-    )
-    return page(VideoJobPage, rows, limit, offset)
+
+    def read() -> list[VideoView]:
+        if batch_id is not None and video_jobs.batch_project(db, batch_id) != project_id:
+            projects.show_project(db, project_id)  # an unknown project is the first thing to say
+            raise ApiError(404, f"no batch {batch_id} in project {project_id}", "batch_id")
+        return video_jobs.list_videos(
+            db, project_id, status=status, batch_id=batch_id, limit=limit + 1, offset=offset
+        )
+
+    return page(VideoJobPage, await reads(read), limit, offset)
 
 
 @router.post(

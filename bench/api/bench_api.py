@@ -323,16 +323,28 @@ def _process_tree(root: int) -> list[int]:
     return tree
 
 
-def server_cpu_seconds(root: int) -> float:
-    """User + system CPU of uvicorn and its workers so far (Linux /proc)."""
-    total = 0
+def server_cpu_by_process(root: int) -> dict[int, float]:
+    """User + system CPU seconds of uvicorn and each of its workers so far (Linux /proc)."""
+    out = {}
     for pid in _process_tree(root):
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def server_cpu_seconds(root: int) -> float:
+    return sum(server_cpu_by_process(root).values())
+
+
+def busiest_share(before: dict[int, float], after: dict[int, float]) -> float:
+    """The busiest process's share of the server's CPU between two readings: 0.5 when two
+    workers shared the load evenly (each worker keeps the connections it accepted, and
+    uvicorn's workers race for them, so the split varies from run to run)."""
+    used = [after[pid] - before.get(pid, 0.0) for pid in after]
+    return max(used) / sum(used) if sum(used) > 0 else 0.0
 
 
 @contextmanager
@@ -390,6 +402,7 @@ class Result:
     server_cpu: float = 0.0
     count: int = 0
     percentiles: dict[float, float] = field(default_factory=dict)  # milliseconds (wrk)
+    busiest: float = 0.0  # the busiest server process's share of the server's CPU
 
     @property
     def n(self) -> int:
@@ -407,7 +420,7 @@ class Result:
             f"{self.endpoint:<16} {n:>6} {self.errors:>6} {self.pct(0.5):>8.1f} "
             f"{self.pct(0.9):>8.1f} {self.pct(0.99):>8.1f} {self.pct(1.0):>8.1f} "
             f"{n / self.seconds:>9.1f} {self.client_cpu / n * 1000:>9.2f} "
-            f"{self.server_cpu / n * 1000:>9.2f}"
+            f"{self.server_cpu / n * 1000:>9.2f} {self.busiest * 100:>7.0f}%"
         )
 
 
@@ -486,9 +499,10 @@ def load_wrk(
             return [int(v) for v in line.split()[1:]], cpu
 
         wrk(2)  # warm the connections and the server's caches; not recorded
-        server_before = server_cpu_seconds(server)
+        server_before = server_cpu_by_process(server)
         (n, errors, micros, p50, p90, p99, top), cpu = wrk(seconds)
-        server_cpu = server_cpu_seconds(server) - server_before
+        server_after = server_cpu_by_process(server)
+        server_cpu = sum(server_after.values()) - sum(server_before.values())
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return Result(
@@ -500,6 +514,7 @@ def load_wrk(
         server_cpu,
         count=n,
         percentiles={0.5: p50 / 1000, 0.9: p90 / 1000, 0.99: p99 / 1000, 1.0: top / 1000},
+        busiest=busiest_share(server_before, server_after),
     )
 
 
@@ -677,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(result)
         print(
             f"{'endpoint':<16} {'n':>6} {'errors':>6} {'p50 ms':>8} {'p90 ms':>8} "
-            f"{'p99 ms':>8} {'max ms':>8} {'req/s':>9} {'client':>9} {'server':>9}"
+            f"{'p99 ms':>8} {'max ms':>8} {'req/s':>9} {'client':>9} {'server':>9} {'busiest':>8}"
         )
         for result in results:
             print(result.line())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from alembic import command
@@ -70,7 +71,9 @@ def make_engine(url: str) -> Engine:
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=10,
-        connect_args={"options": "-c jit=off"},
+        # A server that does not answer fails the connection after 10 s instead of the
+        # operating system's minutes.
+        connect_args={"options": "-c jit=off", "connect_timeout": 10},
     )
 
 
@@ -112,6 +115,21 @@ def ensure_schema(engine: Engine, *, auto_upgrade: bool) -> None:
     )
 
 
+# The time limit of the reads opened in this context (milliseconds), if any.
+READ_TIME_LIMIT_MS: ContextVar[int | None] = ContextVar("read_time_limit_ms", default=None)
+
+
+@contextmanager
+def read_time_limit(ms: int) -> Iterator[None]:
+    """Reads opened inside the block are cancelled past `ms` milliseconds (PostgreSQL: the
+    statement and lock timeouts of their transaction; SQLite reads never wait for a lock)."""
+    token = READ_TIME_LIMIT_MS.set(ms)
+    try:
+        yield
+    finally:
+        READ_TIME_LIMIT_MS.reset(token)
+
+
 class Database:
     """An engine plus the one way services open a unit of work."""
 
@@ -135,9 +153,18 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reads; closing it ends its transaction without expiring what it read."""
+        """A session for reads; closing it ends its transaction without expiring what it read.
+
+        Under `read_time_limit`, a PostgreSQL read that runs longer, or waits longer for a lock,
+        than the limit is cancelled (OperationalError).
+        """
         with self._sessions() as session:
-            session.connection(execution_options={"sqlite_read_only": True})
+            conn = session.connection(execution_options={"sqlite_read_only": True})
+            limit = READ_TIME_LIMIT_MS.get()
+            if limit is not None and self.dialect == "postgresql":
+                conn.exec_driver_sql(
+                    f"SET LOCAL statement_timeout = {limit}; SET LOCAL lock_timeout = {limit}"
+                )
             yield session
 
     def dispose(self) -> None:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Row, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -75,7 +75,8 @@ def ensure_recipes(
     return {row.recipe_hash: row for row in found}
 
 
-def recipe_of(row: RecipeRow) -> Recipe:
+def recipe_of(row: RecipeRow | Row[Any]) -> Recipe:
+    """The domain recipe of a `recipes` row (an ORM object or a row holding its six fields)."""
     return Recipe(
         row.preset,
         row.hook_type,

@@ -7,8 +7,9 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Row, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from learning_loop.db.queries import (
 )
 from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.batch import MAX_BATCH_SIZE
-from learning_loop.domain.recipe import Recipe
+from learning_loop.domain.recipe import RECIPE_FIELDS, Recipe
 from learning_loop.domain.sampler import (
     BatchPlan,
     RankedRecipe,
@@ -40,14 +41,13 @@ from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
 from learning_loop.planner.template import build_template_plan
 from learning_loop.services.errors import Conflict, InvalidInput
 from learning_loop.services.projects import get_project, planner_settings
-from learning_loop.services.recipes import ranked_recipe_rows
+from learning_loop.services.recipes import ranked_recipe_rows, recipe_view
 from learning_loop.services.views import (
     BatchView,
     JobView,
     PlannedBatchView,
     PreviewView,
     RecipeFields,
-    RecipeView,
     RecommendationView,
     SkippedTopicView,
 )
@@ -81,28 +81,65 @@ def check_request(
     return cleaned
 
 
+# The planner's reads, built once (a request binds its values; no statement is built anew).
+_TAKEN_PAIRS = select(VideoJob.topic_hash, VideoJob.recipe_hash).where(
+    VideoJob.project_id == bindparam("project_id"),
+    VideoJob.topic_hash.in_(bindparam("topic_hashes", expanding=True)),
+    VideoJob.recipe_hash.is_not(None),
+)
+_RUNNING = (
+    select(
+        Experiment.id,
+        Experiment.variable_tested,
+        Experiment.variant_value,
+        *(getattr(BASELINE_RECIPE, f) for f in RECIPE_FIELDS),
+        *(getattr(VARIANT_RECIPE, f) for f in RECIPE_FIELDS),
+        select(func.count())
+        .where(VideoJob.experiment_id == Experiment.id)
+        .correlate(Experiment)
+        .scalar_subquery(),
+    )
+    .join(BASELINE_RECIPE, BASELINE_RECIPE.id == Experiment.baseline_recipe_id)
+    .join(VARIANT_RECIPE, VARIANT_RECIPE.id == Experiment.variant_recipe_id)
+    .where(
+        Experiment.project_id == bindparam("project_id"),
+        Experiment.status == ExperimentStatus.RUNNING.value,
+    )
+    .order_by(Experiment.started_at, Experiment.id)
+)
+_TESTED_ON = (
+    select(Experiment.variable_tested, Experiment.variant_value)
+    .join(BASELINE_RECIPE, BASELINE_RECIPE.id == Experiment.baseline_recipe_id)
+    .where(
+        BASELINE_RECIPE.project_id == bindparam("project_id"),
+        BASELINE_RECIPE.recipe_hash == bindparam("baseline_hash"),
+    )
+)
+_RECENT_BATCHES = (
+    select(func.count())
+    .select_from(PlannedBatch)
+    .where(
+        PlannedBatch.project_id == bindparam("project_id"),
+        PlannedBatch.created_at >= bindparam("since", type_=PlannedBatch.created_at.type),
+    )
+)
+
+
 def sampler_state(
     session: Session, project: Project, topics: Sequence[str] | None, n: int
-) -> tuple[SamplerState, list[RecipeRow]]:
+) -> tuple[SamplerState, list[Row[Any]]]:
     """What a batch of `n` needs, and nothing more: the taken topic+recipe pairs of the
     requested topics, the best recipes it can reach (`ranked_depth`, read from the rank
     index), the running experiments with their variant jobs, and the experiments ever opened
     on the explore baseline. Its cost does not grow with the project's videos or recipes."""
+    conn = session.connection()  # plain statements: Core's execution path, no ORM pass
     keys: set[tuple[str, str]] = set()
     if topics:
         hashes = sorted({topic_hash(t) for t in topics})
         for part in chunks(hashes):
-            keys.update(
-                (t, r)
-                for t, r in session.execute(
-                    select(VideoJob.topic_hash, VideoJob.recipe_hash).where(
-                        VideoJob.project_id == project.id,
-                        VideoJob.topic_hash.in_(part),
-                        VideoJob.recipe_hash.is_not(None),
-                    )
-                ).tuples()
-                if t is not None and r is not None
-            )
+            params = {"project_id": project.id, "topic_hashes": list(part)}
+            rows = conn.execute(_TAKEN_PAIRS, params).tuples()
+            keys.update((t, r) for t, r in rows if t is not None and r is not None)
     depth = ranked_depth(project.top_k, len(keys), n)
     ranked_rows = ranked_recipe_rows(session, project.id, depth, rewarded_only=True)
     ranked = [
@@ -110,40 +147,23 @@ def sampler_state(
         for r in ranked_rows
         if r.avg_reward_score is not None
     ]
-    base, variant = BASELINE_RECIPE, VARIANT_RECIPE
-    variant_jobs = (
-        select(func.count())
-        .where(VideoJob.experiment_id == Experiment.id)
-        .correlate(Experiment)
-        .scalar_subquery()
-    )
+    width = len(RECIPE_FIELDS)
     running = [
         RunningExperiment(
-            id=str(exp.id),
-            baseline=recipe_of(b),
-            variant=recipe_of(v),
-            variable_tested=exp.variable_tested,
-            variant_value=exp.variant_value,
-            variant_jobs=jobs or 0,
+            id=str(row[0]),
+            baseline=Recipe(*row[3 : 3 + width]),
+            variant=Recipe(*row[3 + width : 3 + 2 * width]),
+            variable_tested=row[1],
+            variant_value=row[2],
+            variant_jobs=row[-1] or 0,
         )
-        for exp, b, v, jobs in session.execute(
-            select(Experiment, base, variant, variant_jobs)
-            .join(base, base.id == Experiment.baseline_recipe_id)
-            .join(variant, variant.id == Experiment.variant_recipe_id)
-            .where(
-                Experiment.project_id == project.id,
-                Experiment.status == ExperimentStatus.RUNNING.value,
-            )
-            .order_by(Experiment.started_at, Experiment.id)
-        ).tuples()
+        for row in conn.execute(_RUNNING, {"project_id": project.id})
     ]
     baseline_hash = explore_baseline(ranked, planner_settings(project).default_recipe).recipe_hash
     tested = frozenset(
         (baseline_hash, name, value)
-        for name, value in session.execute(
-            select(Experiment.variable_tested, Experiment.variant_value)
-            .join(base, base.id == Experiment.baseline_recipe_id)
-            .where(base.project_id == project.id, base.recipe_hash == baseline_hash)
+        for name, value in conn.execute(
+            _TESTED_ON, {"project_id": project.id, "baseline_hash": baseline_hash}
         ).tuples()
     )
     state = SamplerState(
@@ -198,11 +218,8 @@ def preview(
         state, ranked_rows = sampler_state(session, project, cleaned, n)
         plan = sample(session, project, n, cleaned, state, seed)
         since = dt.datetime.now(dt.UTC) - dt.timedelta(days=RECENT_BATCH_DAYS)
-        recent = session.scalar(
-            select(func.count())
-            .select_from(PlannedBatch)
-            .where(PlannedBatch.project_id == project.id, PlannedBatch.created_at >= since)
-        )
+        params = {"project_id": project.id, "since": since}
+        recent = session.connection().scalar(_RECENT_BATCHES, params)
         top = ranked_rows[: project.top_k]
         return PreviewView(
             recommendations=[
@@ -217,7 +234,7 @@ def preview(
                 )
                 for r in plan.recommendations
             ],
-            top_recipes=[RecipeView.model_validate(r) for r in top],
+            top_recipes=[recipe_view(r) for r in top],
             running_experiments=len(state.running),
             recent_batches=recent or 0,
             skipped_topics=[

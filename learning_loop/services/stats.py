@@ -18,9 +18,10 @@ from learning_loop.services.recipes import (
     check_days,
     compute_recipe_stats,
     ranked_recipe_rows,
+    recipe_view,
 )
 from learning_loop.services.rewards import RewardsResult, compute_rewards_for_date
-from learning_loop.services.views import RecipeView, StatsView
+from learning_loop.services.views import StatsView
 
 
 class UpdateStatsResult(BaseModel):
@@ -109,7 +110,7 @@ def project_stats(db: Database, project_id: uuid.UUID) -> StatsView:
             mean_reward_exploit=by_mode.get("exploit"),
             mean_reward_explore=by_mode.get("explore"),
             latest_reward_date=latest_date,
-            best_recipe=RecipeView.model_validate(best) if best else None,
+            best_recipe=recipe_view(best) if best else None,
         )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
 
 import httpx
@@ -11,7 +13,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.app import create_app
-from api.deps import get_db
+from api.deps import Reads, get_db
+from learning_loop.services.projects import create_project
 from learning_loop.settings import Settings
 from learning_loop_tests.api.conftest import ADMIN, TOKEN
 
@@ -47,9 +50,8 @@ async def test_database_errors_are_503_without_their_message(app, client, caplog
     assert "hunter2" not in caplog.text and "hunter2" not in response.text
 
 
+@pytest.mark.postgres_only  # a SQLite database brings its own schema up to date
 async def test_health_says_when_the_schema_is_not_ready(backend, database_url, tmp_path):
-    if backend != "postgresql":
-        pytest.skip("a SQLite database brings its own schema up to date")
     name = f"ll_api_empty_{uuid.uuid4().hex[:10]}"
     server = create_engine(
         make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
@@ -78,3 +80,40 @@ async def test_health_says_when_the_schema_is_not_ready(backend, database_url, t
         with server.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         server.dispose()
+
+
+@pytest.mark.postgres_only  # SQLite readers never wait for a lock
+async def test_a_read_held_up_by_a_lock_gives_up_at_its_time_limit(app, client, db, database_url):
+    """Reads run on the event loop: one that waits on the database is cancelled at the limit
+    (503) instead of holding the worker, and the next read answers as usual."""
+    pid = create_project(db, "locked").id
+    app.state.reads = Reads(limit_ms=300)
+    locked, done = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        # Held for 8 s at most: without the limit the read would wait it out and answer 200.
+        other = create_engine(database_url)
+        try:
+            with other.connect() as conn:
+                conn.execute(text("LOCK TABLE recipes IN ACCESS EXCLUSIVE MODE"))
+                locked.set()
+                done.wait(8)
+                conn.rollback()
+        finally:
+            other.dispose()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        started = time.monotonic()
+        response = await client.get(f"{ADMIN}/recipes", params={"project_id": str(pid)})
+        waited = time.monotonic() - started
+    finally:
+        done.set()
+        holder.join()
+    assert response.status_code == 503, response.text
+    assert response.json()["field"] == "database"
+    assert waited < 5
+    again = await client.get(f"{ADMIN}/recipes", params={"project_id": str(pid)})
+    assert again.status_code == 200 and again.json()["items"] == []
