@@ -8,13 +8,16 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, ParamSpec, TypeVar
+from functools import partial
+from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from learning_loop.db.engine import Database, read_time_limit
+from learning_loop.db.engine import Database, make_engine
 from learning_loop.services.context import open_database
 from learning_loop.services.runs import RunLauncher
 from learning_loop.settings import Settings
@@ -30,16 +33,27 @@ P = ParamSpec("P")
 
 class DatabaseHolder:
     """Opens the product database on first use, so the server can start (and `/health` can say
-    so) while the database is down; a failed open is retried by the next request."""
+    so) while the database is down; a failed open is retried by the next request.
 
-    def __init__(self, settings: Settings) -> None:
+    It holds two: the database every route may use, and the one of the bounded reads (`reads`),
+    whose PostgreSQL statements are cancelled past `read_limit_ms`. The bounded reads run on the
+    event loop itself (`ReadDatabaseDep`), so one held up by the database must give up soon.
+    """
+
+    def __init__(self, settings: Settings, read_limit_ms: int = READ_LIMIT_MS) -> None:
         self._settings = settings
+        self.read_limit_ms = read_limit_ms
         self._db: Database | None = None
+        self._reads: Reads | None = None
         self._lock = threading.Lock()
 
     @property
     def opened(self) -> Database | None:
         return self._db
+
+    @property
+    def reads_opened(self) -> Reads | None:
+        return self._reads
 
     def get(self) -> Database:
         db = self._db
@@ -50,44 +64,76 @@ class DatabaseHolder:
                 db = self._db
         return db
 
+    def reads(self) -> Reads:
+        reads = self._reads
+        if reads is None:
+            db = self.get()  # the schema is checked once, there
+            url = db.engine.url.render_as_string(hide_password=False)
+            threads = self._settings.api_read_threads
+            with self._lock:
+                if self._reads is None:
+                    if db.dialect == "postgresql":
+                        limited = Database(make_engine(url, time_limit_ms=self.read_limit_ms))
+                        self._reads = Reads(limited, 2 if threads is None else threads)
+                    else:  # SQLite readers never wait for a lock
+                        self._reads = Reads(db, 0 if threads is None else threads)
+                reads = self._reads
+        return reads
+
     def dispose(self) -> None:
         with self._lock:
+            if self._reads is not None and self._reads.db is not self._db:
+                self._reads.db.dispose()
             if self._db is not None:
                 self._db.dispose()
-                self._db = None
-
-
-class Reads:
-    """Where the bounded reads (a page, a preview, a project's settings) run: on the event
-    loop itself, one after the other, each cancelled past `limit_ms` on PostgreSQL.
-
-    A bounded read is about a millisecond of Python and a few index probes. Handed to a worker
-    thread, it cost twice the CPU (the interpreter lock passed back and forth between the loop
-    and the thread) and, in FastAPI's pool of 40 threads, a burst of reads contended for that
-    lock and gave a long latency tail (docs/decisions.md, "Admin reads"). Writes, imports and
-    runs stay in the thread pool: they may take seconds.
-    """
-
-    def __init__(self, limit_ms: int = READ_LIMIT_MS) -> None:
-        self.limit_ms = limit_ms
-
-    async def __call__(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        with read_time_limit(self.limit_ms):
-            return fn(*args, **kwargs)
+            self._db = self._reads = None
 
 
 # The dependencies are coroutines: FastAPI would run a plain function in its thread pool, a
 # thread hop per dependency per request, for work that never waits.
 
 
-async def get_reads(request: Request) -> Reads:
-    reads: Reads = request.app.state.reads
-    return reads
-
-
 async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+class Reads:
+    """How a bounded read (a page, a preview, a project's settings) runs: `await reads(fn,
+    *args)` calls `fn(db, *args)` with the bounded reads' database.
+
+    `threads` 0 (the default on SQLite): on the event loop itself, one read after the other. A
+    bounded read is about a millisecond of Python and a few index probes; handed to a worker
+    thread it cost twice the CPU (the interpreter lock went back and forth between the loop
+    and the thread), and in FastAPI's pool of 40 threads a burst of reads contended for that
+    lock and gave a long latency tail. `threads` N: in at most N worker threads at a time, the
+    other reads waiting their turn; on PostgreSQL (default 2) a read mostly waits for the
+    server, and two threads let one wait while the other computes (docs/decisions.md,
+    "Admin reads"). Writes, imports and runs stay in FastAPI's pool: they may take seconds.
+    """
+
+    def __init__(self, db: Database, threads: int) -> None:
+        self.db = db
+        self.threads = threads
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def __call__(
+        self, fn: Callable[Concatenate[Database, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        if self.threads == 0:
+            return fn(self.db, *args, **kwargs)
+        if self._limiter is None:  # made on the event loop, on first use
+            self._limiter = anyio.CapacityLimiter(self.threads)
+        call = partial(fn, self.db, *args, **kwargs)
+        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+
+
+async def get_reads(request: Request) -> Reads:
+    holder: DatabaseHolder = request.app.state.database
+    reads = holder.reads_opened
+    if reads is None:
+        reads = await run_in_threadpool(holder.reads)
+    return reads
 
 
 async def get_db(request: Request) -> Database:

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, alias="LEARNING_LOOP_DATABASE_URL")
     dagster_home: Path | None = Field(default=None, alias="DAGSTER_HOME")
     admin_token: str | None = Field(default=None, alias="LEARNING_LOOP_ADMIN_TOKEN")
+    # Worker threads per API process for the bounded reads; 0 runs them on the event loop.
+    # Unset: 0 on SQLite, 2 on PostgreSQL (docs/decisions.md, "Admin reads").
+    api_read_threads: int | None = Field(
+        default=None, ge=0, le=64, alias="LEARNING_LOOP_API_READ_THREADS"
+    )
     # Days of full daily reward history kept (contract §3, "Reward history").
     reward_history_days: int = Field(
         default=7, ge=1, le=3650, alias="LEARNING_LOOP_REWARD_HISTORY_DAYS"

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from api.deps import DatabaseDep, LimitQuery, OffsetQuery, ProjectIdQuery, ReadsDep
+from api.deps import LimitQuery, OffsetQuery, ProjectIdQuery, ReadsDep
 from api.errors import responses
 from api.routing import resource_router
 from api.schemas import ExperimentPage, page
@@ -18,7 +18,6 @@ router = resource_router(tags=["experiments"])
 
 @router.get("/experiments", responses=responses(404), summary="List a project's experiments")
 async def list_experiments(
-    db: DatabaseDep,
     reads: ReadsDep,
     project_id: ProjectIdQuery,
     status: Annotated[ExperimentStatus | None, Query()] = None,
@@ -26,5 +25,5 @@ async def list_experiments(
     offset: OffsetQuery = 0,
 ) -> ExperimentPage:
     """Oldest first (start time, then id)."""
-    rows = await reads(experiments.list_experiments, db, project_id, status, limit + 1, offset)
+    rows = await reads(experiments.list_experiments, project_id, status, limit + 1, offset)
     return page(ExperimentPage, rows, limit, offset)

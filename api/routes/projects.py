@@ -31,19 +31,17 @@ def create_project(db: DatabaseDep, body: ProjectCreate) -> ProjectView:
 
 @router.get("", summary="List projects")
 async def list_projects(
-    db: DatabaseDep, reads: ReadsDep, limit: LimitQuery = 100, offset: OffsetQuery = 0
+    reads: ReadsDep, limit: LimitQuery = 100, offset: OffsetQuery = 0
 ) -> ProjectPage:
     """Oldest first (creation time, then id)."""
-    rows = await reads(projects.list_projects, db, limit + 1, offset)
+    rows = await reads(projects.list_projects, limit + 1, offset)
     return page(ProjectPage, rows, limit, offset)
 
 
 @router.get("/{project_id}", responses=responses(404), summary="Show a project's settings")
-async def show_project(
-    db: DatabaseDep, reads: ReadsDep, project_id: uuid.UUID
-) -> ProjectSettingsView:
+async def show_project(reads: ReadsDep, project_id: uuid.UUID) -> ProjectSettingsView:
     """Every setting of the project and the recorded changes, oldest first."""
-    return await reads(projects.show_settings, db, project_id)
+    return await reads(projects.show_settings, project_id)
 
 
 @router.patch(

@@ -13,14 +13,13 @@ router = resource_router(tags=["recipes"])
 
 @router.get("/recipes", responses=responses(404), summary="List a project's recipes")
 async def list_recipes(
-    db: DatabaseDep,
     reads: ReadsDep,
     project_id: ProjectIdQuery,
     limit: LimitQuery = 100,
     offset: OffsetQuery = 0,
 ) -> RecipePage:
     """Best first: average reward (unrewarded last), then times used, then recipe hash."""
-    rows = await reads(recipes.list_recipes, db, project_id, limit + 1, offset)
+    rows = await reads(recipes.list_recipes, project_id, limit + 1, offset)
     return page(RecipePage, rows, limit, offset)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from api.deps import DatabaseDep, ProjectIdQuery, ReadsDep
+from api.deps import ProjectIdQuery, ReadsDep
 from api.errors import ApiError, responses
 from api.routing import resource_router
 from api.schemas import INT64_MAX, INT64_MIN
@@ -27,7 +27,6 @@ def split_topics(topics: str | None) -> list[str] | None:
 
 @router.get("/recommendations", responses=responses(404), summary="Preview the next batch")
 async def recommendations(
-    db: DatabaseDep,
     reads: ReadsDep,
     project_id: ProjectIdQuery,
     n: Annotated[int, Query(ge=1, le=planning.MAX_N, description="Videos to plan")] = 5,
@@ -41,4 +40,4 @@ async def recommendations(
 ) -> PreviewView:
     """`recommendations` (exploit/explore, recipe, topic, reason, experiment), `top_recipes`,
     `running_experiments`, `recent_batches` (last 7 days), and topics it had to skip."""
-    return await reads(planning.preview, db, project_id, n, split_topics(topics), seed)
+    return await reads(planning.preview, project_id, n, split_topics(topics), seed)

@@ -11,6 +11,7 @@ from api.deps import DatabaseDep, LimitQuery, OffsetQuery, ProjectIdQuery, Reads
 from api.errors import ApiError, responses
 from api.routing import resource_router
 from api.schemas import PublishBody, VideoJobPage, page
+from learning_loop.db.engine import Database
 from learning_loop.domain.statuses import JobStatus
 from learning_loop.services import projects, video_jobs
 from learning_loop.services.errors import InvalidInput
@@ -22,7 +23,6 @@ router = resource_router(prefix="/video-jobs", tags=["video jobs"])
 
 @router.get("", responses=responses(404), summary="List a project's video jobs")
 async def list_video_jobs(
-    db: DatabaseDep,
     reads: ReadsDep,
     project_id: ProjectIdQuery,
     status: Annotated[JobStatus | None, Query()] = None,
@@ -33,7 +33,7 @@ async def list_video_jobs(
     """Oldest first (creation time, then id), each with its recipe, current reward and the
     reward's percentiles."""
 
-    def read() -> list[VideoView]:
+    def read(db: Database) -> list[VideoView]:
         if batch_id is not None and video_jobs.batch_project(db, batch_id) != project_id:
             projects.show_project(db, project_id)  # an unknown project is the first thing to say
             raise ApiError(404, f"no batch {batch_id} in project {project_id}", "batch_id")

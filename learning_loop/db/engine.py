@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
 
 from alembic import command
@@ -49,7 +48,9 @@ def _sqlite_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, time_limit_ms: int | None = None) -> Engine:
+    """The engine of `url`. `time_limit_ms` (PostgreSQL): every statement of its connections
+    that runs longer, or waits longer for a lock, is cancelled (an OperationalError)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -66,6 +67,9 @@ def make_engine(url: str) -> Engine:
         return engine
     # No JIT: the product's statements are either short or plain scans and sorts, and JIT
     # compilation alone took most of the experiments step (bench/RESULTS.md).
+    options = "-c jit=off"
+    if time_limit_ms is not None:
+        options += f" -c statement_timeout={time_limit_ms} -c lock_timeout={time_limit_ms}"
     return create_engine(
         url,
         pool_pre_ping=True,
@@ -73,7 +77,7 @@ def make_engine(url: str) -> Engine:
         max_overflow=10,
         # A server that does not answer fails the connection after 10 s instead of the
         # operating system's minutes.
-        connect_args={"options": "-c jit=off", "connect_timeout": 10},
+        connect_args={"options": options, "connect_timeout": 10},
     )
 
 
@@ -115,21 +119,6 @@ def ensure_schema(engine: Engine, *, auto_upgrade: bool) -> None:
     )
 
 
-# The time limit of the reads opened in this context (milliseconds), if any.
-READ_TIME_LIMIT_MS: ContextVar[int | None] = ContextVar("read_time_limit_ms", default=None)
-
-
-@contextmanager
-def read_time_limit(ms: int) -> Iterator[None]:
-    """Reads opened inside the block are cancelled past `ms` milliseconds (PostgreSQL: the
-    statement and lock timeouts of their transaction; SQLite reads never wait for a lock)."""
-    token = READ_TIME_LIMIT_MS.set(ms)
-    try:
-        yield
-    finally:
-        READ_TIME_LIMIT_MS.reset(token)
-
-
 class Database:
     """An engine plus the one way services open a unit of work."""
 
@@ -153,18 +142,9 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reads; closing it ends its transaction without expiring what it read.
-
-        Under `read_time_limit`, a PostgreSQL read that runs longer, or waits longer for a lock,
-        than the limit is cancelled (OperationalError).
-        """
+        """A session for reads; closing it ends its transaction without expiring what it read."""
         with self._sessions() as session:
-            conn = session.connection(execution_options={"sqlite_read_only": True})
-            limit = READ_TIME_LIMIT_MS.get()
-            if limit is not None and self.dialect == "postgresql":
-                conn.exec_driver_sql(
-                    f"SET LOCAL statement_timeout = {limit}; SET LOCAL lock_timeout = {limit}"
-                )
+            session.connection(execution_options={"sqlite_read_only": True})
             yield session
 
     def dispose(self) -> None:

@@ -265,12 +265,17 @@ def backfill_recipes(db: Database, project_id: uuid.UUID) -> BackfillResult:
             job.recipe_hash = row.recipe_hash
         session.flush()
         _refresh_times_used(session, project.id)
-        return BackfillResult(
+        result = BackfillResult(
             project_id=project.id,
             videos_backfilled=len(with_source),
             recipes_created=(after or 0) - (before or 0),
             videos_without_source=len(jobs) - len(with_source),
         )
+    # The pages and the planner read recipes from the rank index: a planner that still
+    # believes the project has a handful of recipes would sort them all instead.
+    refresh_statistics(db, "recipes", result.recipes_created)
+    refresh_statistics(db, "video_jobs", result.videos_backfilled)
+    return result
 
 
 def _source_recipe(job: VideoJob) -> Recipe:

@@ -37,7 +37,13 @@ from learning_loop.db.models import (
     VideoReward,
 )
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import BULK, RECIPE_STATS_LOCK, chunks, lock_date
+from learning_loop.db.queries import (
+    BULK,
+    RECIPE_STATS_LOCK,
+    chunks,
+    lock_date,
+    refresh_statistics,
+)
 from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.rewards import window_bounds
 from learning_loop.services.errors import InvalidInput, NotFound
@@ -115,13 +121,17 @@ def compute_recipe_stats(
             if ids is not None
             else session.scalar(select(func.count()).select_from(Project))
         )
-        return RecipeStatsResult(
+        result = RecipeStatsResult(
             as_of=as_of,
             days=days,
             projects=projects or 0,
             recipes=recipes or 0,
             rewarded_recipes=rewarded or 0,
         )
+    # Every recipe's scores changed: the rank index serves pages and plans only while the
+    # planner's statistics know how many recipes are scored.
+    refresh_statistics(db, "recipes", result.recipes)
+    return result
 
 
 def _stats_for_window(

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.app import create_app
-from api.deps import Reads, get_db
+from api.deps import get_db, get_reads
 from learning_loop.services.projects import create_project
 from learning_loop.settings import Settings
 from learning_loop_tests.api.conftest import ADMIN, TOKEN
@@ -27,7 +27,7 @@ async def test_an_unexpected_error_is_a_bare_500_logged_by_type(app, client, cap
     def broken():
         raise RuntimeError(f"could not connect to {SECRET} with {TOKEN}")
 
-    app.dependency_overrides[get_db] = broken
+    app.dependency_overrides[get_db] = app.dependency_overrides[get_reads] = broken
     with caplog.at_level(logging.DEBUG):
         response = await client.get(f"{ADMIN}/projects")
     assert response.status_code == 500
@@ -43,7 +43,7 @@ async def test_database_errors_are_503_without_their_message(app, client, caplog
     def down():
         raise OperationalError("SELECT 1", {}, Exception(f"connection to {SECRET} refused"))
 
-    app.dependency_overrides[get_db] = down
+    app.dependency_overrides[get_db] = app.dependency_overrides[get_reads] = down
     with caplog.at_level(logging.DEBUG):
         response = await client.get(f"{ADMIN}/recipes", params={"project_id": str(uuid.uuid4())})
     assert response.status_code == 503 and response.json()["field"] == "database"
@@ -87,7 +87,7 @@ async def test_a_read_held_up_by_a_lock_gives_up_at_its_time_limit(app, client, 
     """Reads run on the event loop: one that waits on the database is cancelled at the limit
     (503) instead of holding the worker, and the next read answers as usual."""
     pid = create_project(db, "locked").id
-    app.state.reads = Reads(limit_ms=300)
+    app.state.database.read_limit_ms = 300
     locked, done = threading.Event(), threading.Event()
 
     def hold_the_lock() -> None:
