@@ -23,6 +23,7 @@ from learning_loop.defs.assets import (
     video_rewards,
 )
 from learning_loop.defs.resources import LearningLoopDatabase, retry_transient_errors
+from learning_loop.domain.statuses import PlanRequestStatus
 from learning_loop.services.plan_requests import get_plan_request, mark_plan_request
 from learning_loop.services.planning import plan_and_write
 from learning_loop.services.runs import JobName, RunSpec
@@ -78,7 +79,7 @@ def plan_batch_op(
         )
     else:
         request = get_plan_request(db, request_id)
-        mark_plan_request(db, request_id, "running", run_id=context.run_id)
+        mark_plan_request(db, request_id, PlanRequestStatus.RUNNING, run_id=context.run_id)
         try:
             out = plan_and_write(
                 db,
@@ -93,9 +94,11 @@ def plan_batch_op(
             # Transient: the request stays running and the step is retried.
             raise
         except Exception as exc:
-            mark_plan_request(db, request_id, "failed", run_id=context.run_id, error=str(exc))
+            mark_plan_request(
+                db, request_id, PlanRequestStatus.FAILED, run_id=context.run_id, error=str(exc)
+            )
             raise
-        mark_plan_request(db, request_id, "succeeded", batch_id=out.batch.id)
+        mark_plan_request(db, request_id, PlanRequestStatus.SUCCEEDED, batch_id=out.batch.id)
     batch = out.batch
     context.add_output_metadata(
         output_name="result",

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Experiment, Project, VideoReward
 from learning_loop.db.models import Recipe as RecipeRow
+from learning_loop.domain.statuses import ExperimentStatus
 
 PERCENTILE_TOLERANCE = 1e-9
 
@@ -112,7 +113,7 @@ def no_running_experiment_past_deadline(db: Database, day: dt.date) -> CheckOutc
         rows = s.execute(
             select(Experiment.id, Experiment.started_at, Project.max_days)
             .join(Project, Project.id == Experiment.project_id)
-            .where(Experiment.status == "running", Experiment.started_at < end)
+            .where(Experiment.status == ExperimentStatus.RUNNING.value, Experiment.started_at < end)
         ).all()
     late = [
         str(eid) for eid, started, max_days in rows if end - started > dt.timedelta(days=max_days)

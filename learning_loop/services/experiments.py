@@ -17,7 +17,7 @@ from learning_loop.db.models import Experiment, Project, VideoJob, VideoReward
 from learning_loop.db.queries import BASELINE_RECIPE, VARIANT_RECIPE
 from learning_loop.db.reward_history import newest_reward_of
 from learning_loop.domain.experiments import should_complete, welch_verdict
-from learning_loop.domain.statuses import ExperimentStatus
+from learning_loop.domain.statuses import ExperimentStatus, GenerationMode
 from learning_loop.services.projects import get_project
 from learning_loop.services.views import ExperimentView
 
@@ -51,7 +51,7 @@ def _arm_rewards(
     instead of working out every video's current reward in the database.
     """
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    running = [Experiment.status == "running", Experiment.started_at < end]
+    running = [Experiment.status == ExperimentStatus.RUNNING.value, Experiment.started_at < end]
     if scope is not None:
         running.append(Experiment.project_id.in_(scope))
     variant_arm = (
@@ -73,7 +73,7 @@ def _arm_rewards(
             VideoJob,
             (VideoJob.project_id == Experiment.project_id)
             & (VideoJob.recipe_id == Experiment.baseline_recipe_id)
-            & (VideoJob.generation_mode == "exploit")
+            & (VideoJob.generation_mode == GenerationMode.EXPLOIT.value)
             & (VideoJob.published_at >= Experiment.started_at)
             & (VideoJob.published_at < end),
         )
@@ -109,7 +109,7 @@ def evaluate_experiments(
         stmt = (
             select(Experiment, Project)
             .join(Project, Project.id == Experiment.project_id)
-            .where(Experiment.status == "running", Experiment.started_at < end)
+            .where(Experiment.status == ExperimentStatus.RUNNING.value, Experiment.started_at < end)
             .order_by(Experiment.started_at, Experiment.id)
         )
         if project_ids is not None:

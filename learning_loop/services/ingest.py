@@ -19,6 +19,7 @@ from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.queries import chunks, ensure_recipes, refresh_statistics
 from learning_loop.domain.buckets import InvalidRawValue, density_bucket, wpm_bucket
 from learning_loop.domain.recipe import InvalidRecipe, Recipe
+from learning_loop.domain.statuses import GenerationMode, JobStatus
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
 from learning_loop.services.errors import InvalidInput, RowError
 from learning_loop.services.projects import get_project
@@ -176,7 +177,7 @@ def import_videos(
         for line_no, video in checked:
             stored = existing.get(video.external_id)
             if stored is not None:
-                if stored.generation_mode == "manual" and _same(stored, video):
+                if stored.generation_mode == GenerationMode.MANUAL and _same(stored, video):
                     unchanged += 1
                 else:
                     errors.append(
@@ -191,8 +192,8 @@ def import_videos(
                 {
                     "id": uuid.uuid4(),
                     "project_id": project.id,
-                    "generation_mode": "manual",
-                    "status": "published",
+                    "generation_mode": GenerationMode.MANUAL.value,
+                    "status": JobStatus.PUBLISHED.value,
                     "external_id": video.external_id,
                     "topic": video.topic,
                     "topic_hash": video.topic_hash,
@@ -362,7 +363,7 @@ def ingest_metrics(
             for vid, ext, published_at in session.execute(
                 select(VideoJob.id, VideoJob.external_id, VideoJob.published_at).where(
                     VideoJob.project_id == project.id,
-                    VideoJob.status == "published",
+                    VideoJob.status == JobStatus.PUBLISHED.value,
                     VideoJob.external_id.in_(part),
                 )
             ):

@@ -39,7 +39,7 @@ def create_plan_request(
             topics=cleaned,
             seed=seed,
             source=source,
-            status="pending",
+            status=PlanRequestStatus.PENDING.value,
             created_at=now,
             updated_at=now,
         )
@@ -61,7 +61,7 @@ def pending_plan_requests(db: Database, limit: int = 100) -> list[PlanRequestVie
     with db.read() as session:
         rows = session.scalars(
             select(PlanRequest)
-            .where(PlanRequest.status == "pending")
+            .where(PlanRequest.status == PlanRequestStatus.PENDING.value)
             .order_by(PlanRequest.created_at, PlanRequest.id)
             .limit(limit)
         )
@@ -71,15 +71,15 @@ def pending_plan_requests(db: Database, limit: int = 100) -> list[PlanRequestVie
 def mark_plan_request(
     db: Database,
     request_id: uuid.UUID,
-    status: str,
+    status: PlanRequestStatus,
     *,
     run_id: str | None = None,
     batch_id: uuid.UUID | None = None,
     error: str | None = None,
-    only_if: Sequence[str] | None = None,
+    only_if: Sequence[PlanRequestStatus] | None = None,
 ) -> bool:
     """Move a request to `status`; with `only_if`, only from those states. True if it moved."""
-    values: dict[str, Any] = {"status": status, "updated_at": dt.datetime.now(dt.UTC)}
+    values: dict[str, Any] = {"status": status.value, "updated_at": dt.datetime.now(dt.UTC)}
     if run_id is not None:
         values["run_id"] = run_id
     if batch_id is not None:
@@ -89,7 +89,7 @@ def mark_plan_request(
     with db.transaction() as session:
         stmt = update(PlanRequest).where(PlanRequest.id == request_id).values(**values)
         if only_if is not None:
-            stmt = stmt.where(PlanRequest.status.in_(list(only_if)))
+            stmt = stmt.where(PlanRequest.status.in_([state.value for state in only_if]))
         # An UPDATE's result is a CursorResult (Session.execute is typed for any statement).
         result = cast("CursorResult[Any]", session.execute(stmt))
         return bool(result.rowcount)

@@ -35,7 +35,7 @@ from learning_loop.domain.sampler import (
     plan_batch,
     ranked_depth,
 )
-from learning_loop.domain.statuses import ExperimentStatus, GenerationMode, JobStatus
+from learning_loop.domain.statuses import ExperimentStatus, GenerationMode, JobStatus, Policy
 from learning_loop.domain.thompson import plan_batch_thompson
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
 from learning_loop.planner.template import build_template_plan
@@ -195,7 +195,7 @@ def sample(
 ) -> BatchPlan:
     """The project's policy: the seed's 70/30 (default) or Thompson sampling (opt-in)."""
     settings = planner_settings(project)
-    if project.policy == "thompson":
+    if project.policy == Policy.THOMPSON:
         return plan_batch_thompson(n, topics, state, settings, seed, observations(session, project))
     return plan_batch(n, topics, state, settings, seed)
 
@@ -273,7 +273,7 @@ def _write_plan(
             variable_tested=new.variable_tested,
             baseline_value=new.baseline_value,
             variant_value=new.variant_value,
-            status="running",
+            status=ExperimentStatus.RUNNING.value,
             started_at=now,
         )
         session.add(exp)
@@ -315,7 +315,7 @@ def _write_plan(
             batch_position=position,
             topic=rec.topic,
             topic_hash=rec.topic_hash,
-            status="queued",
+            status=JobStatus.QUEUED.value,
             plan=plan_doc.model_dump(mode="json"),
             selection_probability=rec.probability,
             created_at=now,

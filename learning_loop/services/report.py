@@ -17,6 +17,7 @@ from learning_loop.db.models import PlannedBatch, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.experiments import CI_LEVEL
+from learning_loop.domain.statuses import ExperimentStatus, Winner
 from learning_loop.reporting.data import (
     GENERATION_MODES,
     BatchMix,
@@ -124,13 +125,13 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
             variable_tested=e.variable_tested,
             baseline_value=e.baseline_value,
             variant_value=e.variant_value,
-            winner=e.winner or "inconclusive",
+            winner=e.winner or Winner.INCONCLUSIVE.value,
             difference=e.difference,
             ci_low=e.ci_low,
             ci_high=e.ci_high,
         )
         for e in experiments
-        if e.status == "completed"
+        if e.status == ExperimentStatus.COMPLETED
         and e.difference is not None
         and e.ci_low is not None
         and e.ci_high is not None
@@ -143,8 +144,8 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
         reward_per_day=series,
         leaderboard=tuple(leaderboard),
         experiments=decided,
-        experiments_running=sum(1 for e in experiments if e.status == "running"),
-        experiments_completed=sum(1 for e in experiments if e.status == "completed"),
+        experiments_running=sum(1 for e in experiments if e.status == ExperimentStatus.RUNNING),
+        experiments_completed=sum(1 for e in experiments if e.status == ExperimentStatus.COMPLETED),
         batches=tuple(BatchMix(b.batch_date, b.exploit_count, b.explore_count) for b in batches),
     )
 

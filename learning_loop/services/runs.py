@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from learning_loop.db.engine import Database
 from learning_loop.domain.dates import evaluation_date_error, utc_today
+from learning_loop.domain.statuses import PlanRequestStatus
 from learning_loop.services.errors import InvalidInput
 from learning_loop.services.plan_requests import (
     create_plan_request,
@@ -138,7 +139,13 @@ def run_plan_request(
     """
     request = create_plan_request(db, project_id, n, topics, seed, source=source)
     run_id = str(uuid.uuid4())
-    if not mark_plan_request(db, request.id, "running", run_id=run_id, only_if=["pending"]):
+    if not mark_plan_request(
+        db,
+        request.id,
+        PlanRequestStatus.RUNNING,
+        run_id=run_id,
+        only_if=[PlanRequestStatus.PENDING],
+    ):
         raise InvalidInput("the plan request was taken by another planner", "plan_request")
     info = launcher.run(
         RunSpec(

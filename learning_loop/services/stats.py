@@ -12,6 +12,7 @@ from learning_loop.db.engine import Database
 from learning_loop.db.models import Experiment, PlannedBatch, VideoJob, VideoReward
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.reward_history import current_rewards
+from learning_loop.domain.statuses import ExperimentStatus, GenerationMode, JobStatus
 from learning_loop.services.projects import get_project
 from learning_loop.services.recipes import (
     RecipeStatsResult,
@@ -98,17 +99,21 @@ def project_stats(db: Database, project_id: uuid.UUID) -> StatsView:
         return StatsView(
             project_id=pid,
             videos=count(VideoJob.project_id == pid),
-            published_videos=count(VideoJob.project_id == pid, VideoJob.status == "published"),
+            published_videos=count(
+                VideoJob.project_id == pid, VideoJob.status == JobStatus.PUBLISHED.value
+            ),
             rewarded_videos=rewarded,
             recipes=recipes,
             rewarded_recipes=rewarded_recipes,
-            experiments_running=exp_counts.get("running", 0),
-            experiments_completed=exp_counts.get("completed", 0),
+            experiments_running=exp_counts.get(ExperimentStatus.RUNNING.value, 0),
+            experiments_completed=exp_counts.get(ExperimentStatus.COMPLETED.value, 0),
             verdicts={k: int(v) for k, v in verdicts.items() if k is not None},
             batches=batches or 0,
-            jobs_queued=count(VideoJob.project_id == pid, VideoJob.status == "queued"),
-            mean_reward_exploit=by_mode.get("exploit"),
-            mean_reward_explore=by_mode.get("explore"),
+            jobs_queued=count(
+                VideoJob.project_id == pid, VideoJob.status == JobStatus.QUEUED.value
+            ),
+            mean_reward_exploit=by_mode.get(GenerationMode.EXPLOIT.value),
+            mean_reward_explore=by_mode.get(GenerationMode.EXPLORE.value),
             latest_reward_date=latest_date,
             best_recipe=recipe_view(best) if best else None,
         )

@@ -52,13 +52,13 @@ def publish_job(
         job = session.get(VideoJob, job_id)
         if job is None or job.project_id != project.id:
             raise NotFound(f"no video job {job_id} in project {project.id}", "job_id")
-        if job.status == "published":
+        if job.status == JobStatus.PUBLISHED:
             if job.external_id == external_id:
                 return video_views(session, project.id, [job.id])[0]
             raise Conflict(
                 f"video job {job_id} is already published as {job.external_id}", "job_id"
             )
-        if job.status != "queued":
+        if job.status != JobStatus.QUEUED:
             raise Conflict(f"video job {job_id} is {job.status}, not queued", "job_id")
         clash = session.scalar(
             select(VideoJob.id).where(
@@ -69,7 +69,7 @@ def publish_job(
             raise Conflict(
                 f"external_id {external_id} already belongs to video {clash}", "external_id"
             )
-        job.status = "published"
+        job.status = JobStatus.PUBLISHED.value
         job.external_id = external_id
         job.published_at = when
         session.flush()
@@ -77,7 +77,9 @@ def publish_job(
             done = (
                 select(func.count())
                 .select_from(VideoJob)
-                .where(VideoJob.batch_id == job.batch_id, VideoJob.status == "published")
+                .where(
+                    VideoJob.batch_id == job.batch_id, VideoJob.status == JobStatus.PUBLISHED.value
+                )
                 .scalar_subquery()
             )
             session.execute(

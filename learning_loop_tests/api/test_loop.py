@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from learning_loop.services import planning
+from learning_loop.domain.statuses import PlanRequestStatus
 from learning_loop.services.plan_requests import mark_plan_request
 from learning_loop_tests.api.conftest import ADMIN
 
@@ -99,7 +100,7 @@ async def test_the_loop_from_outside(client, samples, db, counts, fake_runs):
     # What the plan sensor's run does with the request.
     rid = uuid.UUID(request["id"])
     out = planning.plan_and_write(db, uuid.UUID(pid), 4, list("wxyz"), seed=1, plan_request_id=rid)
-    mark_plan_request(db, rid, "succeeded", run_id="run-1", batch_id=out.batch.id)
+    mark_plan_request(db, rid, PlanRequestStatus.SUCCEEDED, run_id="run-1", batch_id=out.batch.id)
     done = (
         await client.get(f"{ADMIN}/plan-requests/{request['id']}", params={"project_id": pid})
     ).json()
