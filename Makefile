@@ -64,6 +64,7 @@ bench: setup
 	$(PY) -m bench.steady
 	$(PY) -m bench.launch
 	$(PY) bench/api/bench_api.py
+	$(PY) bench/api/bench_api.py --case large
 
 # The same benchmarks at a small size, so they cannot rot (CI runs this; records nothing).
 bench-quick: setup
@@ -74,6 +75,7 @@ bench-quick: setup
 	$(PY) -m bench.steady --quick
 	$(PY) -m bench.launch --quick
 	$(PY) bench/api/bench_api.py --quick
+	$(PY) bench/api/bench_api.py --quick --case large --videos 600
 
 lock:
 	$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev -o requirements.lock --python-version 3.11

@@ -35,9 +35,10 @@ class DatabaseHolder:
     """Opens the product database on first use, so the server can start (and `/health` can say
     so) while the database is down; a failed open is retried by the next request.
 
-    It holds two: the database every route may use, and the one of the bounded reads (`reads`),
-    whose PostgreSQL statements are cancelled past `read_limit_ms`. The bounded reads run on the
-    event loop itself (`ReadDatabaseDep`), so one held up by the database must give up soon.
+    It holds two: the database every route may use, and the one of the bounded reads
+    (`reads`), whose PostgreSQL statements are cancelled past `read_limit_ms`: a read holds the
+    event loop or one of few threads (`Reads`), so one held up by the database must give up
+    soon.
     """
 
     def __init__(self, settings: Settings, read_limit_ms: int = READ_LIMIT_MS) -> None:

@@ -710,12 +710,12 @@ def main(argv: list[str] | None = None) -> int:
                         args.rounds,
                     )
                     continue
-                    before = server_cpu_seconds(server)
-                    result = run(
-                        load(base, token, endpoint, pids, args.concurrency, total, args.seed, shape)
-                    )
-                    # Includes the few warm-up requests: a slight overestimate.
-                    result.server_cpu = server_cpu_seconds(server) - before
+                before = server_cpu_seconds(server)
+                result = run(
+                    load(base, token, endpoint, pids, args.concurrency, total, args.seed, shape)
+                )
+                # Includes the few warm-up requests: a slight overestimate.
+                result.server_cpu = server_cpu_seconds(server) - before
                 results.append(result)
         print(
             f"{'endpoint':<16} {'n':>6} {'errors':>6} {'p50 ms':>8} {'p90 ms':>8} "

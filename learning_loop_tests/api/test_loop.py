@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from learning_loop.services import planning
 from learning_loop.domain.statuses import PlanRequestStatus
+from learning_loop.services import planning
 from learning_loop.services.plan_requests import mark_plan_request
 from learning_loop_tests.api.conftest import ADMIN
 
