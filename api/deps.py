@@ -129,22 +129,20 @@ class Reads:
         return await anyio.to_thread.run_sync(call, limiter=self._limiter)
 
 
+async def _opened(current: T | None, open_: Callable[[], T]) -> T:
+    """What the holder has opened, else opened now: opening (at start-up, or again after the
+    database was down) may wait on the network, so it runs off the event loop."""
+    return current if current is not None else await run_in_threadpool(open_)
+
+
 async def get_reads(request: Request) -> Reads:
     holder: DatabaseHolder = request.app.state.database
-    reads = holder.reads_opened
-    if reads is None:
-        reads = await run_in_threadpool(holder.reads)
-    return reads
+    return await _opened(holder.reads_opened, holder.reads)
 
 
 async def get_db(request: Request) -> Database:
     holder: DatabaseHolder = request.app.state.database
-    db = holder.opened
-    if db is None:
-        # Opened once; opening it (at startup, or again after it was down) may wait on the
-        # network, so not on the event loop.
-        db = await run_in_threadpool(holder.get)
-    return db
+    return await _opened(holder.opened, holder.get)
 
 
 async def get_runs(request: Request) -> RunLauncher:
