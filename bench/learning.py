@@ -20,7 +20,7 @@ import argparse
 import time
 
 from bench.common import record
-from learning_loop.simulation.policies import POLICIES
+from learning_loop.simulation.policy_names import POLICIES
 from learning_loop.simulation.regret import (
     PolicyResult,
     default_workers,

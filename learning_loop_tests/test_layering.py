@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -200,3 +202,28 @@ def test_a_child_process_of_our_package_is_caught(source):
 
 def test_other_child_processes_pass():
     assert not spawns_of_our_package("import subprocess\nsubprocess.run(['git', 'status'])")
+
+
+HEAVY = ("pandas", "scipy", "numpy", "jinja2", "dagster", "dagster_postgres", "api", "fastapi")
+
+
+def _imported_by(module: str) -> set[str]:
+    """The top-level packages a fresh interpreter has loaded after importing `module`."""
+    code = (
+        f"import sys, {module}; print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    return set(out.split())
+
+
+def test_the_cli_starts_without_the_heavy_libraries():
+    """Every command pays for what the CLI module imports: numpy, pandas, scipy, Jinja2,
+    Dagster and the API are imported by the commands that use them, not at start."""
+    loaded = _imported_by("learning_loop.cli")
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_the_check_sees_a_heavy_import():
+    assert "numpy" in _imported_by("learning_loop.domain.additive_model")

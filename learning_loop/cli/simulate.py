@@ -15,8 +15,7 @@ import typer
 from learning_loop.cli.common import JsonOpt
 from learning_loop.cli.output import print_json, print_table
 from learning_loop.services.errors import InvalidInput
-from learning_loop.simulation.policies import POLICIES, parse_policies
-from learning_loop.simulation.regret import compare
+from learning_loop.simulation.policy_names import POLICIES, parse_policies
 
 DAYS_MAX = 1000
 PER_DAY_MAX = 100
@@ -89,6 +88,8 @@ def simulate(
         ("interaction_sd", interaction_sd),
     ):
         _check_sd(name, value)
+
+    from learning_loop.simulation.regret import compare  # numpy-heavy: load on use
 
     results = compare(
         policies,

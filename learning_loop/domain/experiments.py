@@ -6,9 +6,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import numpy as np
-from scipy import stats as sps
+if TYPE_CHECKING:  # imported where used: the CLI's start must not pay for numpy and scipy
+    import numpy as np
 
 CI_LEVEL = 0.95
 MIN_ARM_SIZE = 2
@@ -29,6 +30,8 @@ class Verdict:
 
 
 def _arm(name: str, values: Sequence[float]) -> np.ndarray:
+    import numpy as np
+
     array = np.asarray(list(values), dtype="float64")
     if not np.isfinite(array).all():
         raise ValueError(f"{name} rewards must be finite numbers")
@@ -36,6 +39,8 @@ def _arm(name: str, values: Sequence[float]) -> np.ndarray:
 
 
 def _mean(values: np.ndarray) -> float | None:
+    import numpy as np
+
     if values.size == 0:
         return None
     # The float mean of identical values can miss them by one ulp; a constant arm must report
@@ -54,6 +59,9 @@ def welch_verdict(
     variance the t statistic is undefined: equal means give p = 1, different means p = 0 with a
     zero-width interval, so no NaN ever reaches storage.
     """
+    import numpy as np
+    from scipy import stats as sps
+
     if isinstance(alpha, bool) or not 0.0 < float(alpha) < 1.0:
         raise ValueError(f"alpha must be between 0 and 1 (exclusive); got {alpha!r}")
     b = _arm("baseline", baseline)

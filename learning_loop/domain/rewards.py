@@ -9,10 +9,11 @@ import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # imported where used: the CLI's start must not pay for numpy and pandas
+    import numpy as np
+    import pandas as pd
 
 METRIC_COLUMNS: tuple[str, ...] = (
     "project_id",
@@ -77,6 +78,9 @@ def midrank_percentiles(df: pd.DataFrame, group_col: str, value_col: str) -> pd.
     The numerator and denominator are exact integers and the single division is IEEE-rounded,
     so a SQL version (RANK() - 1, COUNT(*) OVER (PARTITION BY group, value)) gives the same bits.
     """
+    import numpy as np
+    import pandas as pd
+
     if df.empty:
         return pd.Series(np.array([], dtype="float64"), index=df.index, dtype="float64")
     if df[group_col].isna().any() or df[value_col].isna().any():
@@ -93,6 +97,9 @@ def midrank_percentiles(df: pd.DataFrame, group_col: str, value_col: str) -> pd.
 
 
 def _check_metrics(metrics: pd.DataFrame) -> None:
+    import numpy as np
+    import pandas as pd
+
     missing = [c for c in METRIC_COLUMNS if c not in metrics.columns]
     if missing:
         raise ValueError(f"metrics is missing columns: {', '.join(missing)}")
@@ -107,6 +114,9 @@ def _check_metrics(metrics: pd.DataFrame) -> None:
 def _weight_columns(
     project_ids: pd.Series, weights: Mapping[ProjectId, RewardWeights]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    import numpy as np
+    import pandas as pd
+
     distinct = pd.unique(project_ids)
     lookup: dict[ProjectId, tuple[float, float, float]] = {}
     for project in distinct:
@@ -127,6 +137,9 @@ def compute_rewards(
 
     `metrics` holds one row per video already in its window; the result keeps its index order.
     """
+    import numpy as np
+    import pandas as pd
+
     _check_metrics(metrics)
     if metrics.empty:
         return pd.DataFrame(

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from learning_loop.reporting.data import ProjectReportData
 from learning_loop.reporting.svg import interval_chart, line_chart, stacked_bars
+
+if TYPE_CHECKING:  # imported where used: only the report pays for Jinja2
+    from jinja2 import Environment
 
 TEMPLATE = "report.html.j2"
 
@@ -33,6 +36,8 @@ class Chart:
 
 @cache
 def environment() -> Environment:
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=PackageLoader("learning_loop.reporting", "templates"),
         # `.html.j2` is not among select_autoescape's default extensions: name it explicitly.

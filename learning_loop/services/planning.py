@@ -36,7 +36,6 @@ from learning_loop.domain.sampler import (
     ranked_depth,
 )
 from learning_loop.domain.statuses import ExperimentStatus, GenerationMode, JobStatus, Policy
-from learning_loop.domain.thompson import plan_batch_thompson
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
 from learning_loop.planner.template import build_template_plan
 from learning_loop.services.errors import Conflict, InvalidInput
@@ -196,6 +195,9 @@ def sample(
     """The project's policy: the seed's 70/30 (default) or Thompson sampling (opt-in)."""
     settings = planner_settings(project)
     if project.policy == Policy.THOMPSON:
+        # Imported here: numpy's import is paid by the projects that use the policy.
+        from learning_loop.domain.thompson import plan_batch_thompson
+
         return plan_batch_thompson(n, topics, state, settings, seed, observations(session, project))
     return plan_batch(n, topics, state, settings, seed)
 

@@ -9,7 +9,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
-from scipy import stats as sps
 from sqlalchemy import select
 
 from learning_loop.db.engine import Database
@@ -49,6 +48,8 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float | None, float |
     if n < 2:
         return mean, None, None
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    from scipy import stats as sps  # imported on use: the CLI's start must not pay for it
+
     half = float(sps.t.ppf(0.5 + CI_LEVEL / 2.0, n - 1)) * sd / math.sqrt(n)
     return mean, mean - half, mean + half
 

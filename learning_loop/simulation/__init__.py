@@ -7,14 +7,10 @@ the best recipe, so that a policy's regret can be measured. The model is describ
 `learning_loop/simulation/channel.py` and `learning_loop/simulation/README.md`.
 """
 
-from learning_loop.simulation.channel import (
-    DEFAULT_CAPTURE_OFFSETS,
-    METRIC_NAMES,
-    ChannelConfig,
-    SimulatedChannel,
-    SimVideo,
-    smoothed_rank,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "DEFAULT_CAPTURE_OFFSETS",
@@ -24,3 +20,10 @@ __all__ = [
     "SimulatedChannel",
     "smoothed_rank",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: `learning_loop.simulation.policy_names` (the CLI's help) must not import pandas.
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.channel"), name)

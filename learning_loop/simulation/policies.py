@@ -8,7 +8,7 @@ policy can know) are the yardsticks of the gap a policy closes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -16,33 +16,9 @@ import numpy.typing as npt
 from learning_loop.domain.sampler import BatchPlan, PlannerSettings, SamplerState, plan_batch
 from learning_loop.domain.thompson import Observation, plan_batch_thompson
 from learning_loop.simulation.channel import SimulatedChannel
-
-POLICIES: tuple[str, ...] = ("seed", "thompson", "random", "oracle")
-# Policies that plan with the real sampler code from the loop's state (and so need rewards).
-LEARNING_POLICIES: tuple[str, ...] = ("seed", "thompson")
-# Policies that define the gap (random = 0% closed, oracle = 100%).
-YARDSTICKS: tuple[str, ...] = ("random", "oracle")
-
-
-def parse_policies(values: Iterable[str] | None) -> list[str]:
-    """Policy names from repeated and/or comma-separated values, in POLICIES order, no repeats.
-
-    None or nothing given means every policy. An unknown name raises ValueError.
-    """
-    names: set[str] = set()
-    for value in values or ():
-        for part in str(value).split(","):
-            name = part.strip().lower()
-            if not name:
-                continue
-            if name not in POLICIES:
-                raise ValueError(
-                    f"unknown policy {part.strip()!r}; policies are {', '.join(POLICIES)}"
-                )
-            names.add(name)
-    if not names:
-        return list(POLICIES)
-    return [p for p in POLICIES if p in names]
+from learning_loop.simulation.policy_names import (
+    LEARNING_POLICIES,
+)
 
 
 def plan_learning(

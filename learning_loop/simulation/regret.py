@@ -21,13 +21,8 @@ from learning_loop.domain.sampler import PlannerSettings, RankedRecipe, RunningE
 from learning_loop.domain.sampler import SamplerState as _SamplerState
 from learning_loop.domain.stats import recipe_stats
 from learning_loop.simulation.channel import METRIC_NAMES, ChannelConfig, SimulatedChannel
-from learning_loop.simulation.policies import (
-    LEARNING_POLICIES,
-    POLICIES,
-    oracle_indices,
-    plan_learning,
-    random_indices,
-)
+from learning_loop.simulation.policies import oracle_indices, plan_learning, random_indices
+from learning_loop.simulation.policy_names import LEARNING_POLICIES, POLICIES
 
 # How a run works. Each simulated day a policy plans ``per_day`` videos with the real planner
 # (``plan_batch`` / ``plan_batch_thompson``) from an in-memory copy of what the database would

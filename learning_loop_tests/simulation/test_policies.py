@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from learning_loop.simulation import ChannelConfig
-from learning_loop.simulation.policies import POLICIES, parse_policies
+from learning_loop.simulation.policy_names import POLICIES, parse_policies
 from learning_loop.simulation.regret import (
     compare,
     relative_regret,
