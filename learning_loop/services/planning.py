@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select, text, update
+from sqlalchemy import Row, bindparam, case, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -39,7 +39,7 @@ from learning_loop.domain.statuses import ExperimentStatus, GenerationMode, JobS
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
 from learning_loop.planner.template import build_template_plan
 from learning_loop.services.errors import Conflict, InvalidInput
-from learning_loop.services.projects import get_project, planner_settings
+from learning_loop.services.projects import get_project, no_such_project, planner_settings
 from learning_loop.services.recipes import ranked_recipe_rows, recipe_view
 from learning_loop.services.views import (
     BatchView,
@@ -86,33 +86,37 @@ _TAKEN_PAIRS = select(VideoJob.topic_hash, VideoJob.recipe_hash).where(
     VideoJob.topic_hash.in_(bindparam("topic_hashes", expanding=True)),
     VideoJob.recipe_hash.is_not(None),
 )
-_RUNNING = (
+# The running experiments and every experiment opened on the explore baseline, in one read;
+# the variant jobs are counted for the running ones only.
+_EXPERIMENTS = (
     select(
         Experiment.id,
+        Experiment.status,
         Experiment.variable_tested,
         Experiment.variant_value,
+        BASELINE_RECIPE.recipe_hash,
         *(getattr(BASELINE_RECIPE, f) for f in RECIPE_FIELDS),
         *(getattr(VARIANT_RECIPE, f) for f in RECIPE_FIELDS),
-        select(func.count())
-        .where(VideoJob.experiment_id == Experiment.id)
-        .correlate(Experiment)
-        .scalar_subquery(),
+        case(
+            (
+                Experiment.status == ExperimentStatus.RUNNING.value,
+                select(func.count())
+                .where(VideoJob.experiment_id == Experiment.id)
+                .correlate(Experiment)
+                .scalar_subquery(),
+            ),
+        ),
     )
     .join(BASELINE_RECIPE, BASELINE_RECIPE.id == Experiment.baseline_recipe_id)
     .join(VARIANT_RECIPE, VARIANT_RECIPE.id == Experiment.variant_recipe_id)
     .where(
         Experiment.project_id == bindparam("project_id"),
-        Experiment.status == ExperimentStatus.RUNNING.value,
+        or_(
+            Experiment.status == ExperimentStatus.RUNNING.value,
+            BASELINE_RECIPE.recipe_hash == bindparam("baseline_hash"),
+        ),
     )
     .order_by(Experiment.started_at, Experiment.id)
-)
-_TESTED_ON = (
-    select(Experiment.variable_tested, Experiment.variant_value)
-    .join(BASELINE_RECIPE, BASELINE_RECIPE.id == Experiment.baseline_recipe_id)
-    .where(
-        BASELINE_RECIPE.project_id == bindparam("project_id"),
-        BASELINE_RECIPE.recipe_hash == bindparam("baseline_hash"),
-    )
 )
 _RECENT_BATCHES = (
     select(func.count())
@@ -121,6 +125,12 @@ _RECENT_BATCHES = (
         PlannedBatch.project_id == bindparam("project_id"),
         PlannedBatch.created_at >= bindparam("since", type_=PlannedBatch.created_at.type),
     )
+)
+
+
+# The project and its batches of the last days, in one read.
+_PROJECT_WITH_RECENT = select(Project, _RECENT_BATCHES.scalar_subquery()).where(
+    Project.id == bindparam("project_id")
 )
 
 
@@ -146,27 +156,28 @@ def sampler_state(
         for r in ranked_rows
         if r.avg_reward_score is not None
     ]
-    width = len(RECIPE_FIELDS)
-    running = [
-        RunningExperiment(
-            id=str(row[0]),
-            baseline=Recipe(*row[3 : 3 + width]),
-            variant=Recipe(*row[3 + width : 3 + 2 * width]),
-            variable_tested=row[1],
-            variant_value=row[2],
-            variant_jobs=row[-1] or 0,
-        )
-        for row in conn.execute(_RUNNING, {"project_id": project.id})
-    ]
     baseline_hash = explore_baseline(ranked, planner_settings(project).default_recipe).recipe_hash
-    tested = frozenset(
-        (baseline_hash, name, value)
-        for name, value in conn.execute(
-            _TESTED_ON, {"project_id": project.id, "baseline_hash": baseline_hash}
-        ).tuples()
-    )
+    width = len(RECIPE_FIELDS)
+    running: list[RunningExperiment] = []
+    tested: set[tuple[str, str, str]] = set()
+    params = {"project_id": project.id, "baseline_hash": baseline_hash}
+    for row in conn.execute(_EXPERIMENTS, params):
+        exp_id, status, name, value, base_hash = row[:5]
+        if base_hash == baseline_hash:
+            tested.add((base_hash, name, value))
+        if status == ExperimentStatus.RUNNING:
+            running.append(
+                RunningExperiment(
+                    id=str(exp_id),
+                    baseline=Recipe(*row[5 : 5 + width]),
+                    variant=Recipe(*row[5 + width : 5 + 2 * width]),
+                    variable_tested=name,
+                    variant_value=value,
+                    variant_jobs=row[-1] or 0,
+                )
+            )
     state = SamplerState(
-        ranked=ranked, running=running, tested=tested, existing_keys=frozenset(keys)
+        ranked=ranked, running=running, tested=frozenset(tested), existing_keys=frozenset(keys)
     )
     return state, ranked_rows
 
@@ -215,13 +226,16 @@ def preview(
 ) -> PreviewView:
     """What the next batch would be; writes nothing."""
     cleaned = check_request(n, topics, seed)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=RECENT_BATCH_DAYS)
     with db.read() as session:
-        project = get_project(session, project_id)
+        found = session.execute(
+            _PROJECT_WITH_RECENT, {"project_id": project_id, "since": since}
+        ).one_or_none()
+        if found is None:
+            raise no_such_project(project_id)
+        project, recent = found
         state, ranked_rows = sampler_state(session, project, cleaned, n)
         plan = sample(session, project, n, cleaned, state, seed)
-        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=RECENT_BATCH_DAYS)
-        params = {"project_id": project.id, "since": since}
-        recent = session.connection().scalar(_RECENT_BATCHES, params)
         top = ranked_rows[: project.top_k]
         return PreviewView(
             recommendations=[

@@ -35,8 +35,12 @@ NAME_MAX = 200
 def get_project(session: Session, project_id: uuid.UUID, field: str = "project_id") -> Project:
     project = session.get(Project, project_id)
     if project is None:
-        raise NotFound(f"no project with id {project_id}", field)
+        raise no_such_project(project_id, field)
     return project
+
+
+def no_such_project(project_id: uuid.UUID, field: str = "project_id") -> NotFound:
+    return NotFound(f"no project with id {project_id}", field)
 
 
 @dataclass(frozen=True)
