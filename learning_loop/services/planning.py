@@ -28,6 +28,7 @@ from learning_loop.domain.batch import MAX_BATCH_SIZE
 from learning_loop.domain.recipe import RECIPE_FIELDS, Recipe
 from learning_loop.domain.sampler import (
     BatchPlan,
+    PlannerSettings,
     RankedRecipe,
     RunningExperiment,
     SamplerState,
@@ -135,7 +136,11 @@ _PROJECT_WITH_RECENT = select(Project, _RECENT_BATCHES.scalar_subquery()).where(
 
 
 def sampler_state(
-    session: Session, project: Project, topics: Sequence[str] | None, n: int
+    session: Session,
+    project: Project,
+    settings: PlannerSettings,
+    topics: Sequence[str] | None,
+    n: int,
 ) -> tuple[SamplerState, list[Row[Any]]]:
     """What a batch of `n` needs, and nothing more: the taken topic+recipe pairs of the
     requested topics, the best recipes it can reach (`ranked_depth`, read from the rank
@@ -149,14 +154,14 @@ def sampler_state(
             params = {"project_id": project.id, "topic_hashes": list(part)}
             rows = conn.execute(_TAKEN_PAIRS, params).tuples()
             keys.update((t, r) for t, r in rows if t is not None and r is not None)
-    depth = ranked_depth(project.top_k, len(keys), n)
+    depth = ranked_depth(settings.top_k, len(keys), n)
     ranked_rows = ranked_recipe_rows(session, project.id, depth, rewarded_only=True)
     ranked = [
         RankedRecipe(recipe_of(r), r.avg_reward_score, r.times_used)
         for r in ranked_rows
         if r.avg_reward_score is not None
     ]
-    baseline_hash = explore_baseline(ranked, planner_settings(project).default_recipe).recipe_hash
+    baseline_hash = explore_baseline(ranked, settings.default_recipe).recipe_hash
     width = len(RECIPE_FIELDS)
     running: list[RunningExperiment] = []
     tested: set[tuple[str, str, str]] = set()
@@ -198,13 +203,13 @@ def observations(session: Session, project: Project) -> list[tuple[Recipe, float
 def sample(
     session: Session,
     project: Project,
+    settings: PlannerSettings,
     n: int,
     topics: Sequence[str] | None,
     state: SamplerState,
     seed: int | None,
 ) -> BatchPlan:
     """The project's policy: the seed's 70/30 (default) or Thompson sampling (opt-in)."""
-    settings = planner_settings(project)
     if project.policy == Policy.THOMPSON:
         # Imported here: numpy's import is paid by the projects that use the policy.
         from learning_loop.domain.thompson import plan_batch_thompson
@@ -234,8 +239,9 @@ def preview(
         if found is None:
             raise no_such_project(project_id)
         project, recent = found
-        state, ranked_rows = sampler_state(session, project, cleaned, n)
-        plan = sample(session, project, n, cleaned, state, seed)
+        settings = planner_settings(project)
+        state, ranked_rows = sampler_state(session, project, settings, cleaned, n)
+        plan = sample(session, project, settings, n, cleaned, state, seed)
         top = ranked_rows[: project.top_k]
         return PreviewView(
             recommendations=[
@@ -447,8 +453,9 @@ def plan_and_write(
                         return done
                 if from_backlog:
                     cleaned = list(project.topic_backlog or [])
-                state, _ = sampler_state(session, project, cleaned, n)
-                plan = sample(session, project, n, cleaned, state, seed)
+                settings = planner_settings(project)
+                state, _ = sampler_state(session, project, settings, cleaned, n)
+                plan = sample(session, project, settings, n, cleaned, state, seed)
                 if from_backlog:
                     used = {r.topic_hash for r in plan.recommendations}
                     used |= {

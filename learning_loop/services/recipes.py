@@ -272,8 +272,14 @@ _RANKED = (
     .where(RecipeRow.project_id == bindparam("project_id"))
     .order_by(*RECIPE_RANK)
 )
-_RANKED_PAGE = _RANKED.limit(bindparam("limit")).offset(bindparam("offset"))
-_REWARDED_PAGE = _RANKED_PAGE.where(RecipeRow.avg_reward_score.is_not(None))
+_REWARDED = _RANKED.where(RecipeRow.avg_reward_score.is_not(None))
+# (paged, rewarded only) -> statement
+_RANKED_READS = {
+    (False, False): _RANKED,
+    (False, True): _REWARDED,
+    (True, False): _RANKED.limit(bindparam("limit")).offset(bindparam("offset")),
+    (True, True): _REWARDED.limit(bindparam("limit")).offset(bindparam("offset")),
+}
 
 
 def ranked_recipe_rows(
@@ -286,10 +292,7 @@ def ranked_recipe_rows(
 ) -> list[Row[Any]]:
     """Recipes best first (`RECIPE_RANK`), a page of them read from the rank index, as rows
     of `RECIPE_VIEW_COLUMNS`."""
-    if limit is None:
-        stmt = _RANKED.where(RecipeRow.avg_reward_score.is_not(None)) if rewarded_only else _RANKED
-        return list(session.connection().execute(stmt, {"project_id": project_id}))
-    stmt = _REWARDED_PAGE if rewarded_only else _RANKED_PAGE
+    stmt = _RANKED_READS[limit is not None, rewarded_only]
     params = {"project_id": project_id, "limit": limit, "offset": offset}
     return list(session.connection().execute(stmt, params))
 
