@@ -15,6 +15,7 @@ import anyio
 import anyio.to_thread
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
 from learning_loop.db.engine import Database, make_engine
@@ -74,7 +75,9 @@ class DatabaseHolder:
             with self._lock:
                 if self._reads is None:
                     if db.dialect == "postgresql":
-                        limited = Database(make_engine(url, time_limit_ms=self.read_limit_ms))
+                        limited = Database(
+                            make_engine(url, time_limit_ms=self.read_limit_ms, reads_only=True)
+                        )
                         self._reads = Reads(limited, 2 if threads is None else threads)
                     else:  # SQLite readers never wait for a lock
                         self._reads = Reads(db, 0 if threads is None else threads)
@@ -121,12 +124,24 @@ class Reads:
     async def __call__(
         self, fn: Callable[Concatenate[Database, P], T], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
+        call = partial(_once_more_if_dropped, partial(fn, self.db, *args, **kwargs))
         if self.threads == 0:
-            return fn(self.db, *args, **kwargs)
+            return call()
         if self._limiter is None:  # made on the event loop, on first use
             self._limiter = anyio.CapacityLimiter(self.threads)
-        call = partial(fn, self.db, *args, **kwargs)
         return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+
+
+def _once_more_if_dropped(call: Callable[[], T]) -> T:
+    """`call()`, and once more if the server had dropped the connection it was given: the
+    reads' pool does not ping a connection before lending it (`make_engine(reads_only=True)`),
+    and the failed one has been thrown away (with every older one) by then."""
+    try:
+        return call()
+    except DBAPIError as e:
+        if not e.connection_invalidated:
+            raise
+    return call()
 
 
 async def _opened(current: T | None, open_: Callable[[], T]) -> T:

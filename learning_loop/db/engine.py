@@ -48,9 +48,20 @@ def _sqlite_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, time_limit_ms: int | None = None) -> Engine:
+READS_APPLICATION_NAME = "learning-loop-reads"
+
+
+def make_engine(url: str, *, time_limit_ms: int | None = None, reads_only: bool = False) -> Engine:
     """The engine of `url`. `time_limit_ms` (PostgreSQL): every statement of its connections
-    that runs longer, or waits longer for a lock, is cancelled (an OperationalError)."""
+    that runs longer, or waits longer for a lock, is cancelled (an OperationalError).
+
+    `reads_only` (PostgreSQL): connections for short reads. Each statement runs on its own
+    (autocommit, in a read-only session), so a read is one round trip: no BEGIN before it,
+    no ROLLBACK after it, and no ping when the connection is taken from the pool. READ
+    COMMITTED gives each statement its own snapshot inside a transaction too, so nothing is
+    lost; a connection the server dropped fails its read once (`is_disconnect`), and the
+    caller retries (`api.deps.Reads`).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -70,6 +81,21 @@ def make_engine(url: str, *, time_limit_ms: int | None = None) -> Engine:
     options = "-c jit=off"
     if time_limit_ms is not None:
         options += f" -c statement_timeout={time_limit_ms} -c lock_timeout={time_limit_ms}"
+    if reads_only:
+        options += " -c default_transaction_read_only=on"
+        return create_engine(
+            url,
+            isolation_level="AUTOCOMMIT",
+            pool_pre_ping=False,
+            pool_reset_on_return=None,
+            pool_size=5,
+            max_overflow=10,
+            connect_args={
+                "options": options,
+                "connect_timeout": 10,
+                "application_name": READS_APPLICATION_NAME,  # shown in pg_stat_activity
+            },
+        )
     return create_engine(
         url,
         pool_pre_ping=True,

@@ -41,7 +41,7 @@ from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
 from learning_loop.planner.template import build_template_plan
 from learning_loop.services.errors import Conflict, InvalidInput
 from learning_loop.services.projects import get_project, no_such_project, planner_settings
-from learning_loop.services.recipes import ranked_recipe_rows, recipe_view
+from learning_loop.services.recipes import ranked_recipe_rows, recipe_views
 from learning_loop.services.views import (
     BatchView,
     JobView,
@@ -256,7 +256,7 @@ def preview(
                 )
                 for r in plan.recommendations
             ],
-            top_recipes=[recipe_view(r) for r in top],
+            top_recipes=recipe_views(top),
             running_experiments=len(state.running),
             recent_batches=recent or 0,
             skipped_topics=[

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from api.app import create_app
 from api.deps import get_db, get_reads
+from learning_loop.db.engine import READS_APPLICATION_NAME
 from learning_loop.services.projects import create_project
 from learning_loop.settings import Settings
 from learning_loop_tests.api.conftest import ADMIN, TOKEN
@@ -113,3 +114,45 @@ async def test_a_read_held_up_by_a_lock_gives_up_at_its_time_limit(app, client, 
     assert response.json()["field"] == "database"
     again = await client.get(f"{ADMIN}/recipes", params={"project_id": str(pid)})
     assert again.status_code == 200 and again.json()["items"] == []
+
+
+@pytest.mark.postgres_only  # the reads' own pool is PostgreSQL's
+async def test_a_read_on_a_connection_the_server_dropped_is_answered_on_a_fresh_one(
+    app, client, db, database_url
+):
+    """The reads' pool lends connections without a ping: when the server has closed them (a
+    restart, an idle timeout), the read fails once, the pool throws them away and the read is
+    made again, so the caller sees a plain answer."""
+    pid = create_project(db, "dropped").id
+    params = {"project_id": str(pid)}
+    assert (await client.get(f"{ADMIN}/recipes", params=params)).status_code == 200
+    admin = create_engine(database_url)
+    try:
+        with admin.connect() as conn:
+            dropped = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND application_name = :name"
+                ),
+                {"name": READS_APPLICATION_NAME},
+            ).scalar_one()
+    finally:
+        admin.dispose()
+    assert dropped >= 1  # the pooled read connection was there, and is gone now
+    again = await client.get(f"{ADMIN}/recipes", params=params)
+    assert again.status_code == 200, again.text
+    assert again.json()["items"] == []
+
+
+@pytest.mark.postgres_only
+async def test_the_reads_connections_cannot_write(app, client, db):
+    from sqlalchemy.exc import InternalError
+
+    assert (await client.get(f"{ADMIN}/projects")).status_code == 200
+    reads = app.state.database.reads_opened
+    assert reads is not None and reads.db is not app.state.database.opened
+    with (
+        pytest.raises(InternalError, match="read-only transaction"),
+        reads.db.read() as session,
+    ):
+        session.execute(text("CREATE TABLE written_by_a_read (id int)"))
