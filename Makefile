@@ -59,10 +59,13 @@ format: setup
 bench: setup
 	$(PY) -m bench.planning
 	$(PY) -m bench.aa
+	$(PY) -m bench.power
 	$(PY) -m bench.learning
 	$(PY) -m bench.pipeline
 	$(PY) -m bench.steady
 	$(PY) -m bench.launch
+	$(PY) -m bench.cli_start
+	$(PY) -m bench.onboarding
 	$(PY) bench/api/bench_api.py
 	$(PY) bench/api/bench_api.py --case large
 
@@ -70,10 +73,13 @@ bench: setup
 bench-quick: setup
 	$(PY) -m bench.planning --quick
 	$(PY) -m bench.aa --quick
+	$(PY) -m bench.power --quick
 	$(PY) -m bench.learning --quick
 	$(PY) -m bench.pipeline --quick
 	$(PY) -m bench.steady --quick
 	$(PY) -m bench.launch --quick
+	$(PY) -m bench.cli_start --quick
+	$(PY) -m bench.onboarding --quick
 	$(PY) bench/api/bench_api.py --quick
 	$(PY) bench/api/bench_api.py --quick --case large --videos 600
 

@@ -6,8 +6,9 @@
 Each experiment is a simulated project (`learning_loop.simulation.ab_honesty.simulate_experiments`):
 a 30-day window of 5 videos a day, one baseline and one variant video a day once the experiment
 starts, rewards recomputed daily with `compute_rewards` (mid-rank percentiles in the window), and
-the product's rule: `should_complete` at min_samples = 8 (or the 28-day deadline), then
-`welch_verdict` once. Printed: the share of non-inconclusive verdicts in A/A experiments (the
+the product's rule, `decide` every day (an always-valid early look, then one Welch look at
+min_samples = 8, or the 28-day deadline), next to the former rule (`should_complete`, then
+`welch_verdict` once). Printed: the share of non-inconclusive verdicts in A/A experiments (the
 variant is the baseline's recipe) with its binomial standard error (goal: at most 5.5%); the same
 data judged by daily peeking (test every day from 2 + 2 videos and stop at the first significant
 result), to show why the verdict is computed once; and the power of the product's rule for a true
@@ -49,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     def row(label: str, sim: ExperimentSimulation) -> list[str]:
         out = []
         for rule, shares in (
-            ("fixed horizon (the product)", sim.fixed),
+            ("the product's rule (decide), daily", sim.product),
+            ("one Welch look at min_samples (former rule)", sim.fixed),
             ("peek daily until min_samples", sim.peek_until_samples),
             ("peek daily until the deadline", sim.peek_until_deadline),
         ):
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         return out
 
-    fixed = aa.fixed
+    fixed = aa.product  # the product's rule
     met = "yes" if fixed.decided_share <= GOAL_AA else "no"
     print(
         f"A/A, {count} experiments ({aa_wall:.1f} s): non-inconclusive {_pct(fixed.decided_share)}"
@@ -70,14 +72,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"A/B +{DIFFERENCE:.2f} (realised {ab.true_difference:+.4f}), {count} experiments "
-        f"({ab_wall:.1f} s): power (variant verdicts) {_pct(ab.fixed.variant_share)} +- "
-        f"{_pct(ab.fixed.variant_se)} at min_samples {MIN_SAMPLES}; within-arm reward sd "
+        f"({ab_wall:.1f} s): power (variant verdicts) {_pct(ab.product.variant_share)} +- "
+        f"{_pct(ab.product.variant_se)} at min_samples {MIN_SAMPLES}; within-arm reward sd "
         f"{ab.arm_sd:.3f}, so 80% power needs about {ab.samples_for_power(DIFFERENCE)} videos "
         "per arm"
     )
     lines = [
         f"{count} simulated experiments per row; 5 videos/day per project, 1 baseline + 1 variant "
-        f"video a day, min_samples {MIN_SAMPLES}, max_days 28, alpha 0.05, two-sided Welch. "
+        f"video a day, min_samples {MIN_SAMPLES}, max_days 28, alpha 0.05. "
         f"A/A: the variant is the baseline's recipe. A/B: the variant's expected reward is "
         f"{DIFFERENCE:+.2f} higher (realised mean {ab.true_difference:+.4f}).",
         "",
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         f"- A/A false verdicts with the product's rule: {_pct(fixed.decided_share)} +- "
         f"{_pct(fixed.decided_se)} (goal <= {_pct(GOAL_AA)}: {met}).",
         f"- Power for a true {DIFFERENCE:+.2f} at min_samples {MIN_SAMPLES}: "
-        f"{_pct(ab.fixed.variant_share)} +- {_pct(ab.fixed.variant_se)}; the within-arm reward "
+        f"{_pct(ab.product.variant_share)} +- {_pct(ab.product.variant_se)}; the within-arm reward "
         f"sd is {ab.arm_sd:.3f}, so 80% power would take about "
         f"{ab.samples_for_power(DIFFERENCE)} videos per arm.",
         f"- Wall time: {aa_wall:.0f} s (A/A) + {ab_wall:.0f} s (A/B).",

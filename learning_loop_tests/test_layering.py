@@ -227,3 +227,72 @@ def test_the_cli_starts_without_the_heavy_libraries():
 
 def test_the_check_sees_a_heavy_import():
     assert "numpy" in _imported_by("learning_loop.domain.additive_model")
+
+
+# What no start of the CLI may load: every command pays for the CLI module and its parser
+# before it runs, and `--help` must answer at once (issue 17). SQLAlchemy, pydantic and the
+# settings come with the commands that open the database; Rich with a table or the help.
+NOT_AT_IMPORT = (*HEAVY, "sqlalchemy", "alembic", "pydantic", "pydantic_settings", "rich")
+NOT_IN_HELP = (*HEAVY, "sqlalchemy", "alembic", "pydantic", "pydantic_settings", "httpx")
+# `projects list` needs SQLAlchemy, the models and the services' views, and nothing of these:
+NOT_IN_LIST = (*HEAVY, "alembic", "mako", "httpx", "uvicorn")
+NOT_IN_LIST_MODULES = (
+    "learning_loop.launch",
+    "learning_loop.defs",
+    "learning_loop.planner.core",
+    "learning_loop.planner.template",
+    "learning_loop.reporting",
+    "learning_loop.walkthroughs",
+)
+
+
+def _loaded_by_command(tmp_path: Path, *args: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after running `shorts-engine ARGS` (the
+    embedded SQLite database under `tmp_path`)."""
+    from learning_loop_tests.processes import clean_env
+
+    listing = tmp_path / "modules.txt"
+    code = (
+        "import sys\n"
+        "from learning_loop.cli import main\n"
+        "code = main(sys.argv[2:])\n"
+        "open(sys.argv[1], 'w').write(' '.join(sorted(sys.modules)))\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(listing), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=clean_env(LEARNING_LOOP_HOME=str(tmp_path / "home")),
+    )
+    assert done.returncode == 0, done.stderr
+    return set(listing.read_text().split())
+
+
+def _packages(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+def test_importing_the_cli_loads_no_database_layer():
+    loaded = _imported_by("learning_loop.cli")
+    assert not loaded & set(NOT_AT_IMPORT), sorted(loaded & set(NOT_AT_IMPORT))
+
+
+def test_the_help_loads_no_database_layer(tmp_path):
+    loaded = _packages(_loaded_by_command(tmp_path, "--help"))
+    assert "typer" in loaded  # the check sees what the command loaded
+    assert not loaded & set(NOT_IN_HELP), sorted(loaded & set(NOT_IN_HELP))
+
+
+def test_listing_projects_loads_the_database_layer_only(tmp_path):
+    _loaded_by_command(tmp_path, "projects", "list")  # creates the schema (with Alembic)
+    modules = _loaded_by_command(tmp_path, "projects", "list")
+    loaded = _packages(modules)
+    assert "sqlalchemy" in loaded  # the check sees what the command loaded
+    assert not loaded & set(NOT_IN_LIST), sorted(loaded & set(NOT_IN_LIST))
+    ours = sorted(
+        m for m in modules for p in NOT_IN_LIST_MODULES if m == p or m.startswith(p + ".")
+    )
+    assert ours == []

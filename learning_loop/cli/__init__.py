@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 # Typer 0.29 ships its own copy of click; its exceptions are what the parser raises.
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
@@ -15,8 +15,10 @@ from learning_loop.cli import db as db_cli
 from learning_loop.cli.demo import demo, sample
 from learning_loop.cli.output import error_line
 from learning_loop.cli.simulate import simulate
-from learning_loop.db.engine import SchemaNotReady
 from learning_loop.services.errors import LearningLoopError
+
+if TYPE_CHECKING:
+    from sqlalchemy.exc import SQLAlchemyError
 
 app = typer.Typer(
     name="shorts-engine",
@@ -59,15 +61,34 @@ def main(argv: list[str] | None = None) -> int:
     except LearningLoopError as exc:
         error_line(exc.message)
         return 1
-    except SchemaNotReady as exc:
-        error_line(str(exc))
-        return 1
-    except SQLAlchemyError as exc:
-        error_line(_database_error(exc))
-        return 1
     except BrokenPipeError:
         return 1
+    except Exception as exc:
+        message = _database_failure(exc)
+        if message is None:
+            raise
+        error_line(message)
+        return 1
     return 0
+
+
+def _database_failure(exc: Exception) -> str | None:
+    """The line for a failure of the database layer, or None for any other exception.
+
+    The CLI imports SQLAlchemy only in the commands that open the database: when it was never
+    imported, no exception can be one of its errors (nor `SchemaNotReady`).
+    """
+    if "learning_loop.db.engine" in sys.modules:
+        from learning_loop.db.engine import SchemaNotReady
+
+        if isinstance(exc, SchemaNotReady):
+            return str(exc)
+    if "sqlalchemy.exc" in sys.modules:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(exc, SQLAlchemyError):
+            return _database_error(exc)
+    return None
 
 
 def entrypoint() -> None:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import copy
 import os
-import secrets
 from typing import Annotated, Any
 
 import typer
 
 from learning_loop.cli.output import error_line
-from learning_loop.settings import load_settings
 
 app = typer.Typer(help="The admin REST API.", no_args_is_help=True)
 
@@ -37,9 +35,12 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve the admin API; every route under /api/v1/admin needs the bearer token."""
+    import secrets
+
     import uvicorn
 
     from api.app import create_app
+    from learning_loop.settings import load_settings
 
     settings = load_settings()
     if not (settings.admin_token or "").strip():

@@ -7,16 +7,20 @@ import uuid
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from learning_loop.db.engine import Database
-from learning_loop.launch import DagsterRuns
-from learning_loop.services.context import open_database
 from learning_loop.services.errors import InvalidInput, LearningLoopError
-from learning_loop.services.rows import read_rows, timestamp_input
-from learning_loop.settings import Settings, load_settings
+from learning_loop.services.rows import timestamp_input
+
+if TYPE_CHECKING:
+    # Imported by the commands that use them (see `database`, `launcher`), not at start:
+    # `--help` and the commands that need no database load neither SQLAlchemy nor Dagster.
+    from learning_loop.db.engine import Database
+    from learning_loop.launch import DagsterRuns
+    from learning_loop.services.row_files import RowFile
+    from learning_loop.settings import Settings
 
 
 def parse_date(value: str) -> dt.date:
@@ -58,17 +62,23 @@ class RunFailed(LearningLoopError):
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
+    from learning_loop.settings import load_settings
+
     return load_settings()
 
 
 @lru_cache(maxsize=1)
 def database() -> Database:
+    from learning_loop.services.context import open_database
+
     return open_database(settings())
 
 
 @lru_cache(maxsize=1)
 def launcher() -> DagsterRuns:
     """The runs of this deployment's Dagster instance (opened on first use)."""
+    from learning_loop.launch import DagsterRuns
+
     return DagsterRuns(settings())
 
 
@@ -83,8 +93,11 @@ def reset() -> None:
     settings.cache_clear()
 
 
-def rows_of(path: Path, columns: Iterable[str]) -> list[tuple[int, dict[str, Any]]]:
-    return read_rows(path, columns)
+def row_file(path: Path, columns: Iterable[str]) -> RowFile:
+    """The rows of an import file, read a chunk at a time as the import goes."""
+    from learning_loop.services.row_files import RowFile
+
+    return RowFile(path, columns)
 
 
 def read_lines(path: Path, field: str) -> list[str]:

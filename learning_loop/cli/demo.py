@@ -7,18 +7,15 @@ import uuid
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from learning_loop.cli.common import database, launcher, settings
 from learning_loop.cli.learn import print_recipes
 from learning_loop.cli.output import print_table
-from learning_loop.services.experiments import list_experiments
-from learning_loop.services.recipes import list_recipes
-from learning_loop.services.report import project_report
-from learning_loop.walkthroughs.sample import run_sample
 
 
 def _leaderboard(pid: uuid.UUID, limit: int = 10) -> None:
+    from learning_loop.services.recipes import list_recipes
+
     recipes = [r for r in list_recipes(database(), pid) if r.avg_reward_score is not None]
     print_recipes("Recipe leaderboard", recipes[:limit])
 
@@ -29,6 +26,16 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated audience.")] = 7,
 ) -> None:
     """Run the whole loop on a simulated channel: plan, publish, measure, learn, every day."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from learning_loop.services.experiments import list_experiments
+    from learning_loop.services.report import project_report
     from learning_loop.walkthroughs.demo import DemoDay, run_demo  # numpy-heavy: load on use
 
     started = time.monotonic()
@@ -119,6 +126,8 @@ def demo(
 
 def sample() -> None:
     """The onboarding flow on the sample channel shipped in the repo (real files, no simulator)."""
+    from learning_loop.walkthroughs.sample import run_sample
+
     result = run_sample(database())
     pid = result.project_id
     typer.echo(f"1. created project {result.project_name} ({pid})")

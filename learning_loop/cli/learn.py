@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,18 +22,28 @@ from learning_loop.cli.common import (
     launcher,
     parse_timestamp,
     read_lines,
-    rows_of,
+    row_file,
 )
+from learning_loop.cli.lazy import lazy_module
 from learning_loop.cli.output import print_fields, print_json, print_table
 from learning_loop.cli.plan_video import plan_video
+from learning_loop.cli.progress import import_progress
+from learning_loop.cli.progress import wanted as progress_wanted
 from learning_loop.domain.statuses import ExperimentStatus, JobStatus
-from learning_loop.services import experiments as experiments_service
-from learning_loop.services import ingest as ingest_service
-from learning_loop.services import planning, runs, stats, video_jobs
-from learning_loop.services.plan_requests import create_plan_request
-from learning_loop.services.recipes import list_recipes
-from learning_loop.services.runs import RunInfo
-from learning_loop.services.views import RecipeFields, RecipeView, SkippedTopicView
+
+if TYPE_CHECKING:
+    from learning_loop.services import experiments as experiments_service
+    from learning_loop.services import ingest as ingest_service
+    from learning_loop.services import planning, runs, stats, video_jobs
+    from learning_loop.services.runs import RunInfo
+    from learning_loop.services.views import RecipeFields, RecipeView, SkippedTopicView
+else:  # the services (SQLAlchemy, pydantic, ...) load when a command first uses them
+    experiments_service = lazy_module("learning_loop.services.experiments")
+    ingest_service = lazy_module("learning_loop.services.ingest")
+    planning = lazy_module("learning_loop.services.planning")
+    runs = lazy_module("learning_loop.services.runs")
+    stats = lazy_module("learning_loop.services.stats")
+    video_jobs = lazy_module("learning_loop.services.video_jobs")
 
 app = typer.Typer(help="Rewards, recipes, experiments and batches.", no_args_is_help=True)
 app.command("plan-video")(plan_video)
@@ -55,9 +65,11 @@ def _short(h: str | None) -> str | None:
 @app.command("import-videos")
 def import_videos(project: ProjectOpt, file: FileOpt, json_: JsonOpt = False) -> None:
     """Import existing (manual) videos from a CSV or JSONL file; all rows or none."""
-    result = ingest_service.import_videos(
-        database(), project, rows_of(file, ingest_service.VIDEO_COLUMNS), what=file.name
-    )
+    source = row_file(file, ingest_service.VIDEO_COLUMNS)
+    with import_progress(f"importing {file.name}", progress_wanted(json_)) as progress:
+        result = ingest_service.import_videos(
+            database(), project, source, what=file.name, progress=progress
+        )
     if json_:
         print_json(result)
     else:
@@ -80,9 +92,11 @@ def backfill(project: ProjectOpt, json_: JsonOpt = False) -> None:
 @app.command("ingest-metrics")
 def ingest(project: ProjectOpt, file: FileOpt, json_: JsonOpt = False) -> None:
     """Ingest metric snapshots from a CSV or JSONL file; all rows or none."""
-    result = ingest_service.ingest_metrics(
-        database(), project, rows_of(file, ingest_service.METRIC_COLUMNS), what=file.name
-    )
+    source = row_file(file, ingest_service.METRIC_COLUMNS)
+    with import_progress(f"ingesting {file.name}", progress_wanted(json_)) as progress:
+        result = ingest_service.ingest_metrics(
+            database(), project, source, what=file.name, progress=progress
+        )
     if json_:
         print_json(result)
     else:
@@ -301,6 +315,8 @@ def print_recipes(title: str, rows: list[RecipeView]) -> None:
 @app.command("recipes")
 def recipes(project: ProjectOpt, json_: JsonOpt = False) -> None:
     """Recipes, best first, with times_used, avg_reward_score and best_reward_score."""
+    from learning_loop.services.recipes import list_recipes
+
     rows = list_recipes(database(), project)
     if json_:
         print_json(rows)
@@ -316,13 +332,46 @@ def experiments(
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Experiments and their verdicts."""
+    """Experiments and their verdicts; a running one with where it stands (rewarded videos per
+    arm, the difference with its always-valid interval, expected days to the verdict), a
+    completed one with the minimum effect its test could detect (MDE)."""
+    from learning_loop.services.views import ExperimentView
+
     rows = experiments_service.list_experiments(database(), project, status)
     if json_:
         print_json(rows)
         return
+
+    def shown(e: ExperimentView) -> tuple[object, ...]:
+        now = e.standing
+        n_arms: str | None
+        days: str | None = None
+        if now is not None:  # running: where it stands
+            n_arms = f"{now.baseline_n}/{now.variant_n}"
+            diff, low, high = now.difference, now.ci_low, now.ci_high
+            if now.expected_days_to_decision is not None:
+                days = f"~{now.expected_days_to_decision:.1f}"
+        else:
+            n_arms = f"{e.baseline_n}/{e.variant_n}" if e.baseline_n is not None else None
+            diff, low, high = e.difference, e.ci_low, e.ci_high
+        return (
+            str(e.id)[:8],
+            e.status,
+            e.variable_tested,
+            e.baseline_value,
+            e.variant_value,
+            e.variant_jobs,
+            n_arms,
+            diff,
+            f"[{low:.3f}, {high:.3f}]" if low is not None and high is not None else None,
+            e.p_value,
+            e.winner,
+            e.mde,
+            days,
+        )
+
     print_table(
-        "Experiments",
+        "Experiments (running: always-valid 95% interval; completed: the verdict's)",
         [
             "id",
             "status",
@@ -332,26 +381,13 @@ def experiments(
             "jobs",
             "n base/var",
             "diff",
-            "95% CI",
+            "interval",
             "p",
             "winner",
+            "MDE",
+            "days to verdict",
         ],
-        [
-            (
-                str(e.id)[:8],
-                e.status,
-                e.variable_tested,
-                e.baseline_value,
-                e.variant_value,
-                e.variant_jobs,
-                f"{e.baseline_n}/{e.variant_n}" if e.baseline_n is not None else None,
-                e.difference,
-                f"[{e.ci_low:.3f}, {e.ci_high:.3f}]" if e.ci_low is not None else None,
-                e.p_value,
-                e.winner,
-            )
-            for e in rows
-        ],
+        [shown(e) for e in rows],
     )
 
 
@@ -410,6 +446,8 @@ def plan_next(
     """Request the next batch; the plan sensor runs it, or run it now with --wait."""
     topics = read_topics(topics_file)
     if not wait:
+        from learning_loop.services.plan_requests import create_plan_request
+
         request = create_plan_request(database(), project, count, topics, seed, source="cli")
         note = launcher().daemon_note("the request stays pending")
         if json_:

@@ -1,18 +1,22 @@
-"""Printing for people (Rich tables) and for machines (`--json`), and one-line errors."""
+"""Printing for people (Rich tables) and for machines (`--json`), and one-line errors.
+
+Rich and pydantic are imported when something is printed, not when the CLI starts.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 def jsonable(data: Any) -> Any:
+    from pydantic import BaseModel
+
     if isinstance(data, BaseModel):
         return data.model_dump(mode="json")
     if isinstance(data, list | tuple):
@@ -35,6 +39,9 @@ def fmt(value: Any, digits: int = 3) -> str:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for col in columns:
         table.add_column(col, overflow="fold")
@@ -44,7 +51,7 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
 
 
 def print_fields(title: str, data: BaseModel | dict[str, Any]) -> None:
-    items = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    items = data if isinstance(data, dict) else data.model_dump(mode="json")
     print_table(title, ["field", "value"], [(k, _short(v)) for k, v in items.items()])
 
 

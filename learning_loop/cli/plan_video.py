@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Mapping
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,10 +19,11 @@ from learning_loop.domain.recipe import (
     InvalidRecipe,
     Recipe,
 )
-from learning_loop.planner import BACKENDS, LearningLoopPlanner, PlannerError, VideoPlan
-from learning_loop.planner.guidance import word_count
+from learning_loop.planner import BACKENDS
 from learning_loop.services.errors import InvalidInput
-from learning_loop.services.recipes import find_recipe
+
+if TYPE_CHECKING:
+    from learning_loop.planner import VideoPlan
 
 _RECIPE_OPTIONS = {
     "preset": "--preset",
@@ -89,6 +89,10 @@ def plan_video(
     json_: JsonOpt = False,
 ) -> None:
     """Plan one video (scenes, narration, captions, visuals) and print it."""
+    import asyncio
+
+    from learning_loop.planner import LearningLoopPlanner, PlannerError
+
     given = {
         "preset": preset,
         "hook_type": hook_type,
@@ -130,6 +134,8 @@ def _recipe(
                 f"--project and --recipe-hash go together; {missing} is missing",
                 "recipe_hash" if recipe_hash is None else "project",
             )
+        from learning_loop.services.recipes import find_recipe
+
         view = find_recipe(database(), project, recipe_hash)
         return Recipe.from_dict(view.model_dump())
     values = {f: getattr(DEFAULT_RECIPE, f) if v is None else v for f, v in given.items()}
@@ -141,6 +147,8 @@ def _recipe(
 
 
 def _print_plan(plan: VideoPlan) -> None:
+    from learning_loop.planner.guidance import word_count
+
     r = plan.recipe
     print_table(
         f"Video plan: {plan.idea}\n"

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from learning_loop.cli.common import JsonOpt, ProjectOpt, database, read_lines
 from learning_loop.cli.output import fmt, print_json, print_table
 from learning_loop.domain.statuses import Policy
-from learning_loop.services.projects import (
-    ProjectSettings,
-    SettingsChange,
-    configure_project,
-    create_project,
-    list_projects,
-    merge_settings,
-    parse_presets,
-    parse_recipe,
-    parse_weights,
-    show_settings,
-)
-from learning_loop.services.views import ProjectSettingsView
+
+if TYPE_CHECKING:  # the commands import the services when they run (docs/decisions.md)
+    from learning_loop.services.projects import SettingsChange
+    from learning_loop.services.views import ProjectSettingsView
 
 app = typer.Typer(help="Projects (channels) the loop learns for.", no_args_is_help=True)
 
@@ -95,6 +86,13 @@ def _change(
     add_presets: list[str] | None = None,
     remove_presets: list[str] | None = None,
 ) -> SettingsChange:
+    from learning_loop.services.projects import (
+        SettingsChange,
+        parse_presets,
+        parse_recipe,
+        parse_weights,
+    )
+
     return SettingsChange(
         presets=parse_presets(presets) if presets is not None else None,
         weights=parse_weights(reward_weights) if reward_weights is not None else None,
@@ -131,6 +129,8 @@ def create(
     json_: JsonOpt = False,
 ) -> None:
     """Create a project (contract defaults for every setting not given) and print its id."""
+    from learning_loop.services.projects import ProjectSettings, create_project, merge_settings
+
     change = _change(
         presets=presets,
         reward_weights=reward_weights,
@@ -156,6 +156,8 @@ def create(
 @app.command("list")
 def list_(json_: JsonOpt = False) -> None:
     """List projects."""
+    from learning_loop.services.projects import list_projects
+
     projects = list_projects(database())
     if json_:
         print_json(projects)
@@ -214,6 +216,8 @@ def configure(
     json_: JsonOpt = False,
 ) -> None:
     """Change any of a project's settings and its nightly auto-planning."""
+    from learning_loop.services.projects import configure_project
+
     change = _change(
         presets=presets,
         reward_weights=reward_weights,
@@ -267,6 +271,8 @@ def recipe_text(view: ProjectSettingsView) -> str:
 @app.command("show")
 def show(project: ProjectOpt, json_: JsonOpt = False) -> None:
     """Print every setting of a project and the recorded changes."""
+    from learning_loop.services.projects import show_settings
+
     v = show_settings(database(), project)
     if json_:
         print_json(v)

@@ -2,7 +2,9 @@
 
 Runs each policy for `--days` days of `--per-day` videos on `--seeds` simulated channels (the
 production sampler code, in memory) and prints its mean cumulative regret against the simulator's
-ground truth, the standard error, and the share of the random-to-oracle gap it closes.
+ground truth, the standard error, and the share of the random-to-oracle gap it closes; and, per
+channel, its experiments: completed, decided (a baseline or variant verdict), decided for the arm
+whose true expected reward is lower, and the median days from start to a decision.
 """
 
 from __future__ import annotations
@@ -108,15 +110,35 @@ def simulate(
     print_table(
         f"Cumulative regret: {seeds} seeds x {days} days x {per_day}/day, sd effect "
         f"{effect_sd:g} noise {noise_sd:g} interaction {interaction_sd:g}",
-        ["policy", "regret_mean", "regret_se", "gap_closed", "regret_per_video"],
         [
-            (
-                r.policy,
-                f"{r.regret_mean:.2f}",
-                f"{r.regret_se:.2f}",
-                _percent(r.gap_closed),
-                f"{r.regret_mean / (days * per_day):.4f}",
-            )
-            for r in results
+            "policy",
+            "regret_mean",
+            "regret_se",
+            "gap_closed",
+            "regret_per_video",
+            "experiments_completed",
+            "experiments_decided",
+            "experiments_wrong",
+            "days_to_decision_median",
         ],
+        [_row(r.as_dict()) for r in results],
+    )
+
+
+def _row(result: dict[str, object]) -> tuple[object, ...]:
+    def number(key: str, digits: int) -> str | None:
+        value = result[key]
+        return None if value is None else f"{float(value):.{digits}f}"  # type: ignore[arg-type]
+
+    gap = result["gap_closed"]
+    return (
+        result["policy"],
+        number("regret_mean", 2),
+        number("regret_se", 2),
+        _percent(None if gap is None else float(gap)),  # type: ignore[arg-type]
+        number("regret_per_video", 4),
+        number("experiments_completed", 2),
+        number("experiments_decided", 2),
+        number("experiments_wrong", 2),
+        number("days_to_decision_median", 1),
     )

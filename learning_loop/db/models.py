@@ -215,6 +215,9 @@ class Experiment(Base):
     p_value: Mapped[float | None] = mapped_column(Float)
     winner: Mapped[str | None] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(String(40))
+    # "welch" (before 0006), "sequential" (early, always valid) or "fixed_look" (contract §7)
+    decision_rule: Mapped[str | None] = mapped_column(String(20))
+    mde: Mapped[float | None] = mapped_column(Float)  # minimum detectable effect of the verdict
 
     __table_args__ = (
         Index(None, "project_id", "status"),

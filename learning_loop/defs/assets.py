@@ -131,8 +131,8 @@ def recipe_stats(
     partitions_def=daily_partitions,
     group_name=GROUP,
     deps=[video_rewards],
-    description="Fixed-horizon Welch verdicts of the experiments that completed that day "
-    "(contract §7).",
+    description="Verdicts of the experiments that completed that day: an always-valid early "
+    "decision, or one Welch test at min_samples or the deadline (contract §7).",
 )
 @retry_transient_errors()
 def experiment_verdicts(

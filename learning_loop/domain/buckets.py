@@ -5,6 +5,13 @@ from __future__ import annotations
 import math
 import numbers
 
+# Bucket bounds (contract §2): below the first is the low bucket, up to the second inclusive
+# the middle one, above it the high one. The backfill's SQL reads the same numbers.
+WPM_BOUNDS = (120.0, 160.0)
+DENSITY_BOUNDS = (0.3, 0.6)
+WPM_NAMES = ("slow", "medium", "fast")
+DENSITY_NAMES = ("sparse", "medium", "dense")
+
 
 class InvalidRawValue(ValueError):
     """A raw measurement that cannot be bucketed: not a number, negative or not finite."""
@@ -24,19 +31,17 @@ def _check_raw(name: str, value: object) -> float:
 
 def wpm_bucket(wpm: float) -> str:
     """slow below 120 words/minute, medium from 120 to 160 inclusive, fast above 160."""
-    value = _check_raw("narration_wpm", wpm)
-    if value < 120:
-        return "slow"
-    if value <= 160:
-        return "medium"
-    return "fast"
+    return _bucket(_check_raw("narration_wpm", wpm), WPM_BOUNDS, WPM_NAMES)
 
 
 def density_bucket(cps: float) -> str:
     """sparse below 0.3 captions/second, medium from 0.3 to 0.6 inclusive, dense above 0.6."""
-    value = _check_raw("caption_density", cps)
-    if value < 0.3:
-        return "sparse"
-    if value <= 0.6:
-        return "medium"
-    return "dense"
+    return _bucket(_check_raw("caption_density", cps), DENSITY_BOUNDS, DENSITY_NAMES)
+
+
+def _bucket(value: float, bounds: tuple[float, float], names: tuple[str, str, str]) -> str:
+    if value < bounds[0]:
+        return names[0]
+    if value <= bounds[1]:
+        return names[1]
+    return names[2]

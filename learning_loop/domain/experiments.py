@@ -1,7 +1,9 @@
-"""Fixed-horizon A/B verdicts: Welch's two-sided t-test and the completion rule (contract §7)."""
+"""A/B verdicts (contract §7): the always-valid sequential rule experiments are decided by, and
+the fixed-horizon Welch t-test that decided them before it (kept for the verdicts it gave)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +15,9 @@ if TYPE_CHECKING:  # imported where used: the CLI's start must not pay for numpy
 
 CI_LEVEL = 0.95
 MIN_ARM_SIZE = 2
+RULE_WELCH = "welch"  # the former rule: one Welch test at min_samples (verdicts before 0006)
+RULE_SEQUENTIAL = "sequential"  # decided early by the always-valid test
+RULE_FIXED_LOOK = "fixed_look"  # decided at min_samples (or the deadline) by the Welch look
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,8 @@ class Verdict:
     ci_low: float | None
     ci_high: float | None  # 95% CI of the difference (Welch-Satterthwaite df)
     p_value: float | None
+    mde: float | None = None  # minimum detectable effect (sequential rule only)
+    rule: str = "welch"  # RULE_WELCH | RULE_SEQUENTIAL | RULE_FIXED_LOOK
 
 
 def _arm(name: str, values: Sequence[float]) -> np.ndarray:
@@ -118,6 +125,83 @@ def welch_verdict(
     )
 
 
+# The share of alpha the always-valid early look spends; the fixed-horizon Welch test at
+# min_samples gets the rest (docs/decisions.md has the figures behind both numbers).
+EARLY_ALPHA_SHARE = 0.2
+
+
+def decide(
+    baseline: Sequence[float],
+    variant: Sequence[float],
+    alpha: float,
+    min_samples: int,
+    deadline: bool,
+    tau: float | None = None,
+    early_share: float = EARLY_ALPHA_SHARE,
+) -> Verdict | None:
+    """The verdict of the experiment at this daily look, None while it runs on (contract §7).
+
+    1. Early, at any look: the always-valid mixture SPRT (`domain.sequential`) at level
+       ``early_share * alpha`` decides as soon as the evidence is clear (both arms of at least
+       `sequential.MIN_ARM_SIZE`).
+    2. Otherwise, once both arms have `min_samples` rewarded videos (or at the deadline), one
+       Welch t-test at level ``(1 - early_share) * alpha`` gives the final verdict.
+
+    Under no true difference the first step ever decides with probability at most
+    ``early_share * alpha`` however many days it is looked at, and the second at most the rest,
+    so an experiment evaluated every day decides falsely with probability at most alpha.
+    """
+    from learning_loop.domain import sequential
+
+    if not 0.0 < early_share < 1.0:
+        raise ValueError(f"early_share must be between 0 and 1 (exclusive); got {early_share!r}")
+    if isinstance(alpha, bool) or not 0.0 < float(alpha) < 1.0:
+        raise ValueError(f"alpha must be between 0 and 1 (exclusive); got {alpha!r}")
+    mixing = sequential.MIXING_SD if tau is None else tau
+    early = sequential.standing(baseline, variant, alpha * early_share, mixing)
+    if early.significant:
+        return Verdict(
+            winner=early.winner,
+            reason="significant",
+            baseline_mean=early.baseline_mean,
+            variant_mean=early.variant_mean,
+            baseline_n=early.baseline_n,
+            variant_n=early.variant_n,
+            difference=early.difference,
+            ci_low=early.ci_low,
+            ci_high=early.ci_high,
+            p_value=early.p_value,
+            mde=early.mde,
+            rule=RULE_SEQUENTIAL,
+        )
+    if not deadline and (len(baseline) < min_samples or len(variant) < min_samples):
+        return None
+    final_alpha = alpha * (1.0 - early_share)
+    fixed = welch_verdict(baseline, variant, final_alpha)
+    return dataclasses.replace(
+        fixed, mde=fixed_horizon_mde(fixed, final_alpha), rule=RULE_FIXED_LOOK
+    )
+
+
+def fixed_horizon_mde(verdict: Verdict, alpha: float) -> float | None:
+    """The difference a Welch test of this verdict's precision detects with 80% power: the
+    standard error (from the stored interval) times z(1 - alpha/2) + z(0.8)."""
+    from statistics import NormalDist
+
+    if verdict.ci_low is None or verdict.ci_high is None or verdict.p_value is None:
+        return None
+    z = NormalDist()
+    # The interval is difference +- t(df) * se at CI_LEVEL; the normal quantile is the large-df
+    # value of t, so se is read back to within a few percent at the sample sizes used.
+    se = (verdict.ci_high - verdict.ci_low) / (2.0 * z.inv_cdf(0.5 + CI_LEVEL / 2.0))
+    return se * (z.inv_cdf(1.0 - alpha / 2.0) + z.inv_cdf(0.8))
+
+
+def past_deadline(started_at: datetime, as_of_end: datetime, max_days: int) -> bool:
+    """The experiment has run longer than max_days: its verdict is due whatever the evidence."""
+    return as_of_end - started_at > timedelta(days=max_days)
+
+
 def should_complete(
     baseline_n: int,
     variant_n: int,
@@ -130,3 +214,39 @@ def should_complete(
     if baseline_n >= min_samples and variant_n >= min_samples:
         return True
     return as_of_end - started_at > timedelta(days=max_days)
+
+
+def expected_days_to_verdict(
+    baseline: Sequence[float],
+    variant: Sequence[float],
+    days_running: float,
+    alpha: float,
+    min_samples: int,
+    max_days: int,
+    tau: float | None = None,
+    early_share: float = EARLY_ALPHA_SHARE,
+) -> float:
+    """Days until a running experiment gets its verdict at each arm's traffic so far (rewarded
+    videos per day since it started): the sooner of the early decision, if the current difference
+    and variance held, the Welch look once both arms have min_samples, and the deadline."""
+    from learning_loop.domain import sequential
+
+    remaining = max(0.0, max_days - days_running)
+    candidates = [remaining]
+    early = sequential.days_to_decision(
+        baseline,
+        variant,
+        days_running,
+        alpha * early_share,
+        sequential.MIXING_SD if tau is None else tau,
+    )
+    if early is not None:
+        candidates.append(early)
+    if days_running > 0:
+        waits = []
+        for n in (len(baseline), len(variant)):
+            missing = max(0, min_samples - n)
+            rate = n / days_running
+            waits.append(0.0 if missing == 0 else (missing / rate if rate > 0 else math.inf))
+        candidates.append(max(waits))
+    return min(candidates)

@@ -45,7 +45,8 @@ class LeaderboardRow:
 
 @dataclass(frozen=True)
 class ExperimentRow:
-    """A decided experiment: variant minus baseline with its 95% Welch interval."""
+    """A decided experiment: variant minus baseline with the interval of its verdict, and the
+    minimum effect its test could detect (None for a verdict stored without one)."""
 
     variable_tested: str
     baseline_value: str
@@ -54,11 +55,38 @@ class ExperimentRow:
     difference: float
     ci_low: float
     ci_high: float
+    mde: float | None = None
 
     @property
     def label(self) -> str:
+        mde = "" if self.mde is None else f", MDE {self.mde:.3f}"
         return (
-            f"{self.variable_tested}: {self.baseline_value} → {self.variant_value} ({self.winner})"
+            f"{self.variable_tested}: {self.baseline_value} → {self.variant_value} "
+            f"({self.winner}{mde})"
+        )
+
+
+@dataclass(frozen=True)
+class RunningExperimentRow:
+    """A running experiment: samples per arm, the difference with its always-valid interval and
+    the expected days to its verdict at the current traffic."""
+
+    variable_tested: str
+    baseline_value: str
+    variant_value: str
+    baseline_n: int
+    variant_n: int
+    difference: float | None
+    ci_low: float | None
+    ci_high: float | None
+    expected_days: float | None
+
+    @property
+    def label(self) -> str:
+        days = "?" if self.expected_days is None else f"{self.expected_days:.0f}"
+        return (
+            f"{self.variable_tested}: {self.baseline_value} → {self.variant_value} "
+            f"(running, n {self.baseline_n}/{self.variant_n}, verdict in ~{days} d)"
         )
 
 
@@ -83,3 +111,4 @@ class ProjectReportData:
     experiments_running: int
     experiments_completed: int
     batches: tuple[BatchMix, ...]  # in creation order
+    running: tuple[RunningExperimentRow, ...] = ()  # where each running experiment stands

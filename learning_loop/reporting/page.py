@@ -79,13 +79,22 @@ def report_charts(data: ProjectReportData) -> list[Chart]:
         ),
         Chart(
             "Experiments",
-            "Difference of mean reward, variant minus baseline, with its 95% "
-            "Welch interval; an interval clear of zero is a significant verdict.",
+            "Difference of mean reward, variant minus baseline. A decided experiment shows the "
+            "interval of its verdict (the always-valid one for an early decision, else the 95% "
+            "Welch one) and the minimum effect (MDE) its test detected with 80% power; a running "
+            "one, where it stands: its always-valid 95% interval (valid however often it is "
+            "looked at), the rewarded videos per arm and the expected days to its verdict at "
+            "the current traffic.",
             Markup(
                 interval_chart(
                     "experiments",
                     "Experiments",
-                    [(e.label, e.difference, e.ci_low, e.ci_high) for e in data.experiments],
+                    [(e.label, e.difference, e.ci_low, e.ci_high) for e in data.experiments]
+                    + [
+                        (r.label, r.difference, r.ci_low, r.ci_high)
+                        for r in data.running
+                        if r.difference is not None
+                    ],
                     zero_line=True,
                     empty="No experiment has a verdict yet.",
                 )

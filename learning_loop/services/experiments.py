@@ -1,4 +1,5 @@
-"""Fixed-horizon A/B evaluation of running experiments (contract §7) and experiment listings."""
+"""A/B evaluation of running experiments (contract §7: an always-valid early look every day, then
+one Welch look at min_samples) and experiment listings with where each experiment stands."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from sqlalchemy import and_, func, literal, select, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import Experiment, Project, VideoJob, VideoReward
+from learning_loop.db.models import Experiment, Project, RewardDate, VideoJob, VideoReward
 from learning_loop.db.queries import BASELINE_RECIPE, VARIANT_RECIPE
 from learning_loop.db.reward_history import newest_reward_of
-from learning_loop.domain.experiments import should_complete, welch_verdict
+from learning_loop.domain import sequential
+from learning_loop.domain.experiments import decide, expected_days_to_verdict, past_deadline
 from learning_loop.domain.statuses import ExperimentStatus, GenerationMode
 from learning_loop.services.projects import get_project
-from learning_loop.services.views import ExperimentView
+from learning_loop.services.views import ExperimentStanding, ExperimentView
 
 
 class Decision(BaseModel):
@@ -43,9 +45,13 @@ class EvaluationResult(BaseModel):
 
 
 def _arm_rewards(
-    session: Session, as_of: dt.date, scope: Sequence[uuid.UUID] | None
+    session: Session,
+    as_of: dt.date,
+    scope: Sequence[uuid.UUID] | None,
+    experiment_ids: Sequence[uuid.UUID] | None = None,
 ) -> tuple[dict[uuid.UUID, list[float]], dict[uuid.UUID, list[float]]]:
-    """Current rewards (as of the date) of the arms of the experiments running on the date.
+    """Current rewards (as of the date) of the arms of the experiments running on the date (only
+    those of `experiment_ids` when given: a listed page).
 
     The arms' videos are found first; each one's newest reward is then one primary-key lookup,
     instead of working out every video's current reward in the database.
@@ -54,6 +60,8 @@ def _arm_rewards(
     running = [Experiment.status == ExperimentStatus.RUNNING.value, Experiment.started_at < end]
     if scope is not None:
         running.append(Experiment.project_id.in_(scope))
+    if experiment_ids is not None:
+        running.append(Experiment.id.in_(list(experiment_ids)))
     variant_arm = (
         select(
             Experiment.id.label("experiment_id"),
@@ -122,11 +130,10 @@ def evaluate_experiments(
         now = dt.datetime.now(dt.UTC)
         for experiment, project in pairs:
             b, v = baseline.get(experiment.id, []), variant.get(experiment.id, [])
-            if not should_complete(
-                len(b), len(v), project.min_samples, experiment.started_at, end, project.max_days
-            ):
+            deadline = past_deadline(experiment.started_at, end, project.max_days)
+            verdict = decide(b, v, project.alpha, project.min_samples, deadline)
+            if verdict is None:
                 continue
-            verdict = welch_verdict(b, v, project.alpha)
             completed.append(
                 {
                     "id": experiment.id,
@@ -143,6 +150,8 @@ def evaluate_experiments(
                     "p_value": verdict.p_value,
                     "winner": verdict.winner,
                     "reason": verdict.reason,
+                    "decision_rule": verdict.rule,
+                    "mde": verdict.mde,
                 }
             )
             decisions.append(
@@ -196,13 +205,55 @@ def experiment_views(
         stmt = stmt.where(Experiment.status == status)
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
+    rows = session.execute(stmt).all()
+    standings = _standings(
+        session, [exp for exp, *_ in rows if exp.status == ExperimentStatus.RUNNING.value]
+    )
     out = []
-    for exp, base_hash, variant_hash, n in session.execute(stmt):
+    for exp, base_hash, variant_hash, n in rows:
         data: dict[str, Any] = {c.key: getattr(exp, c.key) for c in Experiment.__table__.columns}
         data.update(
-            baseline_recipe_hash=base_hash, variant_recipe_hash=variant_hash, variant_jobs=n or 0
+            baseline_recipe_hash=base_hash,
+            variant_recipe_hash=variant_hash,
+            variant_jobs=n or 0,
+            standing=standings.get(exp.id),
         )
         out.append(ExperimentView.model_validate(data))
+    return out
+
+
+def _standings(
+    session: Session, running: Sequence[Experiment]
+) -> dict[uuid.UUID, ExperimentStanding]:
+    """Where the listed running experiments stand: their arms' current rewards (one query for the
+    page's experiments only), the always-valid interval and the expected days to the verdict."""
+    if not running:
+        return {}
+    project = session.get(Project, running[0].project_id)
+    if project is None:
+        return {}
+    now = dt.datetime.now(dt.UTC)
+    newest = session.execute(select(func.max(RewardDate.reward_date))).scalar()
+    as_of = max(now.date(), newest) if newest is not None else now.date()
+    variant, baseline = _arm_rewards(session, as_of, None, [e.id for e in running])
+    out = {}
+    for experiment in running:
+        b, v = baseline.get(experiment.id, []), variant.get(experiment.id, [])
+        now_stands = sequential.standing(b, v, project.alpha)
+        days_running = max(0.0, (now - experiment.started_at).total_seconds() / 86400.0)
+        out[experiment.id] = ExperimentStanding(
+            as_of=as_of,
+            baseline_n=len(b),
+            variant_n=len(v),
+            baseline_avg_reward=now_stands.baseline_mean,
+            variant_avg_reward=now_stands.variant_mean,
+            difference=now_stands.difference,
+            ci_low=now_stands.ci_low,
+            ci_high=now_stands.ci_high,
+            expected_days_to_decision=expected_days_to_verdict(
+                b, v, days_running, project.alpha, project.min_samples, project.max_days
+            ),
+        )
     return out
 
 

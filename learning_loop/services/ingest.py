@@ -1,28 +1,77 @@
 """Ingesting files: existing videos (import, then their recipes backfilled) and the metric
-snapshots of published videos; their columns, row checks, and all-rows-or-none rule."""
+snapshots of published videos; their columns, row checks, and all-rows-or-none rule.
+
+An import reads its rows a chunk at a time (`row_files`), checks each chunk (a CSV chunk a
+column at a time, `columns`; any chunk with a bad row, and JSONL or API rows, row by row,
+`rows`), and loads the checked rows into a staging table of its transaction (`db.staging`:
+COPY on PostgreSQL). What needs the whole file or the database (a key repeated in the file, a
+key already stored with other data, an unknown video) is then judged by set-based statements
+over the staging table, and the new rows are copied into the product table by one INSERT ...
+SELECT. Any bad row rejects the whole file and nothing is written (one transaction).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+    Uuid,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql import Executable
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import MetricSnapshot, VideoJob
+from learning_loop.db.models import MetricSnapshot, UTCDateTime, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import chunks, ensure_recipes, refresh_statistics
-from learning_loop.domain.buckets import InvalidRawValue, density_bucket, wpm_bucket
-from learning_loop.domain.recipe import InvalidRecipe, Recipe
+from learning_loop.db.queries import BULK, ensure_recipes, refresh_statistics
+from learning_loop.db.staging import load, new_uuid, stage_table, staged, temporary_table
+from learning_loop.domain.buckets import (
+    DENSITY_BOUNDS,
+    DENSITY_NAMES,
+    WPM_BOUNDS,
+    WPM_NAMES,
+    InvalidRawValue,
+    density_bucket,
+    wpm_bucket,
+)
+from learning_loop.domain.recipe import (
+    ENDING_TYPES,
+    HOOK_TYPES,
+    RECIPE_FIELDS,
+    SCENE_COUNT_MAX,
+    SCENE_COUNT_MIN,
+    InvalidRecipe,
+    Recipe,
+)
 from learning_loop.domain.statuses import GenerationMode, JobStatus
-from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
+from learning_loop.domain.topics import TOPIC_MAX_LENGTH, InvalidTopic, clean_topic, topic_hash
+from learning_loop.services import columns
 from learning_loop.services.errors import InvalidInput, RowError
 from learning_loop.services.projects import get_project
+from learning_loop.services.row_files import Chunk, CsvChunk, RowFile, row_chunks
 from learning_loop.services.rows import (
     RowProblem,
     check_rows,
@@ -55,6 +104,69 @@ METRIC_COLUMNS = (
     "comments",
 )
 
+# What an import reads: a file (in chunks), or rows already in memory (an API request's body).
+Rows = RowFile | Iterable[tuple[int, Mapping[str, Any]]]
+# Told after each chunk: rows read so far, bytes read so far, the file's size (0: not a file).
+Progress = Callable[[int, int, int], None]
+# A checked chunk: its rows' lines, and its values one list per staged column.
+Checked = tuple[list[int], list[list[Any]]]
+
+
+@dataclass
+class _Reading:
+    """The rows of an import as chunks, with the form errors of a file raised at the end."""
+
+    rows: Rows
+    progress: Progress | None
+
+    def chunks(self) -> Iterable[Chunk]:
+        source = self.rows
+        if not isinstance(source, RowFile):
+            yield from row_chunks(source)
+            return
+        done = 0
+        for chunk in source:
+            yield chunk
+            done += len(chunk)
+            if self.progress is not None:
+                self.progress(done, source.bytes_read, source.size)
+        source.raise_form_errors()
+
+
+def _stage_checked(
+    session: Session,
+    stage: Table,
+    reading: _Reading,
+    check: Callable[[Chunk], tuple[Checked | None, list[RowError]]],
+) -> tuple[int, list[RowError]]:
+    """Check every chunk and load its good rows into `stage`: the rows staged, and the errors."""
+    errors: list[RowError] = []
+    staged_rows = 0
+    for chunk in reading.chunks():
+        checked, chunk_errors = check(chunk)
+        errors.extend(chunk_errors)
+        if checked is not None:
+            lines, values = checked
+            load(session, stage, lines, values)
+            staged_rows += len(lines)
+    return staged_rows, errors
+
+
+def _as_columns(values: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    if not values:
+        return [[] for _ in range(width)]
+    return [list(c) for c in zip(*values, strict=True)]
+
+
+def _written(session: Session, statement: Executable) -> int:
+    """How many rows an INSERT ... SELECT wrote."""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount or 0
+
+
+def _naive(moment: dt.datetime) -> dt.datetime:
+    """An aware UTC datetime as stored (naive UTC)."""
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
 
 # Existing videos ---------------------------------------------------------------------------
 
@@ -79,6 +191,20 @@ class ImportedVideo:
             self.scene_count,
             wpm_bucket(self.narration_wpm),
             density_bucket(self.caption_density),
+            self.ending_type,
+        )
+
+    def staged(self) -> tuple[Any, ...]:
+        return (
+            self.external_id,
+            self.topic,
+            self.topic_hash,
+            _naive(self.published_at),
+            self.preset,
+            self.hook_type,
+            self.scene_count,
+            self.narration_wpm,
+            self.caption_density,
             self.ending_type,
         )
 
@@ -126,24 +252,85 @@ def _check_video_row(
     return check
 
 
-def _same(job: VideoJob, v: ImportedVideo) -> bool:
+_VIDEO_STAGE = stage_table(
+    "import_videos_stage",
+    Column("external_id", String(200)),
+    Column("topic", Text),
+    Column("topic_hash", String(64)),
+    Column("published_at", UTCDateTime),
+    Column("preset", String(64)),
+    Column("hook_type", String(20)),
+    Column("scene_count", Integer),
+    Column("narration_wpm", Float),
+    Column("caption_density", Float),
+    Column("ending_type", String(20)),
+)
+
+
+def _video_columns(chunk: CsvChunk, presets: list[str]) -> list[list[Any]] | None:
+    """A clean CSV chunk's staged columns, checked a column at a time; None if a row may be bad."""
+    at = {name: i for i, name in enumerate(chunk.header)}
+    records = chunk.records
+
+    def cells(name: str) -> list[str]:
+        return columns.column(records, at[name])
+
+    # The cheap checks first: a bad chunk goes to the row checks as soon as it is seen.
+    preset = columns.choice(cells("preset"), presets)
+    hook = preset and columns.choice(cells("hook_type"), HOOK_TYPES)
+    ending = hook and columns.choice(cells("ending_type"), ENDING_TYPES)
+    scenes = ending and columns.whole(cells("scene_count"), SCENE_COUNT_MIN, SCENE_COUNT_MAX)
+    wpm = scenes and columns.number(cells("narration_wpm"))
+    density = wpm and columns.number(cells("caption_density"))
+    external = density and columns.text(cells("external_id"), 200)
+    published = external and columns.timestamp(cells("published_at"))
+    topic = published and columns.text(cells("topic"), min(500, TOPIC_MAX_LENGTH))
+    hashes = topic and columns.topic_hashes(topic)
+    if not (hashes and topic and published and external and density and wpm and scenes):
+        return None
+    assert preset and hook and ending
+    return [external, topic, hashes, published, preset, hook, scenes, wpm, density, ending]
+
+
+def _video_checker(
+    presets: list[str], project_id: uuid.UUID
+) -> Callable[[Chunk], tuple[Checked | None, list[RowError]]]:
+    by_row = _check_video_row(presets, project_id)
+
+    def check(chunk: Chunk) -> tuple[Checked | None, list[RowError]]:
+        if isinstance(chunk, CsvChunk):
+            values = _video_columns(chunk, presets)
+            if values is not None:
+                return (chunk.lines, values), []
+        good, errors = check_rows(chunk.rows(), by_row)
+        staged = [v.staged() for _, v in good]
+        return ([line for line, _ in good], _as_columns(staged, 10)), errors
+
+    return check
+
+
+def _repeated(stage: Table, *key: str) -> Any:
+    """The rows of `stage` whose `key` is on more than one row, with the key's first line."""
+    keys = [stage.c[k] for k in key]
+    twice = (
+        select(*keys, func.min(stage.c.line).label("first"))
+        .group_by(*keys)
+        .having(func.count() > 1)
+        .subquery("twice")
+    )
     return (
-        job.topic == v.topic
-        and job.published_at == v.published_at
-        and job.source_preset == v.preset
-        and job.source_hook_type == v.hook_type
-        and job.source_scene_count == v.scene_count
-        and job.source_narration_wpm == v.narration_wpm
-        and job.source_caption_density == v.caption_density
-        and job.source_ending_type == v.ending_type
+        select(stage, twice.c.first)
+        .join(twice, and_(*(stage.c[k] == twice.c[k] for k in key)))
+        .order_by(stage.c.line)
     )
 
 
 def import_videos(
     db: Database,
     project_id: uuid.UUID,
-    rows: Sequence[tuple[int, Mapping[str, Any]]],
+    rows: Rows,
     what: str = "videos file",
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Import existing videos as published manual jobs; all rows or none.
 
@@ -152,66 +339,95 @@ def import_videos(
     """
     with db.transaction() as session:
         project = get_project(session, project_id)
-        checked, errors = check_rows(rows, _check_video_row(list(project.presets), project.id))
-        seen: dict[str, int] = {}
-        for line_no, video in checked:
-            if video.external_id in seen:
-                errors.append(
-                    RowError(
-                        line_no,
-                        f"external_id {video.external_id} repeats line {seen[video.external_id]}",
+        presets = list(project.presets)
+        with staged(session, _VIDEO_STAGE) as stage:
+            count, errors = _stage_checked(
+                session, stage, _Reading(rows, progress), _video_checker(presets, project.id)
+            )
+            s = stage.c
+            for row in session.execute(_repeated(stage, "external_id")):
+                if row.line > row.first:
+                    errors.append(
+                        RowError(
+                            row.line, f"external_id {row.external_id} repeats line {row.first}"
+                        )
                     )
-                )
-            seen.setdefault(video.external_id, line_no)
-        existing: dict[str, VideoJob] = {}
-        ids = list(seen)
-        for part in chunks(ids):
-            for job in session.scalars(
-                select(VideoJob).where(
-                    VideoJob.project_id == project.id, VideoJob.external_id.in_(part)
-                )
+            stored = and_(VideoJob.project_id == project.id, VideoJob.external_id == s.external_id)
+            same = and_(
+                VideoJob.generation_mode == GenerationMode.MANUAL.value,
+                VideoJob.topic == s.topic,
+                VideoJob.published_at == s.published_at,
+                VideoJob.source_preset == s.preset,
+                VideoJob.source_hook_type == s.hook_type,
+                VideoJob.source_scene_count == s.scene_count,
+                VideoJob.source_narration_wpm == s.narration_wpm,
+                VideoJob.source_caption_density == s.caption_density,
+                VideoJob.source_ending_type == s.ending_type,
+            )
+            unchanged = 0
+            for line, external_id, is_same in session.execute(
+                select(s.line, s.external_id, case((same, 1), else_=0))
+                .join(VideoJob, stored)
+                .order_by(s.line)
             ):
-                existing[job.external_id or ""] = job
-        new: list[dict[str, Any]] = []
-        unchanged = 0
-        for line_no, video in checked:
-            stored = existing.get(video.external_id)
-            if stored is not None:
-                if stored.generation_mode == GenerationMode.MANUAL and _same(stored, video):
+                if is_same:
                     unchanged += 1
                 else:
                     errors.append(
                         RowError(
-                            line_no,
-                            f"external_id {video.external_id} already exists in the project "
+                            line,
+                            f"external_id {external_id} already exists in the project "
                             "with different data",
                         )
                     )
-                continue
-            new.append(
-                {
-                    "id": uuid.uuid4(),
-                    "project_id": project.id,
-                    "generation_mode": GenerationMode.MANUAL.value,
-                    "status": JobStatus.PUBLISHED.value,
-                    "external_id": video.external_id,
-                    "topic": video.topic,
-                    "topic_hash": video.topic_hash,
-                    "published_at": video.published_at,
-                    "source_preset": video.preset,
-                    "source_hook_type": video.hook_type,
-                    "source_scene_count": video.scene_count,
-                    "source_narration_wpm": video.narration_wpm,
-                    "source_caption_density": video.caption_density,
-                    "source_ending_type": video.ending_type,
-                    "created_at": dt.datetime.now(dt.UTC),
-                }
+            reject_if_any(errors, what, "videos")
+            imported = _written(
+                session,
+                VideoJob.__table__.insert().from_select(
+                    [
+                        "id",
+                        "project_id",
+                        "generation_mode",
+                        "status",
+                        "external_id",
+                        "topic",
+                        "topic_hash",
+                        "published_at",
+                        "source_preset",
+                        "source_hook_type",
+                        "source_scene_count",
+                        "source_narration_wpm",
+                        "source_caption_density",
+                        "source_ending_type",
+                        "created_at",
+                        "batch_position",
+                    ],
+                    select(
+                        new_uuid(db.dialect),
+                        literal(project.id, VideoJob.project_id.type),
+                        literal(GenerationMode.MANUAL.value),
+                        literal(JobStatus.PUBLISHED.value),
+                        s.external_id,
+                        s.topic,
+                        s.topic_hash,
+                        s.published_at,
+                        s.preset,
+                        s.hook_type,
+                        s.scene_count,
+                        s.narration_wpm,
+                        s.caption_density,
+                        s.ending_type,
+                        literal(dt.datetime.now(dt.UTC), UTCDateTime()),
+                        # One creation time for the whole import: its rows are listed in
+                        # the file's order by their position, which is their line.
+                        s.line,
+                    )
+                    .where(~exists().where(stored))
+                    .order_by(s.line),
+                ),
             )
-        reject_if_any(errors, what, "videos")
-        if new:
-            session.execute(VideoJob.__table__.insert(), new)
         result = ImportResult(
-            project_id=project.id, rows=len(checked), imported=len(new), unchanged=unchanged
+            project_id=project.id, rows=count, imported=imported, unchanged=unchanged
         )
     refresh_statistics(db, "video_jobs", result.imported)
     return result
@@ -227,56 +443,152 @@ class BackfillResult(BaseModel):
     videos_without_source: int
 
 
+_LARGEST = 1.7976931348623157e308
+
+
+def _bucket_sql(
+    value: ColumnElement[Any] | InstrumentedAttribute[Any],
+    bounds: tuple[float, float],
+    names: tuple[str, str, str],
+) -> ColumnElement[Any]:
+    """`domain.buckets` in SQL; NULL for a value that has no bucket (missing, negative, not
+    finite: PostgreSQL sorts NaN above every number)."""
+    return case(
+        (and_(value >= 0, value < bounds[0]), names[0]),
+        (and_(value >= bounds[0], value <= bounds[1]), names[1]),
+        (and_(value > bounds[1], value <= _LARGEST), names[2]),
+        else_=null(),
+    )
+
+
 def backfill_recipes(db: Database, project_id: uuid.UUID) -> BackfillResult:
     """Give every video that has raw production values but no recipe its recipe.
 
     It lives with the ingestion because it is the second half of importing videos: only
     `import_videos` stores raw production values (planned jobs get their recipe when planned),
     and imported videos take part in the stats only once this has turned them into recipes.
+
+    Set-based: the distinct production values of the videos without a recipe are read
+    grouped (a few thousand at most), made recipes here, and one UPDATE joins every video to
+    its recipe by those values.
     """
+    wpm = _bucket_sql(VideoJob.source_narration_wpm, WPM_BOUNDS, WPM_NAMES)
+    density = _bucket_sql(VideoJob.source_caption_density, DENSITY_BOUNDS, DENSITY_NAMES)
+    raw: tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...] = (
+        VideoJob.source_preset,
+        VideoJob.source_hook_type,
+        VideoJob.source_scene_count,
+        wpm,
+        density,
+        VideoJob.source_ending_type,
+    )
     with db.transaction() as session:
         project = get_project(session, project_id)
-        jobs = list(
-            session.scalars(
-                select(VideoJob).where(
-                    VideoJob.project_id == project.id, VideoJob.recipe_id.is_(None)
-                )
-            )
+        pending = and_(VideoJob.project_id == project.id, VideoJob.recipe_id.is_(None))
+        with_source = and_(pending, VideoJob.source_preset.is_not(None))
+        without = session.scalar(
+            select(func.count()).where(pending, VideoJob.source_preset.is_(None))
         )
-        with_source = [j for j in jobs if j.source_preset is not None]
-        recipes: dict[uuid.UUID, Recipe] = {}
-        for job in with_source:
+        recipes: list[Recipe] = []
+        videos = 0
+        for *values, n in session.execute(
+            select(*raw, func.count()).where(with_source).group_by(*raw)
+        ):
             try:
-                recipes[job.id] = _source_recipe(job)
-            except (InvalidRecipe, InvalidRawValue) as exc:
-                raise InvalidInput(
-                    f"video {job.external_id or job.id} has invalid production values: {exc}",
-                    "videos",
-                ) from None
+                if values[3] is None or values[4] is None:
+                    raise InvalidRawValue("no bucket")
+                recipes.append(Recipe(*values))
+            except (InvalidRecipe, InvalidRawValue):
+                _reject_production_values(session, with_source, raw, values)
+            videos += n
         before = session.scalar(
             select(func.count()).select_from(RecipeRow).where(RecipeRow.project_id == project.id)
         )
-        rows = ensure_recipes(session, project.id, recipes.values())
+        ensure_recipes(session, project.id, recipes)
         after = session.scalar(
             select(func.count()).select_from(RecipeRow).where(RecipeRow.project_id == project.id)
         )
-        for job in with_source:
-            row = rows[recipes[job.id].recipe_hash]
-            job.recipe_id = row.id
-            job.recipe_hash = row.recipe_hash
-        session.flush()
-        _refresh_times_used(session, project.id)
+        if recipes:
+            with staged(session, _RECIPE_MAP) as known:
+                _assign_recipes(session, project.id, known, with_source, raw)
+            _refresh_times_used(session, project.id)
         result = BackfillResult(
             project_id=project.id,
-            videos_backfilled=len(with_source),
+            videos_backfilled=videos,
             recipes_created=(after or 0) - (before or 0),
-            videos_without_source=len(jobs) - len(with_source),
+            videos_without_source=without or 0,
         )
     # The pages and the planner read recipes from the rank index: a planner that still
     # believes the project has a handful of recipes would sort them all instead.
     refresh_statistics(db, "recipes", result.recipes_created)
     refresh_statistics(db, "video_jobs", result.videos_backfilled)
     return result
+
+
+# The project's recipes keyed by their six fields: each video finds its recipe by one probe of
+# the key (a join against `recipes` itself has no such index, and SQLite would then scan every
+# recipe for every video).
+_RECIPE_MAP = temporary_table(
+    "backfill_recipe_map",
+    Column("preset", String(64)),
+    Column("hook_type", String(20)),
+    Column("scene_count", Integer),
+    Column("narration_wpm_bucket", String(10)),
+    Column("caption_density_bucket", String(10)),
+    Column("ending_type", String(20)),
+    Column("recipe_id", Uuid),
+    Column("recipe_hash", String(64)),
+    unique=RECIPE_FIELDS,
+)
+
+
+def _assign_recipes(
+    session: Session,
+    project_id: uuid.UUID,
+    known: Table,
+    with_source: ColumnElement[bool],
+    raw: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
+) -> None:
+    """Every video of `with_source` gets the recipe of its production values (`raw`)."""
+    session.execute(
+        known.insert().from_select(
+            [*RECIPE_FIELDS, "recipe_id", "recipe_hash"],
+            select(
+                *(RecipeRow.__table__.c[f] for f in RECIPE_FIELDS),
+                RecipeRow.id,
+                RecipeRow.recipe_hash,
+            ).where(RecipeRow.project_id == project_id),
+        )
+    )
+    match = and_(*(known.c[f] == value for f, value in zip(RECIPE_FIELDS, raw, strict=True)))
+    session.execute(
+        update(VideoJob)
+        .where(with_source)
+        .values(
+            recipe_id=select(known.c.recipe_id).where(match).scalar_subquery(),
+            recipe_hash=select(known.c.recipe_hash).where(match).scalar_subquery(),
+        ),
+        **BULK,
+    )
+
+
+def _reject_production_values(
+    session: Session,
+    with_source: ColumnElement[bool],
+    raw: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
+    values: Sequence[Any],
+) -> None:
+    """Raise the error of one video whose production values make no recipe."""
+    match = [c.is_(None) if v is None else c == v for c, v in zip(raw, values, strict=True)]
+    job = session.scalars(select(VideoJob).where(with_source, *match).limit(1)).one()
+    try:
+        _source_recipe(job)
+    except (InvalidRecipe, InvalidRawValue) as exc:
+        raise InvalidInput(
+            f"video {job.external_id or job.id} has invalid production values: {exc}",
+            "videos",
+        ) from None
+    raise AssertionError("production values without a recipe")  # pragma: no cover
 
 
 def _source_recipe(job: VideoJob) -> Recipe:
@@ -297,14 +609,18 @@ def _source_recipe(job: VideoJob) -> Recipe:
 
 
 def _refresh_times_used(session: Session, project_id: uuid.UUID) -> None:
-    counts = (
-        select(func.count())
-        .select_from(VideoJob)
-        .where(VideoJob.recipe_id == RecipeRow.id)
-        .scalar_subquery()
+    """Each recipe of the project that has videos: how many use it (one grouped count)."""
+    used = (
+        select(VideoJob.recipe_id, func.count().label("n"))
+        .where(VideoJob.project_id == project_id, VideoJob.recipe_id.is_not(None))
+        .group_by(VideoJob.recipe_id)
+        .subquery("used")
     )
     session.execute(
-        update(RecipeRow).where(RecipeRow.project_id == project_id).values(times_used=counts)
+        update(RecipeRow)
+        .where(RecipeRow.project_id == project_id, RecipeRow.id == used.c.recipe_id)
+        .values(times_used=used.c.n),
+        **BULK,
     )
 
 
@@ -347,100 +663,164 @@ def _check_snapshot(row: Mapping[str, Any]) -> Snapshot:
     return snap
 
 
+_SNAPSHOT_STAGE = stage_table(
+    "ingest_metrics_stage",
+    Column("external_id", String(200)),
+    Column("captured_at", UTCDateTime),
+    Column("views", BigInteger),
+    Column("views_6h", BigInteger),
+    Column("avg_view_duration_s", Float),
+    Column("likes", BigInteger),
+    Column("comments", BigInteger),
+)
+
+
+def _snapshot_columns(chunk: CsvChunk) -> list[list[Any]] | None:
+    """A clean CSV chunk's staged columns, checked a column at a time; None if a row may be bad."""
+    at = {name: i for i, name in enumerate(chunk.header)}
+    records = chunk.records
+
+    def cells(name: str) -> list[str]:
+        return columns.column(records, at[name])
+
+    views = columns.whole(cells("views"))
+    views_6h = views and columns.whole(cells("views_6h"))
+    likes = views_6h and columns.whole(cells("likes"))
+    comments = likes and columns.whole(cells("comments"))
+    duration = comments and columns.number(cells("avg_view_duration_s"))
+    external = duration and columns.text(cells("external_id"), 200)
+    captured = external and columns.timestamp(cells("captured_at"))
+    if not (captured and external and duration and comments and likes and views_6h and views):
+        return None
+    if not columns.at_most(views_6h, views):
+        return None
+    return [external, captured, views, views_6h, duration, likes, comments]
+
+
+def _check_snapshot_chunk(chunk: Chunk) -> tuple[Checked | None, list[RowError]]:
+    if isinstance(chunk, CsvChunk):
+        values = _snapshot_columns(chunk)
+        if values is not None:
+            return (chunk.lines, values), []
+    good, errors = check_rows(chunk.rows(), _check_snapshot)
+    staged = [(s.external_id, _naive(s.captured_at), *s.values()) for _, s in good]
+    return ([line for line, _ in good], _as_columns(staged, 7)), errors
+
+
 def ingest_metrics(
     db: Database,
     project_id: uuid.UUID,
-    rows: Sequence[tuple[int, Mapping[str, Any]]],
+    rows: Rows,
     what: str = "metrics file",
+    progress: Progress | None = None,
 ) -> IngestResult:
-    """Store snapshots; all rows or none. A snapshot is identified by external_id + captured_at."""
+    """Store snapshots; all rows or none. A snapshot is identified by external_id + captured_at.
+
+    A row is judged in this order, the first failure being its error: its video is a
+    published video of the project, it was captured no earlier than the video was published,
+    no earlier line of the file has the same external_id and captured_at, and a snapshot
+    already stored with that key has the same values (then it is counted as unchanged).
+    """
     with db.transaction() as session:
         project = get_project(session, project_id)
-        checked, errors = check_rows(rows, _check_snapshot)
-        videos: dict[str, tuple[uuid.UUID, dt.datetime | None]] = {}
-        ids = sorted({s.external_id for _, s in checked})
-        for part in chunks(ids):
-            for vid, ext, published_at in session.execute(
-                select(VideoJob.id, VideoJob.external_id, VideoJob.published_at).where(
-                    VideoJob.project_id == project.id,
-                    VideoJob.status == JobStatus.PUBLISHED.value,
-                    VideoJob.external_id.in_(part),
-                )
+        with staged(session, _SNAPSHOT_STAGE) as stage:
+            count, errors = _stage_checked(
+                session, stage, _Reading(rows, progress), _check_snapshot_chunk
+            )
+            s = stage.c
+            video = and_(
+                VideoJob.project_id == project.id,
+                VideoJob.status == JobStatus.PUBLISHED.value,
+                VideoJob.external_id == s.external_id,
+            )
+            refused: set[int] = set()
+            for line, external_id, captured_at, video_id, published_at in session.execute(
+                select(s.line, s.external_id, s.captured_at, VideoJob.id, VideoJob.published_at)
+                .outerjoin(VideoJob, video)
+                .where(or_(VideoJob.id.is_(None), s.captured_at < VideoJob.published_at))
             ):
-                videos[ext] = (vid, published_at)
-        existing: dict[tuple[uuid.UUID, dt.datetime], tuple[int, int, float, int, int]] = {}
-        video_ids = [v[0] for v in videos.values()]
-        for part in chunks(video_ids):
-            for row in session.scalars(
-                select(MetricSnapshot).where(MetricSnapshot.video_id.in_(part))
+                refused.add(line)
+                if video_id is None:
+                    reason = f"external_id {external_id} is not a published video of the project"
+                else:
+                    reason = (
+                        f"captured_at {captured_at.isoformat()} is before the video was "
+                        f"published ({published_at.isoformat()})"
+                    )
+                errors.append(RowError(line, reason))
+            first: dict[tuple[str, dt.datetime], int] = {}
+            for row in session.execute(_repeated(stage, "external_id", "captured_at")):
+                if row.line in refused:
+                    continue
+                key = (row.external_id, row.captured_at)
+                if key in first:
+                    refused.add(row.line)
+                    errors.append(
+                        RowError(row.line, f"same external_id and captured_at as line {first[key]}")
+                    )
+                else:
+                    first[key] = row.line
+            stored = and_(
+                MetricSnapshot.video_id == VideoJob.id,
+                MetricSnapshot.captured_at == s.captured_at,
+            )
+            same = and_(
+                MetricSnapshot.views == s.views,
+                MetricSnapshot.views_6h == s.views_6h,
+                MetricSnapshot.avg_view_duration_s == s.avg_view_duration_s,
+                MetricSnapshot.likes == s.likes,
+                MetricSnapshot.comments == s.comments,
+            )
+            unchanged = 0
+            for line, external_id, captured_at, is_same in session.execute(
+                select(s.line, s.external_id, s.captured_at, case((same, 1), else_=0))
+                .join(VideoJob, video)
+                .join(MetricSnapshot, stored)
+                .order_by(s.line)
             ):
-                existing[(row.video_id, row.captured_at)] = (
-                    row.views,
-                    row.views_6h,
-                    row.avg_view_duration_s,
-                    row.likes,
-                    row.comments,
-                )
-        seen: dict[tuple[str, dt.datetime], int] = {}
-        new: list[dict[str, Any]] = []
-        unchanged = 0
-        for line_no, snap in checked:
-            video = videos.get(snap.external_id)
-            if video is None:
-                errors.append(
-                    RowError(
-                        line_no,
-                        f"external_id {snap.external_id} is not a published video of the project",
-                    )
-                )
-                continue
-            video_id, published_at = video
-            if published_at is not None and snap.captured_at < published_at:
-                errors.append(
-                    RowError(
-                        line_no,
-                        f"captured_at {snap.captured_at.isoformat()} is before the video was "
-                        f"published ({published_at.isoformat()})",
-                    )
-                )
-                continue
-            key = (snap.external_id, snap.captured_at)
-            if key in seen:
-                errors.append(
-                    RowError(line_no, f"same external_id and captured_at as line {seen[key]}")
-                )
-                continue
-            seen[key] = line_no
-            stored = existing.get((video_id, snap.captured_at))
-            if stored is not None:
-                if stored == snap.values():
+                if line in refused:
+                    continue
+                if is_same:
                     unchanged += 1
                 else:
                     errors.append(
                         RowError(
-                            line_no,
-                            f"a different snapshot of {snap.external_id} at "
-                            f"{snap.captured_at.isoformat()} is already stored",
+                            line,
+                            f"a different snapshot of {external_id} at "
+                            f"{captured_at.isoformat()} is already stored",
                         )
                     )
-                continue
-            new.append(
-                {
-                    "project_id": project.id,
-                    "video_id": video_id,
-                    "captured_at": snap.captured_at,
-                    "views": snap.views,
-                    "views_6h": snap.views_6h,
-                    "avg_view_duration_s": snap.avg_view_duration_s,
-                    "likes": snap.likes,
-                    "comments": snap.comments,
-                }
+            reject_if_any(errors, what, "snapshots")
+            ingested = _written(
+                session,
+                MetricSnapshot.__table__.insert().from_select(
+                    [
+                        "project_id",
+                        "video_id",
+                        "captured_at",
+                        "views",
+                        "views_6h",
+                        "avg_view_duration_s",
+                        "likes",
+                        "comments",
+                    ],
+                    select(
+                        literal(project.id, MetricSnapshot.project_id.type),
+                        VideoJob.id,
+                        s.captured_at,
+                        s.views,
+                        s.views_6h,
+                        s.avg_view_duration_s,
+                        s.likes,
+                        s.comments,
+                    )
+                    .join(VideoJob, video)
+                    .where(~exists().where(stored))
+                    .order_by(s.line),
+                ),
             )
-        reject_if_any(errors, what, "snapshots")
-        if new:
-            session.execute(MetricSnapshot.__table__.insert(), new)
         result = IngestResult(
-            project_id=project.id, rows=len(checked), ingested=len(new), unchanged=unchanged
+            project_id=project.id, rows=count, ingested=ingested, unchanged=unchanged
         )
     refresh_statistics(db, "metric_snapshots", result.ingested)
     return result

@@ -24,6 +24,7 @@ from learning_loop.reporting.data import (
     LeaderboardRow,
     ProjectReportData,
     RewardSeries,
+    RunningExperimentRow,
 )
 from learning_loop.reporting.page import render_report
 from learning_loop.services.experiments import experiment_views
@@ -130,6 +131,7 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
             difference=e.difference,
             ci_low=e.ci_low,
             ci_high=e.ci_high,
+            mde=e.mde,
         )
         for e in experiments
         if e.status == ExperimentStatus.COMPLETED
@@ -148,6 +150,21 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
         experiments_running=sum(1 for e in experiments if e.status == ExperimentStatus.RUNNING),
         experiments_completed=sum(1 for e in experiments if e.status == ExperimentStatus.COMPLETED),
         batches=tuple(BatchMix(b.batch_date, b.exploit_count, b.explore_count) for b in batches),
+        running=tuple(
+            RunningExperimentRow(
+                variable_tested=e.variable_tested,
+                baseline_value=e.baseline_value,
+                variant_value=e.variant_value,
+                baseline_n=e.standing.baseline_n,
+                variant_n=e.standing.variant_n,
+                difference=e.standing.difference,
+                ci_low=e.standing.ci_low,
+                ci_high=e.standing.ci_high,
+                expected_days=e.standing.expected_days_to_decision,
+            )
+            for e in experiments
+            if e.standing is not None
+        ),
     )
 
 

@@ -1,106 +1,26 @@
-"""Reading and checking the rows of import and metric files (CSV with header, or JSONL)."""
+"""Checking the rows of import and metric files one by one: each field's rule and message.
+
+The files themselves are read by `row_files`; whole columns of a clean chunk are checked at
+once by `columns`, which falls back to these checks to name the rows at fault.
+"""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from learning_loop.services.errors import InvalidFile, InvalidInput, RowError
 
-MAX_FILE_BYTES = 200 * 1024 * 1024
+# Re-exported: the callers that read a small file whole.
+from learning_loop.services.row_files import read_rows as read_rows
 
 T = TypeVar("T")
 
 
 class RowProblem(ValueError):
     """One field of one row is wrong; the message names the field."""
-
-
-def read_rows(path: str | Path, required: Iterable[str]) -> list[tuple[int, dict[str, Any]]]:
-    """Rows of a CSV (with header) or JSONL file with their line numbers.
-
-    The format is told by the first non-blank character: `{` means JSONL.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise InvalidInput(f"file not found: {p.name}", "file")
-    if p.stat().st_size > MAX_FILE_BYTES:
-        raise InvalidInput(f"file {p.name} is larger than {MAX_FILE_BYTES} bytes", "file")
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"file {p.name} is not UTF-8 text ({exc.reason})", "file") from None
-    return parse_rows(text, required, name=p.name)
-
-
-def parse_rows(
-    text: str, required: Iterable[str], name: str = "file"
-) -> list[tuple[int, dict[str, Any]]]:
-    required = list(required)
-    if "\x00" in text:
-        raise InvalidInput(f"{name} is not a text file", "file")
-    stripped = text.lstrip()
-    if not stripped:
-        raise InvalidInput(f"{name} is empty", "file")
-    if stripped.startswith("{"):
-        return _jsonl_rows(text, name)
-    return _csv_rows(text, required, name)
-
-
-def _jsonl_rows(text: str, name: str) -> list[tuple[int, dict[str, Any]]]:
-    rows: list[tuple[int, dict[str, Any]]] = []
-    errors: list[RowError] = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(RowError(line_no, f"not valid JSON ({exc.msg})"))
-            continue
-        if not isinstance(value, dict):
-            errors.append(RowError(line_no, "a JSONL line must be a JSON object"))
-            continue
-        rows.append((line_no, value))
-    if errors:
-        raise InvalidFile(name, errors, "file")
-    return rows
-
-
-def _csv_rows(text: str, required: list[str], name: str) -> list[tuple[int, dict[str, Any]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except (StopIteration, csv.Error) as exc:
-        raise InvalidInput(f"{name}: unreadable CSV header ({exc})", "file") from None
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise InvalidInput(f"{name}: the CSV header lacks column(s) {', '.join(missing)}", "file")
-    rows: list[tuple[int, dict[str, Any]]] = []
-    errors: list[RowError] = []
-    start = reader.line_num + 1
-    try:
-        for record in reader:
-            line_no, start = start, reader.line_num + 1
-            if not any(cell.strip() for cell in record):
-                continue
-            if len(record) != len(header):
-                errors.append(
-                    RowError(line_no, f"has {len(record)} cells, the header has {len(header)}")
-                )
-                continue
-            rows.append((line_no, dict(zip(header, record, strict=True))))
-    except csv.Error as exc:
-        raise InvalidInput(f"{name}: unreadable CSV near line {start} ({exc})", "file") from None
-    if errors:
-        raise InvalidFile(name, errors, "file")
-    return rows
 
 
 def check_rows(

@@ -114,6 +114,23 @@ class VideoView(View):
     pct_engagement: float | None
 
 
+class ExperimentStanding(BaseModel):
+    """A running experiment now: its arms, the difference with an always-valid interval (valid
+    however often it is looked at) and the expected days to its verdict at the current traffic."""
+
+    as_of: dt.date  # rewards as of this date
+    baseline_n: int
+    variant_n: int
+    baseline_avg_reward: float | None
+    variant_avg_reward: float | None
+    difference: float | None  # variant - baseline
+    ci_low: float | None  # always-valid 95% interval of the difference
+    ci_high: float | None
+    # Days until the verdict (an early decision if the current difference holds, else the look at
+    # min_samples, else the deadline) at each arm's traffic so far; None when unknown.
+    expected_days_to_decision: float | None
+
+
 class ExperimentView(View):
     id: uuid.UUID
     project_id: uuid.UUID
@@ -139,6 +156,13 @@ class ExperimentView(View):
     p_value: float | None
     winner: Winner | None
     reason: str | None
+    # The rule that gave the verdict: "welch" (before revision 0006), "sequential" (the early,
+    # always-valid look) or "fixed_look" (the Welch look at min_samples); None while running.
+    decision_rule: str | None = None
+    # Completed: the smallest true difference the verdict's test detected with 80% power.
+    mde: float | None = None
+    # Running: where the experiment stands now (None for a completed one).
+    standing: ExperimentStanding | None = None
 
 
 class RecommendationView(View):

@@ -1,5 +1,6 @@
 """A/B verdict honesty: simulated A/A and A/B experiments through the real reward, completion
-and verdict code, for false-positive rates, power and the cost of peeking (bench/aa.py)."""
+and verdict code, for false-positive rates, power and the cost of peeking (bench/aa.py,
+bench/power.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from learning_loop.domain.experiments import should_complete, welch_verdict
+from learning_loop.domain.experiments import decide, past_deadline, should_complete, welch_verdict
 from learning_loop.domain.rewards import RewardWeights, compute_rewards
 from learning_loop.simulation.channel import METRIC_NAMES, ChannelConfig, SimulatedChannel
 
@@ -54,11 +55,17 @@ class ExperimentSimulation:
     """Verdicts of simulated experiments under three evaluation rules, on the same data."""
 
     true_difference: float  # mean over experiments of expected(variant) - expected(baseline)
-    fixed: VerdictShares  # the product's rule: complete at min_samples (or deadline), decide once
+    product: VerdictShares  # the product's rule (`decide`), evaluated every day
+    days_to_decision: tuple[int, ...]  # the product's rule: days to each baseline/variant verdict
+    fixed: VerdictShares  # the former rule: complete at min_samples (or deadline), decide once
     peek_until_samples: VerdictShares  # test daily from 2+2, stop if significant, else as fixed
     peek_until_deadline: VerdictShares  # test daily from 2+2 until max_days, stop if significant
     days_to_fixed_verdict: float  # mean
     arm_sd: float  # within-arm sd of the rewards at the fixed verdict (root mean variance)
+
+    @property
+    def days_to_decision_median(self) -> float | None:
+        return float(np.median(self.days_to_decision)) if self.days_to_decision else None
 
     def samples_for_power(self, difference: float, power: float = 0.8, alpha: float = 0.05) -> int:
         """Videos per arm a two-sided test needs for this power (normal approximation)."""
@@ -154,6 +161,8 @@ def simulate_experiments(
 
     weights = {e: RewardWeights() for e in range(experiments)}
     current = np.full((experiments, n_videos), np.nan)
+    product: list[str | None] = [None] * experiments
+    product_days: list[int] = []
     fixed: list[str | None] = [None] * experiments
     fixed_day = np.zeros(experiments)
     arm_variance: list[float] = []
@@ -179,6 +188,13 @@ def simulate_experiments(
             b = current[e, b_mask]
             v = current[e, v_mask]
             b, v = b[~np.isnan(b)], v[~np.isnan(v)]
+            if product[e] is None:
+                deadline = past_deadline(started, as_of_end, max_days)
+                now = decide(b.tolist(), v.tolist(), alpha, min_samples, deadline)
+                if now is not None:
+                    product[e] = now.winner
+                    if now.winner != "inconclusive":
+                        product_days.append(d + 1)
             complete = should_complete(len(b), len(v), min_samples, started, as_of_end, max_days)
             verdict = None
             if fixed[e] is None and complete:
@@ -198,6 +214,8 @@ def simulate_experiments(
                     peek_deadline[e] = verdict.winner if verdict is not None else "inconclusive"
     return ExperimentSimulation(
         true_difference=float(truth.mean()),
+        product=_shares(product),
+        days_to_decision=tuple(product_days),
         fixed=_shares(fixed),
         peek_until_samples=_shares(peek_samples),
         peek_until_deadline=_shares(peek_deadline),

@@ -14,7 +14,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from learning_loop.domain.experiments import should_complete, welch_verdict
+from learning_loop.domain.experiments import (
+    EARLY_ALPHA_SHARE,
+    decide,
+    past_deadline,
+    should_complete,
+    welch_verdict,
+)
 from learning_loop.domain.recipe import Recipe
 from learning_loop.domain.rewards import RewardWeights, compute_rewards
 from learning_loop.domain.sampler import PlannerSettings, RankedRecipe, RunningExperiment
@@ -28,13 +34,13 @@ from learning_loop.simulation.policy_names import LEARNING_POLICIES, POLICIES
 # (``plan_batch`` / ``plan_batch_thompson``) from an in-memory copy of what the database would
 # hold, the channel draws each video's final metrics, and the day's rewards, recipe stats and
 # experiment verdicts come from the real ``compute_rewards``, ``recipe_stats``,
-# ``should_complete`` and ``welch_verdict``:
+# ``decide`` (or, for comparison, the former ``should_complete`` and ``welch_verdict``):
 #
 # - rewards: contract §3 over the 30-day window of the day (each video's metrics are final once
 #   drawn); a video keeps the last reward it got while in a window (its current reward);
 # - ranked recipes: recipe stats of that window, ``times_used`` = every video ever made with it;
 # - experiments (contract §7): variant arm = the videos linked to it, baseline arm = exploit videos
-#   with the baseline recipe published since it started; evaluated daily, verdict computed once;
+#   with the baseline recipe published since it started; evaluated daily until the verdict;
 # - Thompson's observations: every rewarded video with its current reward.
 #
 # Regret of a video = ``expected_reward(best) - expected_reward(chosen)`` on its day; a run's
@@ -73,6 +79,35 @@ class LoopSettings:
     # Thompson's observations: "all" = every rewarded video with its current reward (the
     # product's rule); "window" = only the videos of the current 30-day window.
     thompson_history: str = "all"
+    # Experiment verdicts: "sequential" = the product's rule (``decide``: an always-valid early
+    # look every day at ``early_share * alpha`` with mixing sd ``tau``, None for the product's,
+    # then one Welch look at min_samples); "fixed" = the former rule, Welch's t-test once at
+    # min_samples per arm (or the deadline).
+    rule: str = "sequential"
+    tau: float | None = None
+    early_share: float = EARLY_ALPHA_SHARE
+
+
+@dataclass(frozen=True)
+class ExperimentCounts:
+    """A policy's experiments over its channels: totals, and the decision delays in days."""
+
+    channels: int
+    completed: int
+    decided: int
+    wrong: int  # decided for the arm whose true expected reward is lower
+    decision_days: tuple[int, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        per = max(self.channels, 1)
+        return {
+            "experiments_completed": self.completed / per,
+            "experiments_decided": self.decided / per,
+            "experiments_wrong": self.wrong / per,
+            "days_to_decision_median": float(np.median(self.decision_days))
+            if self.decision_days
+            else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -84,8 +119,10 @@ class PolicyResult:
     seeds: int
     days: int
     per_day: int
+    experiments: ExperimentCounts | None = None
 
     def as_dict(self) -> dict[str, object]:
+        counts = self.experiments or ExperimentCounts(self.seeds, 0, 0, 0, ())
         return {
             "policy": self.policy,
             "regret_mean": self.regret_mean,
@@ -95,6 +132,7 @@ class PolicyResult:
             "seeds": self.seeds,
             "days": self.days,
             "per_day": self.per_day,
+            **counts.as_dict(),
         }
 
 
@@ -109,6 +147,8 @@ class _Experiment:
     started_day: int
     jobs: int = 0
     winner: str | None = None  # set when completed
+    decided_day: int | None = None  # the day of a baseline/variant verdict
+    wrong: bool = False  # that verdict picked the arm with the lower true expected reward
 
 
 def _rng(seed: int, *tags: int) -> np.random.Generator:
@@ -260,15 +300,43 @@ class _Loop:
                 & (self.day_of[:n] >= e.started_day)
             )
             baseline = self.reward[:n][baseline_mask]
-            if should_complete(
-                len(baseline),
-                len(variant),
-                settings.planner.min_samples,
-                _START + timedelta(days=e.started_day),
-                as_of_end,
-                settings.max_days,
-            ):
-                e.winner = welch_verdict(baseline, variant, settings.alpha).winner
+            started = _START + timedelta(days=e.started_day)
+            if settings.rule == "fixed":
+                if should_complete(
+                    len(baseline),
+                    len(variant),
+                    settings.planner.min_samples,
+                    started,
+                    as_of_end,
+                    settings.max_days,
+                ):
+                    e.winner = welch_verdict(baseline, variant, settings.alpha).winner
+            else:
+                verdict = decide(
+                    baseline.tolist(),
+                    variant.tolist(),
+                    settings.alpha,
+                    settings.planner.min_samples,
+                    past_deadline(started, as_of_end, settings.max_days),
+                    settings.tau,
+                    settings.early_share,
+                )
+                if verdict is not None:
+                    e.winner = verdict.winner
+            if e.winner in ("variant", "baseline"):
+                e.decided_day = day
+                expected = self.channel.expected_rewards(day)
+                truth = float(expected[e.variant] - expected[e.baseline])
+                e.wrong = truth < 0 if e.winner == "variant" else truth > 0
+
+    def experiment_counts(self) -> tuple[int, int, int, list[int]]:
+        """(completed, decided, wrong, days from start to each decision, start day counted)."""
+        done = [e for e in self.experiments if e.winner is not None]
+        decided = [e for e in done if e.decided_day is not None]
+        days = [
+            int(e.decided_day) - e.started_day + 1 for e in decided if e.decided_day is not None
+        ]
+        return len(done), len(decided), sum(e.wrong for e in decided), days
 
 
 def _learn_day(loops: Sequence[_Loop], day: int) -> None:
@@ -325,6 +393,9 @@ def _yardstick_regret(
     return total
 
 
+_Counts = tuple[int, int, int, list[int]]
+
+
 def _run_seeds(
     configs: Sequence[ChannelConfig],
     run_seeds: Sequence[int],
@@ -332,9 +403,11 @@ def _run_seeds(
     days: int,
     per_day: int,
     settings: LoopSettings,
-) -> FloatArray:
-    """Cumulative regret, shape (len(configs), len(policies)); learning loops in lock-step."""
+) -> tuple[FloatArray, list[list[_Counts]]]:
+    """Cumulative regret, shape (len(configs), len(policies)), and each run's experiment counts
+    (empty for the yardsticks); learning loops in lock-step."""
     result = np.zeros((len(configs), len(policies)))
+    counts: list[list[_Counts]] = [[(0, 0, 0, []) for _ in policies] for _ in configs]
     channels = [_channel(c) for c in configs]
     loops: list[tuple[int, int, _Loop]] = []
     for s, ((channel, recipes), seed) in enumerate(zip(channels, run_seeds, strict=True)):
@@ -352,7 +425,8 @@ def _run_seeds(
             _learn_day(active, day)
         for s, p, loop in loops:
             result[s, p] = loop.regret
-    return result
+            counts[s][p] = loop.experiment_counts()
+    return result, counts
 
 
 def _check_run(days: int, per_day: int) -> None:
@@ -373,7 +447,7 @@ def run_policy(
     if policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r}; policies are {', '.join(POLICIES)}")
     _check_run(days, per_day)
-    result = _run_seeds([config], [seed], [policy], days, per_day, settings or LoopSettings())
+    result, _ = _run_seeds([config], [seed], [policy], days, per_day, settings or LoopSettings())
     return float(result[0, 0])
 
 
@@ -387,7 +461,7 @@ class _Task:
     settings: LoopSettings
 
 
-def _run_task(task: _Task) -> FloatArray:
+def _run_task(task: _Task) -> tuple[FloatArray, list[list[_Counts]]]:
     return _run_seeds(
         task.configs, task.seeds, task.policies, task.days, task.per_day, task.settings
     )
@@ -396,6 +470,14 @@ def _run_task(task: _Task) -> FloatArray:
 def default_workers() -> int:
     """Worker processes: the machine's cores, at most 2 (the project's reference machine)."""
     return max(1, min(2, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Per policy: cumulative regret per seed, and the experiments over all seeds."""
+
+    regrets: dict[str, FloatArray]
+    experiments: dict[str, ExperimentCounts]
 
 
 def simulate_regrets(
@@ -411,6 +493,33 @@ def simulate_regrets(
     **channel_knobs: object,
 ) -> dict[str, FloatArray]:
     """Cumulative regret per policy and seed: seed s runs on ChannelConfig(seed=s, ...)."""
+    return simulate_runs(
+        policies,
+        seeds,
+        days,
+        per_day,
+        effect_sd,
+        noise_sd,
+        interaction_sd,
+        workers,
+        settings,
+        **channel_knobs,
+    ).regrets
+
+
+def simulate_runs(
+    policies: Sequence[str],
+    seeds: int | Sequence[int] = DEFAULT_SEEDS,
+    days: int = DEFAULT_DAYS,
+    per_day: int = DEFAULT_PER_DAY,
+    effect_sd: float = 0.15,
+    noise_sd: float = 0.35,
+    interaction_sd: float = 0.0,
+    workers: int | None = None,
+    settings: LoopSettings | None = None,
+    **channel_knobs: object,
+) -> Runs:
+    """Regret per policy and seed, and the experiments: seed s runs on ChannelConfig(seed=s)."""
     unknown = [p for p in policies if p not in POLICIES]
     if unknown or not policies:
         raise ValueError(f"policies must be among {', '.join(POLICIES)}; got {list(policies)!r}")
@@ -446,8 +555,19 @@ def simulate_regrets(
     else:
         with ProcessPoolExecutor(max_workers=min(n_workers, len(tasks))) as pool:
             parts = list(pool.map(_run_task, tasks))
-    table = np.concatenate(parts, axis=0)
-    return {p: table[:, j].copy() for j, p in enumerate(policies)}
+    table = np.concatenate([regret for regret, _ in parts], axis=0)
+    rows = [row for _, part in parts for row in part]
+    experiments = {}
+    for j, p in enumerate(policies):
+        runs = [row[j] for row in rows]
+        experiments[p] = ExperimentCounts(
+            channels=len(runs),
+            completed=sum(r[0] for r in runs),
+            decided=sum(r[1] for r in runs),
+            wrong=sum(r[2] for r in runs),
+            decision_days=tuple(d for r in runs for d in r[3]),
+        )
+    return Runs({p: table[:, j].copy() for j, p in enumerate(policies)}, experiments)
 
 
 def _mean_se(values: FloatArray) -> tuple[float, float]:
@@ -456,7 +576,12 @@ def _mean_se(values: FloatArray) -> tuple[float, float]:
     return mean, se
 
 
-def summarise(regrets: dict[str, FloatArray], days: int, per_day: int) -> list[PolicyResult]:
+def summarise(
+    regrets: dict[str, FloatArray],
+    days: int,
+    per_day: int,
+    experiments: dict[str, ExperimentCounts] | None = None,
+) -> list[PolicyResult]:
     """Mean regret, its standard error and the gap closed (needs 'random' and 'oracle')."""
     random_mean = float(np.mean(regrets["random"])) if "random" in regrets else None
     oracle_mean = float(np.mean(regrets["oracle"])) if "oracle" in regrets else None
@@ -467,7 +592,8 @@ def summarise(regrets: dict[str, FloatArray], days: int, per_day: int) -> list[P
         if random_mean is not None and oracle_mean is not None:
             span = random_mean - oracle_mean
             gap = (random_mean - mean) / span if span > 0 else None
-        results.append(PolicyResult(policy, mean, se, gap, len(values), days, per_day))
+        counts = None if experiments is None else experiments.get(policy)
+        results.append(PolicyResult(policy, mean, se, gap, len(values), days, per_day, counts))
     return results
 
 
@@ -480,16 +606,17 @@ def compare(
     noise_sd: float = 0.35,
     interaction_sd: float = 0.0,
     workers: int | None = None,
+    settings: LoopSettings | None = None,
 ) -> list[PolicyResult]:
     """Regret of each policy over the same seeds, with the share of the random-to-oracle gap it
     closes (random and oracle are always simulated for the gap, reported only if asked for)."""
     wanted = list(dict.fromkeys(policies))
     needed = list(dict.fromkeys([*wanted, "random", "oracle"]))
     needed = [p for p in POLICIES if p in needed]
-    regrets = simulate_regrets(
-        needed, seeds, days, per_day, effect_sd, noise_sd, interaction_sd, workers
+    runs = simulate_runs(
+        needed, seeds, days, per_day, effect_sd, noise_sd, interaction_sd, workers, settings
     )
-    by_policy = {r.policy: r for r in summarise(regrets, days, per_day)}
+    by_policy = {r.policy: r for r in summarise(runs.regrets, days, per_day, runs.experiments)}
     return [by_policy[p] for p in wanted]
 
 
@@ -510,12 +637,15 @@ __all__ = [
     "DEFAULT_DAYS",
     "DEFAULT_PER_DAY",
     "DEFAULT_SEEDS",
+    "ExperimentCounts",
     "LoopSettings",
     "PolicyResult",
     "compare",
     "default_workers",
     "relative_regret",
+    "Runs",
     "run_policy",
     "simulate_regrets",
+    "simulate_runs",
     "summarise",
 ]

@@ -145,6 +145,13 @@ async def test_the_loop_from_outside(client, samples, db, counts, fake_runs):
     ).json()["items"]
     explore = [j for j in done["jobs"] if j["generation_mode"] == "explore"]
     assert {e["id"] for e in experiments} >= {j["experiment_id"] for j in explore}
+    # Where each running experiment stands (issue #16): its arms, the always-valid interval and
+    # the expected days to the verdict; no verdict fields yet.
+    for e in experiments:
+        standing = e["standing"]
+        assert standing["variant_n"] >= 0 and standing["baseline_n"] >= 0
+        assert {"difference", "ci_low", "ci_high", "expected_days_to_decision"} <= set(standing)
+        assert e["mde"] is None and e["decision_rule"] is None
     none_done = await client.get(
         f"{ADMIN}/experiments", params={"project_id": pid, "status": "completed"}
     )

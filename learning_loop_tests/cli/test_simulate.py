@@ -40,6 +40,13 @@ def test_json_lists_every_policy_by_default() -> None:
     by_policy = {r["policy"]: r for r in rows}
     assert by_policy["oracle"]["regret_mean"] == 0.0 and by_policy["oracle"]["gap_closed"] == 1.0
     assert by_policy["random"]["gap_closed"] == 0.0
+    # Experiments per channel (issue #16): the learning policies run them, the yardsticks none.
+    for row in rows:
+        assert row["experiments_completed"] >= row["experiments_decided"] >= 0
+        assert row["experiments_decided"] >= row["experiments_wrong"] >= 0
+    assert by_policy["seed"]["experiments_completed"] > 0
+    assert by_policy["oracle"]["experiments_completed"] == 0
+    assert by_policy["oracle"]["days_to_decision_median"] is None
 
 
 def test_policy_option_repeated_or_comma_separated_and_table() -> None:

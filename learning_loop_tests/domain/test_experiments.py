@@ -1,12 +1,21 @@
-"""Welch verdicts and the completion rule (contract §7)."""
+"""Verdicts (contract §7): the Welch test, the former completion rule and the product's rule."""
 
 import math
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 from scipy import stats as sps
 
-from learning_loop.domain.experiments import should_complete, welch_verdict
+from learning_loop.domain.experiments import (
+    EARLY_ALPHA_SHARE,
+    RULE_FIXED_LOOK,
+    RULE_SEQUENTIAL,
+    decide,
+    expected_days_to_verdict,
+    should_complete,
+    welch_verdict,
+)
 
 BASELINE = [0.2, 0.3, 0.4, 0.5]
 VARIANT = [0.5, 0.6, 0.7, 0.8, 0.9]
@@ -117,3 +126,69 @@ def test_should_complete(
     baseline_n: int, variant_n: int, as_of_end: datetime, expected: bool
 ) -> None:
     assert should_complete(baseline_n, variant_n, 8, START, as_of_end, 28) is expected
+
+
+# The product's rule (contract §7): an always-valid early look, then one Welch look.
+
+NOISY_B = [0.31, 0.52, 0.44, 0.61, 0.38, 0.47, 0.55, 0.40]
+NOISY_V = [0.48, 0.71, 0.39, 0.66, 0.50, 0.62, 0.45, 0.58]
+
+
+def test_decide_waits_for_min_samples_when_the_evidence_is_not_clear() -> None:
+    assert decide(NOISY_B[:5], NOISY_V[:5], 0.05, min_samples=8, deadline=False) is None
+
+
+def test_decide_at_min_samples_is_welch_at_the_rest_of_alpha() -> None:
+    verdict = decide(NOISY_B, NOISY_V, 0.05, min_samples=8, deadline=False)
+    assert verdict is not None and verdict.rule == RULE_FIXED_LOOK
+    t = sps.ttest_ind(NOISY_V, NOISY_B, equal_var=False)
+    assert verdict.p_value == pytest.approx(t.pvalue)
+    final_alpha = 0.05 * (1 - EARLY_ALPHA_SHARE)
+    assert verdict.winner == ("variant" if t.pvalue < final_alpha else "inconclusive")
+    # The MDE: the standard error times z(1 - alpha/2) + z(0.8), the se from scipy's interval.
+    se = float(np.sqrt(np.var(NOISY_B, ddof=1) / 8 + np.var(NOISY_V, ddof=1) / 8))
+    z = sps.norm.ppf(1 - final_alpha / 2) + sps.norm.ppf(0.8)
+    assert verdict.mde == pytest.approx(se * z, rel=0.1)  # read back from a t interval
+
+
+def test_decide_early_when_the_always_valid_test_is_clear() -> None:
+    low = [0.20, 0.22, 0.25, 0.21, 0.23, 0.24]
+    high = [0.80, 0.78, 0.83, 0.79, 0.81, 0.77]
+    verdict = decide(low, high, 0.05, min_samples=8, deadline=False)
+    assert verdict is not None and verdict.rule == RULE_SEQUENTIAL
+    assert verdict.winner == "variant" and verdict.reason == "significant"
+    assert verdict.ci_low is not None and verdict.ci_low > 0
+    # Looked at with the early test's own level, the interval is the always-valid one.
+    assert verdict.p_value is not None and verdict.p_value <= 0.05 * EARLY_ALPHA_SHARE
+
+
+def test_decide_at_the_deadline_without_samples_is_inconclusive() -> None:
+    verdict = decide([0.5], [], 0.05, min_samples=8, deadline=True)
+    assert verdict is not None
+    assert verdict.winner == "inconclusive" and verdict.reason == "insufficient_samples"
+
+
+def test_decide_looked_at_daily_on_aa_streams_stays_within_alpha() -> None:
+    """Normal A/A streams of one video per arm a day, decided by `decide` every day until its
+    verdict: the share decided stays within alpha (Monte Carlo, 1,500 streams)."""
+    rng = np.random.default_rng(16)
+    streams, alpha, min_samples = 1500, 0.05, 8
+    decided = 0
+    for _ in range(streams):
+        b = rng.normal(0.5, 0.19, size=min_samples)
+        v = rng.normal(0.5, 0.19, size=min_samples)
+        for d in range(2, min_samples + 1):
+            verdict = decide(b[:d].tolist(), v[:d].tolist(), alpha, min_samples, False)
+            if verdict is not None:
+                decided += verdict.winner != "inconclusive"
+                break
+    assert decided / streams <= alpha + 3 * np.sqrt(alpha * (1 - alpha) / streams)
+
+
+def test_expected_days_to_verdict() -> None:
+    # 4 of 8 samples per arm after 4 days: the Welch look is 4 days away, the deadline 24.
+    days = expected_days_to_verdict(NOISY_B[:4], NOISY_V[:4], 4.0, 0.05, 8, 28)
+    assert days == pytest.approx(4.0)
+    # Past min_samples the next look is now; an arm without traffic waits for the deadline.
+    assert expected_days_to_verdict(NOISY_B, NOISY_V, 8.0, 0.05, 8, 28) == 0.0
+    assert expected_days_to_verdict(NOISY_B, [], 8.0, 0.05, 8, 28) == pytest.approx(20.0)

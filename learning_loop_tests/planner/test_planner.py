@@ -79,7 +79,7 @@ def test_the_template_backend_takes_no_options() -> None:
 
 
 def test_template_output_goes_through_the_validator(monkeypatch: pytest.MonkeyPatch) -> None:
-    import learning_loop.planner as planner_module
+    import learning_loop.planner.core as planner_module
 
     real = planner_module.build_template_plan
 

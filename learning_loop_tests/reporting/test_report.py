@@ -1,6 +1,7 @@
 """The project report: its typed data, its charts' ticks and intervals, and the page, which
 renders in a real headless Chromium, every chart included."""
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -22,6 +23,7 @@ from learning_loop.reporting.data import (
     LeaderboardRow,
     ProjectReportData,
     RewardSeries,
+    RunningExperimentRow,
 )
 from learning_loop.reporting.page import render_report
 from learning_loop.reporting.svg import interval_chart, line_chart, nice_ticks, stacked_bars
@@ -358,3 +360,21 @@ def test_project_report_without_batches_or_verdicts(db, tmp_path):
     counts, _ = render_in_browser(html, tmp_path)
     # Without batches or verdicts those charts say so: still drawn, never blank.
     assert counts == {"total": 4, "rendered": 4}
+
+
+def test_running_experiments_show_where_they_stand_and_decided_ones_their_mde():
+    data = dataclasses.replace(
+        full_data(),
+        experiments=(
+            ExperimentRow("hook_type", "question", "story", "variant", 0.12, 0.03, 0.21, 0.09),
+        ),
+        running=(
+            RunningExperimentRow("scene_count", "7", "8", 5, 4, -0.05, -0.31, 0.21, 6.4),
+            RunningExperimentRow("ending_type", "cta", "loop", 1, 0, None, None, None, None),
+        ),
+    )
+    svg = chart(render_report(data), "experiments")
+    assert "(variant, MDE 0.090)" in svg
+    assert "scene_count: 7 → 8 (running, n 5/4, verdict in ~6 d)" in svg
+    assert "ending_type" not in svg  # no difference yet: nothing to draw
+    assert svg.count('class="mark interval"') == 2

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from learning_loop.db.models import Experiment, PlannedBatch, Recipe, VideoJob
-from learning_loop.domain.experiments import welch_verdict
+from learning_loop.domain.experiments import decide
 from learning_loop.domain.recipe import (
     DEFAULT_RECIPE,
     RECIPE_FIELDS,
@@ -245,12 +245,16 @@ def test_experiment_verdict_from_the_arms(db):
             for j in out.jobs
             if j.generation_mode == "exploit" and j.recipe_hash == exp.baseline_recipe_hash
         ]
-        expected = welch_verdict(baseline, variant, 0.05)
+        expected = decide(baseline, variant, 0.05, 3, deadline=False)
+        assert expected is not None
         assert exp.variant_n == expected.variant_n >= 3
         assert exp.baseline_n == expected.baseline_n >= 3
         assert exp.winner == expected.winner and exp.reason == expected.reason
         assert exp.p_value == pytest.approx(expected.p_value)
         assert exp.ci_low == pytest.approx(expected.ci_low)
+        assert exp.mde == pytest.approx(expected.mde)
+        assert exp.decision_rule == expected.rule
+        assert exp.standing is None
         assert exp.decided_as_of == day
     # A verdict is final: evaluating again changes nothing.
     again = evaluate_experiments(db, day)

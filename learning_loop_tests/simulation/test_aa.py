@@ -24,3 +24,16 @@ def test_a_real_difference_is_found_more_often() -> None:
     assert sim.fixed.variant_share > 0.08
     assert sim.fixed.variant > sim.fixed.baseline
     assert sim.samples_for_power(0.10) > 8
+
+
+def test_the_products_rule_is_judged_on_the_same_data() -> None:
+    sim = simulate_experiments(200, 0.10, seed=4, channels=5)
+    product = sim.product
+    assert product.variant + product.baseline + product.inconclusive == 200
+    decided = product.variant + product.baseline
+    assert len(sim.days_to_decision) == decided > 0
+    # Every decision comes by the Welch look at min_samples (day 8) or earlier, when the
+    # always-valid look is clear; none waits for the deadline here (8 videos a arm by day 8).
+    assert all(1 <= d <= 8 for d in sim.days_to_decision)
+    assert sim.days_to_decision_median is not None
+    assert product.variant > product.baseline

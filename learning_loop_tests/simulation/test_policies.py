@@ -69,3 +69,28 @@ def test_bad_run_sizes(bad: dict[str, int]) -> None:
     args = {"days": 5, "per_day": 5} | bad
     with pytest.raises(ValueError):
         run_policy("seed", ChannelConfig(), seed=0, **args)
+
+
+def test_experiment_counts_of_the_loop() -> None:
+    from learning_loop.simulation.regret import LoopSettings, simulate_runs
+
+    runs = simulate_runs(["seed", "random"], seeds=[1, 2], days=40, per_day=5, workers=1)
+    seed = runs.experiments["seed"]
+    assert seed.channels == 2
+    assert seed.completed >= seed.decided >= seed.wrong >= 0
+    assert seed.completed > 0
+    assert len(seed.decision_days) == seed.decided
+    assert all(1 <= d <= 40 for d in seed.decision_days)
+    assert runs.experiments["random"].completed == 0  # a yardstick runs no experiment
+    # The same loop with no true effects: nothing can be decided in the wrong direction, and the
+    # former rule is still available for comparison.
+    null = simulate_runs(["seed"], seeds=[1, 2], days=40, per_day=5, effect_sd=0.0, workers=1)
+    assert null.experiments["seed"].wrong == 0
+    former = simulate_runs(
+        ["seed"], seeds=[1, 2], days=40, per_day=5, workers=1, settings=LoopSettings(rule="fixed")
+    )
+    assert former.experiments["seed"].completed > 0
+    # Per channel in the summary, as the regret is.
+    row = summarise(runs.regrets, 40, 5, runs.experiments)[0].as_dict()
+    assert row["experiments_completed"] == seed.completed / 2
+    assert row["experiments_wrong"] == seed.wrong / 2

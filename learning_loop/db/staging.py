@@ -1,0 +1,133 @@
+"""Staging tables: a file's checked rows loaded in bulk into a temporary table of the import's
+transaction, then judged and copied into the product tables by set-based statements.
+
+PostgreSQL loads with COPY (text format), SQLite with one prepared INSERT run over every row.
+The table lives as long as the transaction on PostgreSQL (`ON COMMIT DROP`); on SQLite, where
+a temporary table lives as long as the connection, `staged` drops it when the work is done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    func,
+    literal_column,
+    text,
+)
+from sqlalchemy.orm import Session
+
+_STAGES = MetaData()
+
+
+def temporary_table(name: str, *columns: Column[Any], unique: Sequence[str] = ()) -> Table:
+    """A temporary table `name` (see `staged`), with a unique index on `unique` if given."""
+    table = Table(name, _STAGES, *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+    if unique:
+        Index(f"{name}_key", *(table.c[c] for c in unique), unique=True)
+    return table
+
+
+def stage_table(name: str, *columns: Column[Any]) -> Table:
+    """A staging table `name` with a `line` column (the row's line in its file) first."""
+    return temporary_table(name, Column("line", Integer, nullable=False), *columns)
+
+
+@contextmanager
+def staged(session: Session, table: Table) -> Iterator[Table]:
+    """`table` created empty in the session's transaction, and gone afterwards."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        session.execute(text(f"DROP TABLE IF EXISTS temp.{table.name}"))
+    table.create(session.connection())
+    try:
+        yield table
+    finally:
+        if dialect == "sqlite":
+            session.execute(text(f"DROP TABLE IF EXISTS temp.{table.name}"))
+
+
+def _copy_cell(value: object) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _copy_column(values: Sequence[Any]) -> list[str]:
+    """A column as COPY text cells. Text holds no control character (the checks refuse them),
+    so a backslash is all that needs escaping."""
+    if not values:
+        return []
+    first = values[0]
+    if isinstance(first, str):
+        if any("\\" in v for v in values):
+            return [v.replace("\\", "\\\\") for v in values]
+        return list(values)
+    if isinstance(first, float):
+        return list(map(repr, values))
+    if isinstance(first, dt.datetime):
+        return [v.isoformat() for v in values]
+    return list(map(_copy_cell, values))
+
+
+def load(
+    session: Session, table: Table, lines: Sequence[int], columns: Sequence[Sequence[Any]]
+) -> None:
+    """Append rows to a staging table: `lines` and then one sequence per further column, in the
+    table's column order. Values are already checked and normalised (datetimes naive UTC)."""
+    if not lines:
+        return
+    conn = session.connection()
+    names = [c.name for c in table.columns]
+    if conn.dialect.name == "postgresql":
+        cells = [list(map(str, lines)), *(_copy_column(c) for c in columns)]
+        body = "\n".join(map("\t".join, zip(*cells, strict=True))) + "\n"
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.copy_expert(
+                f"COPY {table.name} ({', '.join(names)}) FROM STDIN", io.StringIO(body), 1 << 20
+            )
+        finally:
+            cursor.close()
+        return
+    dialect = conn.dialect
+    processors = [
+        c.type.dialect_impl(dialect).bind_processor(dialect) for c in list(table.columns)[1:]
+    ]
+    prepared = [
+        list(map(p, values)) if p is not None else values
+        for p, values in zip(processors, columns, strict=True)
+    ]
+    marks = ", ".join("?" * len(names))
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(
+            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})",
+            list(zip(lines, *prepared, strict=True)),
+        )
+    finally:
+        cursor.close()
+
+
+def new_uuid(dialect: str) -> ColumnElement[Any]:
+    """A fresh random (version 4) UUID per row, made by the database, as the dialect stores
+    UUIDs (PostgreSQL's uuid; on SQLite 32 hex digits, as SQLAlchemy's Uuid type writes)."""
+    if dialect == "postgresql":
+        return func.gen_random_uuid()
+    return literal_column(
+        "lower(hex(randomblob(6)) || '4' || substr(hex(randomblob(2)), 2) || "
+        "substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || "
+        "hex(randomblob(6)))"
+    )
