@@ -110,6 +110,26 @@ def lock_date(session: Session, lock_class: int, day: dt.date) -> None:
         )
 
 
+# Lock class of `lock_project_imports`.
+IMPORTS_LOCK = 3
+
+
+def lock_project_imports(session: Session, project_id: uuid.UUID) -> None:
+    """Queue the imports, metric ingests and backfills of one project until this transaction
+    ends, so each judges the rows the one before it committed.
+
+    Two imports of the same file at once on PostgreSQL would both find its videos new, and the
+    second would fail on the unique key when the first commits; in turn, the second finds them
+    stored and counts them as unchanged. The key is 31 bits of the project id: two projects
+    that share one merely wait for each other. SQLite needs nothing (see `lock_date`).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:c, :k)"),
+            {"c": IMPORTS_LOCK, "k": project_id.int & 0x7FFFFFFF},
+        )
+
+
 # A write this large changes a table's shape enough that plans made on the statistics from
 # before it can be many times slower (bench/RESULTS.md, "Steady state").
 BULK_WRITE_ROWS = 1000

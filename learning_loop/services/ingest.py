@@ -46,7 +46,12 @@ from sqlalchemy.sql import Executable
 from learning_loop.db.engine import Database
 from learning_loop.db.models import MetricSnapshot, UTCDateTime, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import BULK, ensure_recipes, refresh_statistics
+from learning_loop.db.queries import (
+    BULK,
+    ensure_recipes,
+    lock_project_imports,
+    refresh_statistics,
+)
 from learning_loop.db.staging import load, new_uuid, stage_table, staged, temporary_table
 from learning_loop.domain.buckets import (
     DENSITY_BOUNDS,
@@ -339,6 +344,7 @@ def import_videos(
     """
     with db.transaction() as session:
         project = get_project(session, project_id)
+        lock_project_imports(session, project.id)
         presets = list(project.presets)
         with staged(session, _VIDEO_STAGE) as stage:
             count, errors = _stage_checked(
@@ -484,6 +490,7 @@ def backfill_recipes(db: Database, project_id: uuid.UUID) -> BackfillResult:
     )
     with db.transaction() as session:
         project = get_project(session, project_id)
+        lock_project_imports(session, project.id)
         pending = and_(VideoJob.project_id == project.id, VideoJob.recipe_id.is_(None))
         with_source = and_(pending, VideoJob.source_preset.is_not(None))
         without = session.scalar(
@@ -723,6 +730,7 @@ def ingest_metrics(
     """
     with db.transaction() as session:
         project = get_project(session, project_id)
+        lock_project_imports(session, project.id)
         with staged(session, _SNAPSHOT_STAGE) as stage:
             count, errors = _stage_checked(
                 session, stage, _Reading(rows, progress), _check_snapshot_chunk

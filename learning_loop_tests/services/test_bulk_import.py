@@ -277,3 +277,30 @@ def test_form_errors_anywhere_reject_the_file_before_any_row_check(db, tmp_path,
         import_videos(db, pid, RowFile(path, VIDEO_COLUMNS, chunk_rows=4))
     assert [str(e) for e in info.value.errors] == ["line 32: has 3 cells, the header has 9"]
     assert count(db, VideoJob) == 0
+
+
+def test_two_imports_of_one_file_at_once_both_succeed(db, tmp_path):
+    """The second waits for the first and finds its rows stored: no unique-key failure, no row
+    twice, and the counts add up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pid = project(db)
+    n = 20_000
+    videos = write(tmp_path / "v.csv", VIDEO_COLUMNS, [video(i) for i in range(n)])
+    snaps = write(tmp_path / "m.csv", METRIC_COLUMNS, [snapshot(i) for i in range(n)])
+    with ThreadPoolExecutor(2) as pool:
+        results = list(
+            pool.map(lambda _: import_videos(db, pid, RowFile(videos, VIDEO_COLUMNS)), range(2))
+        )
+    assert sorted((r.imported, r.unchanged) for r in results) == [(0, n), (n, 0)]
+    with ThreadPoolExecutor(2) as pool:
+        jobs = [
+            pool.submit(ingest_metrics, db, pid, RowFile(snaps, METRIC_COLUMNS)),
+            pool.submit(ingest_metrics, db, pid, RowFile(snaps, METRIC_COLUMNS)),
+            pool.submit(backfill_recipes, db, pid),
+        ]
+        ingested = [j.result() for j in jobs[:2]]
+        backfilled = jobs[2].result()
+    assert sorted((r.ingested, r.unchanged) for r in ingested) == [(0, n), (n, 0)]
+    assert backfilled.videos_backfilled == n
+    assert count(db, VideoJob) == n and count(db, MetricSnapshot) == n
