@@ -66,6 +66,7 @@ bench: setup
 	$(PY) -m bench.launch
 	$(PY) -m bench.cli_start
 	$(PY) -m bench.onboarding
+	$(PY) -m bench.video_plans
 	$(PY) bench/api/bench_api.py
 	$(PY) bench/api/bench_api.py --case large
 
@@ -80,6 +81,7 @@ bench-quick: setup
 	$(PY) -m bench.launch --quick
 	$(PY) -m bench.cli_start --quick
 	$(PY) -m bench.onboarding --quick
+	$(PY) -m bench.video_plans --quick
 	$(PY) bench/api/bench_api.py --quick
 	$(PY) bench/api/bench_api.py --quick --case large --videos 600
 

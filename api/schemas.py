@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from learning_loop.domain.recipe import InvalidRecipe, Recipe
 from learning_loop.domain.rewards import RewardWeights
-from learning_loop.domain.statuses import Policy
+from learning_loop.domain.statuses import PlannerBackend, Policy
 from learning_loop.services.errors import InvalidInput
 from learning_loop.services.ingest import BackfillResult, ImportResult, IngestResult
 from learning_loop.services.planning import MAX_N, MAX_TOPICS
@@ -94,6 +94,11 @@ class SettingsBody(Body):
     )
     target_duration_s: float | None = Field(default=None, description="1..600")
     policy: Policy | None = None
+    planner_backend: PlannerBackend | None = Field(
+        default=None,
+        description="Who writes the jobs' video plans: `template` (offline, at planning) or "
+        "`openai` (after planning, by the `video_plans` run)",
+    )
 
     def change(
         self, add: list[str] | None = None, remove: list[str] | None = None
@@ -118,6 +123,7 @@ class SettingsBody(Body):
             default_recipe=recipe,
             target_duration_s=self.target_duration_s,
             policy=self.policy,
+            planner_backend=self.planner_backend,
             add_presets=tuple(add or ()),
             remove_presets=tuple(remove or ()),
         )
@@ -258,6 +264,15 @@ def page(cls: type[P], rows: list[Any], limit: int, offset: int) -> P:
 class HealthView(BaseModel):
     status: Literal["ok", "unavailable"]
     database: Literal["ok", "unreachable", "schema_not_ready"]
+
+
+class ReplanView(BaseModel):
+    """A job sent back for a fresh video plan, and the `video_plans` run that will make it."""
+
+    job: VideoView
+    run_id: str
+    status: str
+    note: str | None = None
 
 
 class StatsRunView(BaseModel):

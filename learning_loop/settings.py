@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         default=7, ge=1, le=3650, alias="LEARNING_LOOP_REWARD_HISTORY_DAYS"
     )
 
+    # Video plans (contract §8, `video_plans`): requests in flight to the planner backend at
+    # once, and failed attempts after which a job's plan stays `failed`.
+    plan_concurrency: int = Field(default=8, ge=1, le=64, alias="LEARNING_LOOP_PLAN_CONCURRENCY")
+    plan_max_attempts: int = Field(default=3, ge=1, le=100, alias="LEARNING_LOOP_PLAN_MAX_ATTEMPTS")
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

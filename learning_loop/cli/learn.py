@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from pathlib import Path
@@ -29,12 +30,12 @@ from learning_loop.cli.output import print_fields, print_json, print_table
 from learning_loop.cli.plan_video import plan_video
 from learning_loop.cli.progress import import_progress
 from learning_loop.cli.progress import wanted as progress_wanted
-from learning_loop.domain.statuses import ExperimentStatus, JobStatus
+from learning_loop.domain.statuses import ExperimentStatus, JobStatus, PlanStatus
 
 if TYPE_CHECKING:
     from learning_loop.services import experiments as experiments_service
     from learning_loop.services import ingest as ingest_service
-    from learning_loop.services import planning, runs, stats, video_jobs
+    from learning_loop.services import planning, runs, stats, video_jobs, video_plans
     from learning_loop.services.runs import RunInfo
     from learning_loop.services.views import RecipeFields, RecipeView, SkippedTopicView
 else:  # the services (SQLAlchemy, pydantic, ...) load when a command first uses them
@@ -44,6 +45,7 @@ else:  # the services (SQLAlchemy, pydantic, ...) load when a command first uses
     runs = lazy_module("learning_loop.services.runs")
     stats = lazy_module("learning_loop.services.stats")
     video_jobs = lazy_module("learning_loop.services.video_jobs")
+    video_plans = lazy_module("learning_loop.services.video_plans")
 
 app = typer.Typer(help="Rewards, recipes, experiments and batches.", no_args_is_help=True)
 app.command("plan-video")(plan_video)
@@ -229,10 +231,19 @@ def run_status(
 def list_videos(
     project: ProjectOpt,
     status: Annotated[JobStatus | None, typer.Option("--status", help="Only this status.")] = None,
+    plan_status: Annotated[
+        PlanStatus | None,
+        typer.Option("--plan-status", help="Only jobs whose video plan is in this state."),
+    ] = None,
+    plans: Annotated[
+        bool, typer.Option("--plans", help="With --json: each job's stored video plan too.")
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Videos with recipe, mode, status, current reward and its percentiles."""
-    rows = video_jobs.list_videos(database(), project, status=status)
+    """Videos with recipe, mode, status, plan state, current reward and its percentiles."""
+    rows = video_jobs.list_videos(
+        database(), project, status=status, plan_status=plan_status, with_plans=plans
+    )
     if json_:
         print_json(rows)
         return
@@ -245,6 +256,7 @@ def list_videos(
             "recipe",
             "mode",
             "status",
+            "plan",
             "published",
             "reward",
             "pct_avd",
@@ -260,6 +272,7 @@ def list_videos(
                 _short(v.recipe_hash),
                 v.generation_mode,
                 v.status,
+                _plan_state(v.plan_status, v.plan_error),
                 v.published_at.strftime("%Y-%m-%d %H:%M") if v.published_at else None,
                 v.reward,
                 v.pct_avg_view_duration,
@@ -270,6 +283,75 @@ def list_videos(
             for v in rows
         ],
     )
+
+
+def _plan_state(status: str | None, error: str | None) -> str | None:
+    if status is None:
+        return None
+    return f"{status}: {error[:60]}" if error else str(status)
+
+
+@app.command("video-plans")
+def make_video_plans(
+    project: ProjectOpt,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency", help="Requests in flight, 1..64 (LEARNING_LOOP_PLAN_CONCURRENCY)."
+        ),
+    ] = None,
+    no_wait: NoWaitOpt = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Make the video plans of the project's jobs that have none yet (a video_plans run)."""
+    if concurrency is not None and not 1 <= concurrency <= 64:
+        from learning_loop.services.errors import InvalidInput
+
+        raise InvalidInput(f"concurrency must be within 1..64, got {concurrency}", "concurrency")
+    spec = runs.video_plans_spec(database(), project)
+    if concurrency is not None:
+        spec = dataclasses.replace(spec, concurrency=concurrency)
+    if no_wait:
+        _submitted(launcher().submit(spec), f"of project {project}", json_)
+        return
+    info = launcher().run(spec)
+    _run_failed(info)
+    meta = info.metadata or {}
+    if json_:
+        print_json({**info.model_dump(mode="json", exclude={"metadata"}), **meta})
+        return
+    typer.echo(
+        f"run {info.run_id} {info.status}: {meta.get('plans_made', 0)} plan(s) made, "
+        f"{meta.get('plans_failed', 0)} failed, {meta.get('left_pending', 0)} left pending "
+        f"(of {meta.get('jobs', 0)} job(s) without a plan); {meta.get('re_asked', 0)} re-asked"
+    )
+    errors = meta.get("errors")
+    if isinstance(errors, str) and errors != "none":
+        typer.echo(errors)
+
+
+@app.command("replan")
+def replan(
+    job: Annotated[uuid.UUID, typer.Option("--job", help="Video job id (UUID).")],
+    no_wait: NoWaitOpt = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Ask for a fresh video plan of one queued job, and make it now (a video_plans run)."""
+    db = database()
+    project = video_plans.request_replan(db, job)
+    spec = runs.video_plans_spec(db, project, [job])
+    if no_wait:
+        _submitted(launcher().submit(spec), f"of job {job}", json_)
+        return
+    info = launcher().run(spec)
+    _run_failed(info)
+    view = video_plans.job_plan_view(db, job)
+    if json_:
+        print_json({"run_id": info.run_id, "job": view})
+        return
+    typer.echo(f"run {info.run_id} {info.status}: job {view.id} plan {view.plan_status}")
+    if view.plan_error:
+        typer.echo(f"error: {view.plan_error}")
 
 
 RECIPE_COLUMNS = ("preset", "hook", "scenes", "wpm", "captions", "ending")
@@ -481,7 +563,7 @@ def plan_next(
     )
     print_table(
         "Planned jobs",
-        ["job id", "mode", "topic", "recipe_hash", *RECIPE_COLUMNS, "experiment"],
+        ["job id", "mode", "topic", "recipe_hash", *RECIPE_COLUMNS, "experiment", "plan"],
         [
             (
                 j.id,
@@ -490,9 +572,15 @@ def plan_next(
                 _short(j.recipe_hash),
                 *recipe_cells(j.recipe),
                 str(j.experiment_id)[:8] if j.experiment_id else None,
+                j.plan_status,
             )
             for j in request.jobs
             if j.recipe is not None
         ],
     )
     echo_skipped(batch.skipped_topics, batch.note)
+    if any(j.plan_status == PlanStatus.PENDING for j in request.jobs):
+        typer.echo(
+            "the video plans are made next, by a video_plans run (the video_plans_after_batch "
+            "sensor starts one; or `shorts-engine learn video-plans --project ID`)"
+        )

@@ -9,7 +9,7 @@ import typer
 
 from learning_loop.cli.common import JsonOpt, ProjectOpt, database, read_lines
 from learning_loop.cli.output import fmt, print_json, print_table
-from learning_loop.domain.statuses import Policy
+from learning_loop.domain.statuses import PlannerBackend, Policy
 
 if TYPE_CHECKING:  # the commands import the services when they run (docs/decisions.md)
     from learning_loop.services.projects import SettingsChange
@@ -67,6 +67,14 @@ DefaultRecipeOpt = Annotated[
 TargetOpt = Annotated[
     float | None, typer.Option("--target-duration-s", help="Target video length, 1..600 s.")
 ]
+PlannerBackendOpt = Annotated[
+    PlannerBackend | None,
+    typer.Option(
+        "--planner-backend",
+        help="Who writes the jobs' video plans: template (offline, at planning, default) or "
+        "openai (after planning, by video_plans; LEARNING_LOOP_LLM_* settings).",
+    ),
+]
 
 
 def _change(
@@ -83,6 +91,7 @@ def _change(
     default_recipe: str | None,
     target_duration_s: float | None,
     policy: Policy | None,
+    planner_backend: PlannerBackend | None = None,
     add_presets: list[str] | None = None,
     remove_presets: list[str] | None = None,
 ) -> SettingsChange:
@@ -106,6 +115,7 @@ def _change(
         default_recipe=parse_recipe(default_recipe) if default_recipe is not None else None,
         target_duration_s=target_duration_s,
         policy=policy,
+        planner_backend=planner_backend,
         add_presets=tuple(add_presets or ()),
         remove_presets=tuple(remove_presets or ()),
     )
@@ -126,6 +136,7 @@ def create(
     alpha: AlphaOpt = None,
     default_recipe: DefaultRecipeOpt = None,
     target_duration_s: TargetOpt = None,
+    planner_backend: PlannerBackendOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Create a project (contract defaults for every setting not given) and print its id."""
@@ -144,6 +155,7 @@ def create(
         default_recipe=default_recipe,
         target_duration_s=target_duration_s,
         policy=policy,
+        planner_backend=planner_backend,
     )
     settings = merge_settings(ProjectSettings(), change)
     project = create_project(database(), name, settings)
@@ -202,6 +214,7 @@ def configure(
     alpha: AlphaOpt = None,
     default_recipe: DefaultRecipeOpt = None,
     target_duration_s: TargetOpt = None,
+    planner_backend: PlannerBackendOpt = None,
     auto_plan: Annotated[
         bool | None,
         typer.Option("--auto-plan/--no-auto-plan", help="Plan a batch every night (02:00 UTC)."),
@@ -231,6 +244,7 @@ def configure(
         default_recipe=default_recipe,
         target_duration_s=target_duration_s,
         policy=policy,
+        planner_backend=planner_backend,
         add_presets=add_preset,
         remove_presets=remove_preset,
     )
@@ -293,6 +307,7 @@ def show(project: ProjectOpt, json_: JsonOpt = False) -> None:
         ("default_recipe", recipe_text(v)),
         ("target_duration_s", f"{v.target_duration_s:g}"),
         ("policy", v.policy.value),
+        ("planner_backend", v.planner_backend.value),
         ("auto_plan", "on" if v.auto_plan else "off"),
         ("auto_plan_count", v.auto_plan_count),
     ]

@@ -34,7 +34,9 @@ from learning_loop.domain.statuses import (
     ExperimentStatus,
     GenerationMode,
     JobStatus,
+    PlannerBackend,
     PlanRequestStatus,
+    PlanStatus,
     Policy,
     Winner,
 )
@@ -113,11 +115,16 @@ class Project(Base):
     auto_plan: Mapped[bool] = mapped_column(Boolean, default=False)
     auto_plan_count: Mapped[int] = mapped_column(Integer, default=5)
     topic_backlog: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Which LearningLoopPlanner backend makes the video plans of the project's jobs (0007).
+    planner_backend: Mapped[str] = mapped_column(
+        String(20), default=PlannerBackend.TEMPLATE.value, server_default="template"
+    )
 
     __table_args__ = (
         CheckConstraint("explore_rate >= 0 AND explore_rate <= 1", name="explore_rate_range"),
         CheckConstraint("window_days >= 1", name="window_days_positive"),
         one_of("policy", Policy),
+        one_of("planner_backend", PlannerBackend),
     )
 
 
@@ -286,6 +293,12 @@ class VideoJob(Base):
     source_caption_density: Mapped[float | None] = mapped_column(Float)
     source_ending_type: Mapped[str | None] = mapped_column(String(20))
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The plan's state (0007): `pending` until `video_plans` makes it, `ready` once a valid
+    # plan is stored, `failed` after a failed attempt (retried while attempts remain); null for
+    # imported history, which has no plan to make. `plan_error` is the last failure, one line.
+    plan_status: Mapped[str | None] = mapped_column(String(10))
+    plan_error: Mapped[str | None] = mapped_column(Text)
+    plan_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     selection_probability: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -293,6 +306,7 @@ class VideoJob(Base):
         UniqueConstraint("project_id", "external_id"),
         one_of("generation_mode", GenerationMode),
         one_of("status", JobStatus),
+        one_of("plan_status", PlanStatus),
         # Planned jobs never repeat a topic with a recipe. Imported (manual) history is exempt:
         # two old videos may share both, and the planner still treats them as taken.
         Index(
@@ -311,6 +325,7 @@ class VideoJob(Base):
         Index(None, "experiment_id"),
         Index(None, "batch_id"),
         Index(None, "recipe_id"),
+        Index(None, "project_id", "plan_status"),
     )
 
 

@@ -23,13 +23,24 @@ from learning_loop.defs.jobs import (
     update_recipe_stats_job,
 )
 from learning_loop.defs.resources import LearningLoopDatabase
+from learning_loop.defs.video_plans import (
+    video_plans,
+    video_plans_after_batch,
+    video_plans_job,
+    video_plans_schedule,
+)
 
 defs = Definitions(
-    assets=daily_assets,
+    assets=[*daily_assets, video_plans],
     asset_checks=asset_checks,
-    jobs=[update_recipe_stats_job, evaluate_experiments_job, plan_next_batch],
-    schedules=[daily_recipe_stats, daily_experiment_evaluation, nightly_auto_plan],
-    sensors=[plan_requests_sensor],
+    jobs=[update_recipe_stats_job, evaluate_experiments_job, plan_next_batch, video_plans_job],
+    schedules=[
+        daily_recipe_stats,
+        daily_experiment_evaluation,
+        nightly_auto_plan,
+        video_plans_schedule,
+    ],
+    sensors=[plan_requests_sensor, video_plans_after_batch],
     resources={"learning_loop_db": LearningLoopDatabase()},
     # Runs are small database jobs: a process per step costs seconds on 2 cores.
     executor=in_process_executor,

@@ -1,4 +1,4 @@
-"""Jobs: the two daily asset jobs and `plan_next_batch`."""
+"""Jobs: the two daily asset jobs and `plan_next_batch` (`video_plans` is in its own module)."""
 
 import datetime as dt
 import uuid
@@ -147,6 +147,11 @@ def run_config_for(spec: RunSpec) -> RunConfig:
         return stats_run_config(pid, spec.days)
     if spec.job is JobName.EVALUATE_EXPERIMENTS:
         return experiments_run_config(pid)
+    if spec.job is JobName.VIDEO_PLANS:
+        from learning_loop.defs.video_plans import video_plans_run_config
+
+        jobs = [str(j) for j in spec.job_ids] if spec.job_ids is not None else None
+        return video_plans_run_config(pid, jobs, spec.concurrency)
     planned_at = spec.planned_at.isoformat() if spec.planned_at is not None else None
     if spec.plan_request_id is not None:
         return plan_run_config(

@@ -50,5 +50,22 @@ class Policy(StrEnum):
     THOMPSON = "thompson"
 
 
+class PlanStatus(StrEnum):
+    """Where a planned job's video plan stands (contract §8): made and valid (`ready`), still to
+    be made (`pending`), or given up after the set number of failed attempts (`failed`, which
+    the next `video_plans` run retries while attempts remain)."""
+
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class PlannerBackend(StrEnum):
+    """Which LearningLoopPlanner backend writes a project's video plans."""
+
+    TEMPLATE = "template"
+    OPENAI = "openai"
+
+
 def values(enum: type[StrEnum]) -> tuple[str, ...]:
     return tuple(member.value for member in enum)

@@ -134,6 +134,7 @@ class DagsterRuns:
             partition_key=spec.partition_key,
             success=result.success,
             error=None if result.success else _failure_message(result.all_events),
+            metadata=_materialized_metadata(result.all_events) or None,
         )
 
     def submit(self, spec: RunSpec) -> RunInfo:
@@ -221,6 +222,19 @@ class DagsterRuns:
         if beat is None or time.time() - beat.timestamp > DAEMON_SILENCE_S:
             return NO_DAEMON.format(waiting=waiting, start=start_daemon_hint(self.settings))
         return None
+
+
+def _materialized_metadata(events: Any) -> dict[str, float | int | str | None]:
+    """The plain values (numbers, text) the run's asset materializations recorded."""
+    found: dict[str, float | int | str | None] = {}
+    for event in events:
+        if not event.is_step_materialization:
+            continue
+        for label, entry in event.step_materialization_data.materialization.metadata.items():
+            value = getattr(entry, "value", None)
+            if value is None or isinstance(value, int | float | str):
+                found[label] = value
+    return found
 
 
 def _failure_message(events: Any) -> str:

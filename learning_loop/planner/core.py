@@ -5,6 +5,7 @@ Reached as `learning_loop.planner.LearningLoopPlanner` (or `learning_loop.Learni
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -13,6 +14,7 @@ from learning_loop.planner import BACKENDS, DEFAULT_TARGET_DURATION_S
 from learning_loop.planner.errors import PlannerConfigError, PlanRequestError
 from learning_loop.planner.guidance import check_target_duration, clean_idea
 from learning_loop.planner.models import VideoPlan
+from learning_loop.planner.stats import BackendStats
 from learning_loop.planner.template import build_template_plan
 from learning_loop.planner.validate import ensure_valid
 
@@ -24,23 +26,30 @@ class Backend(Protocol):
 class TemplateBackend:
     name = "template"
 
+    def __init__(self, stats: BackendStats | None = None) -> None:
+        self.stats = stats
+
     async def plan(self, idea: str, recipe: Recipe, target_duration_s: float) -> VideoPlan:
-        return build_template_plan(idea, recipe, target_duration_s)
+        started = time.perf_counter()
+        plan = build_template_plan(idea, recipe, target_duration_s)
+        if self.stats is not None:
+            self.stats.latencies_s.append(time.perf_counter() - started)
+        return plan
 
 
-def _make_backend(name: str, options: dict[str, Any]) -> Backend:
+def _make_backend(name: str, options: dict[str, Any], stats: BackendStats | None) -> Backend:
     if name == "template":
         if options:
             raise PlannerConfigError(
                 f"the template backend takes no options; got {', '.join(sorted(options))}",
                 "backend",
             )
-        return TemplateBackend()
+        return TemplateBackend(stats)
     if name == "openai":
         # Imported here so that template-only users never load the HTTP stack.
         from learning_loop.planner.openai_backend import OpenAIBackend
 
-        return OpenAIBackend(**options)
+        return OpenAIBackend(stats=stats, **options)
     raise PlanRequestError(f"backend must be one of {', '.join(BACKENDS)}; got {name!r}", "backend")
 
 
@@ -50,18 +59,35 @@ class LearningLoopPlanner:
     `backend="openai"` reads its LEARNING_LOOP_LLM_* settings here, at construction;
     backend_options (base_url, api_key, model, timeout_s, max_retries, http_retries,
     backoff_s, env) override them.
+
+    `stats`, when given, collects the backend's latencies and re-asks. Used as an async
+    context manager (`async with planner:`), the planner keeps one connection pool for every
+    plan made inside the block; without it, each plan opens its own.
     """
 
     def __init__(
         self,
         backend: str = "template",
         target_duration_s: float = DEFAULT_TARGET_DURATION_S,
+        *,
+        stats: BackendStats | None = None,
         **backend_options: Any,
     ) -> None:
         # 5 scenes is the fewest a recipe has, so this is the widest range any recipe allows.
         self.target_duration_s = check_target_duration(target_duration_s, 5)
         self.backend_name = backend
-        self._backend = _make_backend(backend, backend_options)
+        self._backend = _make_backend(backend, backend_options, stats)
+
+    async def __aenter__(self) -> LearningLoopPlanner:
+        enter = getattr(self._backend, "__aenter__", None)
+        if enter is not None:
+            await enter()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        leave = getattr(self._backend, "__aexit__", None)
+        if leave is not None:
+            await leave(*exc)
 
     async def plan(self, idea: str, recipe: Recipe | Mapping[str, object]) -> VideoPlan:
         """A validated plan; PlanRequestError for bad input, PlannerError subclasses otherwise."""

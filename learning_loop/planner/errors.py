@@ -25,7 +25,16 @@ class PlannerConfigError(PlannerError):
 
 
 class PlannerBackendError(PlannerError):
-    """The backend could not produce an answer: HTTP errors, malformed responses."""
+    """The backend could not produce an answer: HTTP errors, malformed responses.
+
+    `retry_later` is true when the job asked about is not at fault: the endpoint could not be
+    reached or kept failing after the retries, or refused the credentials. Planning it again
+    later may succeed without any change to the job.
+    """
+
+    def __init__(self, message: str, field: str | None = None, retry_later: bool = False) -> None:
+        super().__init__(message, field)
+        self.retry_later = retry_later
 
 
 class PlannerTimeoutError(PlannerBackendError):

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import math
+import time
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,6 +39,7 @@ from learning_loop.planner.guidance import (
     word_range,
 )
 from learning_loop.planner.models import PlanRecipe, VideoPlan, Violation
+from learning_loop.planner.stats import BackendStats
 from learning_loop.planner.validate import expected_role, validate_plan
 
 BACKEND_NAME = "openai"
@@ -280,8 +282,34 @@ class OpenAIBackend:
 
     name = BACKEND_NAME
 
-    def __init__(self, env: Mapping[str, str] | None = None, **options: object) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        stats: BackendStats | None = None,
+        **options: object,
+    ) -> None:
         self.settings = OpenAISettings.load(env, **options)
+        self.stats = stats
+        self._client: httpx.AsyncClient | None = None
+
+    def _new_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(self.settings.timeout_s),
+            headers=self._headers(),
+            # The caller bounds the requests in flight; the pool must not queue them again.
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+        )
+
+    async def __aenter__(self) -> OpenAIBackend:
+        """One connection pool for every plan made until the block ends (many plans)."""
+        if self._client is None:
+            self._client = self._new_client()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     def _redact(self, text: str) -> str:
         key = self.settings.api_key
@@ -294,28 +322,36 @@ class OpenAIBackend:
         return headers
 
     async def plan(self, idea: str, recipe: Recipe, target_duration_s: float) -> VideoPlan:
+        if self._client is not None:
+            return await self._plan(self._client, idea, recipe, target_duration_s)
+        async with self._new_client() as client:
+            return await self._plan(client, idea, recipe, target_duration_s)
+
+    async def _plan(
+        self, client: httpx.AsyncClient, idea: str, recipe: Recipe, target_duration_s: float
+    ) -> VideoPlan:
         messages = build_messages(idea, recipe, target_duration_s)
         attempts = self.settings.max_retries + 1
-        timeout = httpx.Timeout(self.settings.timeout_s)
-        async with httpx.AsyncClient(timeout=timeout, headers=self._headers()) as client:
-            violations: list[Violation] = []
-            for attempt in range(1, attempts + 1):
-                content = await self._complete(client, messages)
-                plan, violations = parse_plan(content, idea, recipe, target_duration_s)
-                if plan is not None and not violations:
-                    return plan
-                logger.info(
-                    "openai plan attempt %d of %d broke %d rule(s): %s",
-                    attempt,
-                    attempts,
-                    len(violations),
-                    ", ".join(sorted({v.rule for v in violations})),
-                )
-                messages = [
-                    *messages,
-                    {"role": "assistant", "content": content},
-                    {"role": "user", "content": correction_message(violations)},
-                ]
+        violations: list[Violation] = []
+        for attempt in range(1, attempts + 1):
+            content = await self._complete(client, messages)
+            plan, violations = parse_plan(content, idea, recipe, target_duration_s)
+            if plan is not None and not violations:
+                return plan
+            logger.info(
+                "openai plan attempt %d of %d broke %d rule(s): %s",
+                attempt,
+                attempts,
+                len(violations),
+                ", ".join(sorted({v.rule for v in violations})),
+            )
+            if attempt < attempts and self.stats is not None:
+                self.stats.re_asks += 1
+            messages = [
+                *messages,
+                {"role": "assistant", "content": content},
+                {"role": "user", "content": correction_message(violations)},
+            ]
         raise PlanValidationError(violations, attempts=attempts, backend=BACKEND_NAME)
 
     async def _complete(self, client: httpx.AsyncClient, messages: list[dict[str, str]]) -> str:
@@ -331,8 +367,13 @@ class OpenAIBackend:
         tries = settings.http_retries + 1
         for attempt in range(tries):
             retry_after: float | None = None
+            started = time.perf_counter()
             try:
-                response = await client.post(url, json=body)
+                try:
+                    response = await client.post(url, json=body)
+                finally:
+                    if self.stats is not None:
+                        self.stats.latencies_s.append(time.perf_counter() - started)
             except httpx.TimeoutException:
                 problem = f"timed out after {settings.timeout_s:g} s"
                 timed_out = True
@@ -345,9 +386,12 @@ class OpenAIBackend:
                 timed_out = False
                 problem = f"answered HTTP {response.status_code}{self._detail(response)}"
                 if response.status_code not in RETRY_STATUSES:
-                    hint = f"; check {ENV_API_KEY}" if response.status_code in (401, 403) else ""
+                    refused = response.status_code in (401, 403)
+                    hint = f"; check {ENV_API_KEY}" if refused else ""
                     raise PlannerBackendError(
-                        self._redact(f"the LLM endpoint {shown} {problem}{hint}"), "backend"
+                        self._redact(f"the LLM endpoint {shown} {problem}{hint}"),
+                        "backend",
+                        retry_later=refused,
                     )
                 retry_after = _retry_after(response)
             if attempt + 1 < tries:
@@ -369,6 +413,7 @@ class OpenAIBackend:
         raise error(
             self._redact(f"the LLM endpoint {shown} {problem} (gave up after {tries} tries)"),
             "backend",
+            retry_later=True,
         )
 
     def _detail(self, response: httpx.Response) -> str:

@@ -100,6 +100,16 @@ class BatchMix:
 
 
 @dataclass(frozen=True)
+class PlanRow:
+    """A planned job whose video plan is not ready: its state and last error."""
+
+    topic: str
+    plan_status: str
+    plan_error: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
 class ProjectReportData:
     project_name: str
     generated_at: dt.datetime
@@ -112,3 +122,5 @@ class ProjectReportData:
     experiments_completed: int
     batches: tuple[BatchMix, ...]  # in creation order
     running: tuple[RunningExperimentRow, ...] = ()  # where each running experiment stands
+    plan_counts: tuple[tuple[str, int], ...] = ()  # (plan_status, jobs) of the planned jobs
+    plans_not_ready: tuple[PlanRow, ...] = ()  # the latest pending or failed plans, a few

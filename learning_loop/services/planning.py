@@ -36,7 +36,14 @@ from learning_loop.domain.sampler import (
     plan_batch,
     ranked_depth,
 )
-from learning_loop.domain.statuses import ExperimentStatus, GenerationMode, JobStatus, Policy
+from learning_loop.domain.statuses import (
+    ExperimentStatus,
+    GenerationMode,
+    JobStatus,
+    PlannerBackend,
+    PlanStatus,
+    Policy,
+)
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
 from learning_loop.planner.template import build_template_plan
 from learning_loop.services.errors import Conflict, InvalidInput
@@ -318,14 +325,20 @@ def _write_plan(
     session.add(batch)
     session.flush()
     jobs = []
+    # The template backend is offline and takes a millisecond: its plans are written here, ready.
+    # Any other backend is never waited on: its jobs start pending, and `video_plans` plans them
+    # after this transaction (contract §8).
+    inline = project.planner_backend == PlannerBackend.TEMPLATE
     for position, rec in enumerate(plan.recommendations):
         exp_id = None
         if rec.experiment is not None:
             exp_id = experiment_ids.get(rec.experiment) or uuid.UUID(rec.experiment)
         row = recipes[rec.recipe_hash]
-        plan_doc = build_template_plan(
-            rec.topic or untitled_idea(rec.recipe), rec.recipe, project.target_duration_s
-        )
+        plan_doc = None
+        if inline:
+            plan_doc = build_template_plan(
+                rec.topic or untitled_idea(rec.recipe), rec.recipe, project.target_duration_s
+            ).model_dump(mode="json")
         job = VideoJob(
             id=uuid.uuid4(),
             project_id=project.id,
@@ -338,7 +351,9 @@ def _write_plan(
             topic=rec.topic,
             topic_hash=rec.topic_hash,
             status=JobStatus.QUEUED.value,
-            plan=plan_doc.model_dump(mode="json"),
+            plan=plan_doc,
+            plan_status=(PlanStatus.READY if inline else PlanStatus.PENDING).value,
+            plan_attempts=0,
             selection_probability=rec.probability,
             created_at=now,
         )
@@ -405,6 +420,8 @@ def _job_view(job: VideoJob, recipe: Recipe) -> JobView:
         external_id=job.external_id,
         published_at=job.published_at,
         plan=job.plan,
+        plan_status=PlanStatus(job.plan_status) if job.plan_status else None,
+        plan_error=job.plan_error,
         selection_probability=job.selection_probability,
     )
 

@@ -23,7 +23,7 @@ from learning_loop.domain.recipe import (
 )
 from learning_loop.domain.rewards import RewardWeights
 from learning_loop.domain.sampler import PlannerSettings
-from learning_loop.domain.statuses import ExperimentStatus, Policy
+from learning_loop.domain.statuses import ExperimentStatus, PlannerBackend, Policy
 from learning_loop.domain.topics import InvalidTopic, clean_topic
 from learning_loop.services.errors import Conflict, InvalidInput, NotFound
 from learning_loop.services.rows import is_encodable
@@ -59,6 +59,7 @@ class ProjectSettings:
     presets: tuple[str, ...] = DEFAULT_PRESETS
     policy: Policy = Policy.SEED
     target_duration_s: float = 45.0
+    planner_backend: PlannerBackend = PlannerBackend.TEMPLATE
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class SettingsChange:
     presets: tuple[str, ...] | None = None
     policy: Policy | None = None
     target_duration_s: float | None = None
+    planner_backend: PlannerBackend | None = None
     add_presets: tuple[str, ...] = ()
     remove_presets: tuple[str, ...] = ()
 
@@ -181,6 +183,7 @@ def create_project(db: Database, name: str, settings: ProjectSettings | None = N
                 presets=list(s.presets),
                 policy=s.policy.value,
                 target_duration_s=s.target_duration_s,
+                planner_backend=s.planner_backend.value,
                 topic_backlog=[],
             )
             session.add(project)
@@ -245,6 +248,7 @@ def settings_of(project: Project) -> ProjectSettings:
         presets=tuple(project.presets),
         policy=Policy(project.policy),
         target_duration_s=project.target_duration_s,
+        planner_backend=PlannerBackend(project.planner_backend),
     )
 
 
@@ -349,6 +353,7 @@ def settings_view(project: Project, changes: Sequence[ProjectSettingChange]) -> 
             "policy": project.policy,
             "auto_plan": project.auto_plan,
             "auto_plan_count": project.auto_plan_count,
+            "planner_backend": project.planner_backend,
             "changes": [SettingChangeView.model_validate(c) for c in changes],
         }
     )
@@ -394,6 +399,7 @@ def _write_settings(project: Project, s: ProjectSettings) -> None:
     project.presets = list(s.presets)
     project.policy = s.policy.value
     project.target_duration_s = s.target_duration_s
+    project.planner_backend = s.planner_backend.value
 
 
 def list_projects(db: Database, limit: int = 1000, offset: int = 0) -> list[ProjectView]:

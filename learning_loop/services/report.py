@@ -9,7 +9,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import PlannedBatch, VideoJob
@@ -22,6 +22,7 @@ from learning_loop.reporting.data import (
     BatchMix,
     ExperimentRow,
     LeaderboardRow,
+    PlanRow,
     ProjectReportData,
     RewardSeries,
     RunningExperimentRow,
@@ -31,6 +32,7 @@ from learning_loop.services.experiments import experiment_views
 from learning_loop.services.projects import get_project
 
 LEADERBOARD_ROWS = 15
+PLAN_ROWS = 20
 
 
 def mean_interval(values: Sequence[float]) -> tuple[float, float | None, float | None]:
@@ -98,6 +100,32 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
             )
         )
         experiments = experiment_views(session, project.id)
+        plan_counts = tuple(
+            (str(status), int(n))
+            for status, n in session.execute(
+                select(VideoJob.plan_status, func.count())
+                .where(VideoJob.project_id == project.id, VideoJob.plan_status.is_not(None))
+                .group_by(VideoJob.plan_status)
+                .order_by(VideoJob.plan_status)
+            ).tuples()
+        )
+        not_ready = tuple(
+            PlanRow(topic or "(no topic)", str(status), error, attempts)
+            for topic, status, error, attempts in session.execute(
+                select(
+                    VideoJob.topic,
+                    VideoJob.plan_status,
+                    VideoJob.plan_error,
+                    VideoJob.plan_attempts,
+                )
+                .where(
+                    VideoJob.project_id == project.id,
+                    VideoJob.plan_status.in_(("pending", "failed")),
+                )
+                .order_by(VideoJob.created_at.desc(), VideoJob.batch_position, VideoJob.id)
+                .limit(PLAN_ROWS)
+            ).tuples()
+        )
         name = project.name
     daily: dict[dt.date, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     by_recipe: dict[uuid.UUID, list[float]] = defaultdict(list)
@@ -150,6 +178,8 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
         experiments_running=sum(1 for e in experiments if e.status == ExperimentStatus.RUNNING),
         experiments_completed=sum(1 for e in experiments if e.status == ExperimentStatus.COMPLETED),
         batches=tuple(BatchMix(b.batch_date, b.exploit_count, b.explore_count) for b in batches),
+        plan_counts=plan_counts,
+        plans_not_ready=not_ready,
         running=tuple(
             RunningExperimentRow(
                 variable_tested=e.variable_tested,

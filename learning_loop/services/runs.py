@@ -34,6 +34,7 @@ class JobName(StrEnum):
     UPDATE_RECIPE_STATS = "update_recipe_stats"
     EVALUATE_EXPERIMENTS = "evaluate_experiments"
     PLAN_NEXT_BATCH = "plan_next_batch"
+    VIDEO_PLANS = "make_video_plans"  # materializes the `video_plans` asset
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class RunSpec:
     planned_at: dt.datetime | None = None
     tags: dict[str, str] = field(default_factory=dict)
     run_id: str | None = None
+    job_ids: tuple[uuid.UUID, ...] | None = None  # video_plans: only these jobs
+    concurrency: int | None = None  # video_plans: requests in flight (default: the setting)
 
 
 class RunInfo(BaseModel):
@@ -59,6 +62,8 @@ class RunInfo(BaseModel):
     error: str | None = None
     # Set when a submitted run will not start by itself (no daemon serves the instance).
     note: str | None = None
+    # A run executed here (`run`): the metadata its assets recorded, by label.
+    metadata: dict[str, float | int | str | None] | None = None
 
 
 class RunLauncher(Protocol):
@@ -118,6 +123,20 @@ def evaluate_experiments_spec(
         JobName.EVALUATE_EXPERIMENTS,
         pid,
         partition_key=day.isoformat(),
+        tags={"project_id": str(pid)},
+    )
+
+
+def video_plans_spec(
+    db: Database, project_id: uuid.UUID, job_ids: list[uuid.UUID] | None = None
+) -> RunSpec:
+    """The `video_plans` run of a project (or of some of its jobs)."""
+    with db.read() as session:
+        pid = get_project(session, project_id).id
+    return RunSpec(
+        JobName.VIDEO_PLANS,
+        pid,
+        job_ids=tuple(job_ids) if job_ids is not None else None,
         tags={"project_id": str(pid)},
     )
 

@@ -12,7 +12,7 @@ from learning_loop.db.engine import Database
 from learning_loop.db.models import Experiment, PlannedBatch, VideoJob, VideoReward
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.reward_history import current_rewards
-from learning_loop.domain.statuses import ExperimentStatus, GenerationMode, JobStatus
+from learning_loop.domain.statuses import ExperimentStatus, GenerationMode, JobStatus, PlanStatus
 from learning_loop.services.projects import get_project
 from learning_loop.services.recipes import (
     RecipeStatsResult,
@@ -96,6 +96,15 @@ def project_stats(db: Database, project_id: uuid.UUID) -> StatsView:
             select(func.count()).select_from(PlannedBatch).where(PlannedBatch.project_id == pid)
         )
         best = top[0] if top else None
+        plans = dict(
+            session.execute(
+                select(VideoJob.plan_status, func.count())
+                .where(VideoJob.project_id == pid, VideoJob.plan_status.is_not(None))
+                .group_by(VideoJob.plan_status)
+            )
+            .tuples()
+            .all()
+        )
         return StatsView(
             project_id=pid,
             videos=count(VideoJob.project_id == pid),
@@ -112,6 +121,8 @@ def project_stats(db: Database, project_id: uuid.UUID) -> StatsView:
             jobs_queued=count(
                 VideoJob.project_id == pid, VideoJob.status == JobStatus.QUEUED.value
             ),
+            plans_pending=plans.get(PlanStatus.PENDING.value, 0),
+            plans_failed=plans.get(PlanStatus.FAILED.value, 0),
             mean_reward_exploit=by_mode.get(GenerationMode.EXPLOIT.value),
             mean_reward_explore=by_mode.get(GenerationMode.EXPLORE.value),
             latest_reward_date=latest_date,

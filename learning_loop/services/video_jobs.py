@@ -14,7 +14,7 @@ from learning_loop.db.models import PlannedBatch, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.queries import recipe_of
 from learning_loop.db.reward_history import current_rewards
-from learning_loop.domain.statuses import GenerationMode, JobStatus
+from learning_loop.domain.statuses import GenerationMode, JobStatus, PlanStatus
 from learning_loop.services.errors import Conflict, InvalidInput, NotFound
 from learning_loop.services.projects import get_project
 from learning_loop.services.rows import is_encodable
@@ -99,6 +99,8 @@ def video_views(
     batch_id: uuid.UUID | None = None,
     limit: int | None = None,
     offset: int = 0,
+    plan_status: str | None = None,
+    with_plans: bool = False,
 ) -> list[VideoView]:
     # The page first, from the listing index; then the current rewards of its videos alone.
     page = (
@@ -112,6 +114,8 @@ def video_views(
         page = page.where(VideoJob.status == status)
     if batch_id is not None:
         page = page.where(VideoJob.batch_id == batch_id)
+    if plan_status is not None:
+        page = page.where(VideoJob.plan_status == plan_status)
     if limit is not None:
         page = page.limit(limit).offset(offset)
     page_ids = list(session.scalars(page))
@@ -149,6 +153,10 @@ def video_views(
                 pct_avg_view_duration=m["pct_avg_view_duration"],
                 pct_views_6h=m["pct_views_6h"],
                 pct_engagement=m["pct_engagement"],
+                plan_status=PlanStatus(job.plan_status) if job.plan_status else None,
+                plan_error=job.plan_error,
+                plan_attempts=job.plan_attempts,
+                plan=job.plan if with_plans else None,
             )
         )
     return out
@@ -162,11 +170,22 @@ def list_videos(
     batch_id: uuid.UUID | None = None,
     limit: int | None = None,
     offset: int = 0,
+    plan_status: PlanStatus | None = None,
+    with_plans: bool = False,
 ) -> list[VideoView]:
+    """A project's videos, oldest first; `with_plans` adds each job's stored video plan (what
+    a downstream video pipeline renders: take the `ready` ones)."""
     with db.read() as session:
         project = get_project(session, project_id)
         return video_views(
-            session, project.id, status=status, batch_id=batch_id, limit=limit, offset=offset
+            session,
+            project.id,
+            status=status,
+            batch_id=batch_id,
+            limit=limit,
+            offset=offset,
+            plan_status=plan_status,
+            with_plans=with_plans,
         )
 
 

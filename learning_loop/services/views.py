@@ -12,7 +12,9 @@ from learning_loop.domain.statuses import (
     ExperimentStatus,
     GenerationMode,
     JobStatus,
+    PlannerBackend,
     PlanRequestStatus,
+    PlanStatus,
     Policy,
     Winner,
 )
@@ -46,6 +48,7 @@ class ProjectView(View):
     auto_plan: bool
     auto_plan_count: int
     topic_backlog: list[str]
+    planner_backend: PlannerBackend = PlannerBackend.TEMPLATE
 
 
 class RewardWeightsView(BaseModel):
@@ -80,6 +83,7 @@ class ProjectSettingsView(BaseModel):
     policy: Policy
     auto_plan: bool
     auto_plan_count: int
+    planner_backend: PlannerBackend = PlannerBackend.TEMPLATE
     changes: list[SettingChangeView] = []
 
 
@@ -112,6 +116,12 @@ class VideoView(View):
     pct_avg_view_duration: float | None
     pct_views_6h: float | None
     pct_engagement: float | None
+    # The video plan (contract §8): its state (null for imported history), the last failure in
+    # one line, the failed attempts so far; `plan` itself when the listing asks for it.
+    plan_status: PlanStatus | None = None
+    plan_error: str | None = None
+    plan_attempts: int = 0
+    plan: dict[str, Any] | None = None
 
 
 class ExperimentStanding(BaseModel):
@@ -207,6 +217,8 @@ class JobView(View):
     external_id: str | None
     published_at: dt.datetime | None
     plan: dict[str, Any] | None = None
+    plan_status: PlanStatus | None = None
+    plan_error: str | None = None
     # Probability with which the policy chose this recipe (Thompson sampling), for later
     # off-policy evaluation; None for the seed policy.
     selection_probability: float | None = None
@@ -239,6 +251,9 @@ class StatsView(View):
     verdicts: dict[str, int]
     batches: int
     jobs_queued: int
+    # Planned jobs whose video plan is still to be made, and those whose plan failed.
+    plans_pending: int = 0
+    plans_failed: int = 0
     mean_reward_exploit: float | None
     mean_reward_explore: float | None
     latest_reward_date: dt.date | None

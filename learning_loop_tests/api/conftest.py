@@ -43,9 +43,14 @@ class FakeRuns:
         self.calls: list[RunSpec] = []
 
     def submit(self, spec: RunSpec) -> RunInfo:
-        assert spec.job is JobName.UPDATE_RECIPE_STATS and spec.partition_key is not None
-        day = dt.date.fromisoformat(spec.partition_key)
-        update_stats(self.db, spec.project_id, day, spec.days or 30)
+        if spec.job is JobName.VIDEO_PLANS:  # the run's work, done here (replan)
+            from learning_loop.services.video_plans import make_video_plans
+
+            make_video_plans(self.db, spec.project_id, spec.job_ids)
+        else:
+            assert spec.job is JobName.UPDATE_RECIPE_STATS and spec.partition_key is not None
+            day = dt.date.fromisoformat(spec.partition_key)
+            update_stats(self.db, spec.project_id, day, spec.days or 30)
         self.calls.append(spec)
         return RunInfo(
             run_id=str(uuid.uuid4()),

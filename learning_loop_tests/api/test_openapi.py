@@ -19,6 +19,7 @@ ROUTES = {
     ("post", "/metrics"),
     ("get", "/video-jobs"),
     ("post", "/video-jobs/{job_id}/publish"),
+    ("post", "/video-jobs/{job_id}/replan"),
     ("post", "/plan-requests"),
     ("get", "/plan-requests/{request_id}"),
     ("get", "/report"),

@@ -30,6 +30,7 @@ CUSTOM = {
     },
     "target_duration_s": 30.0,
     "policy": "thompson",
+    "planner_backend": "openai",
 }
 
 

@@ -29,6 +29,8 @@ EVERY_SETTING = (
     "30",
     "--policy",
     "thompson",
+    "--planner-backend",
+    "openai",
 )
 
 
@@ -61,6 +63,7 @@ def test_create_with_every_setting_then_show(cli):
         "policy": "thompson",
         "auto_plan": False,
         "auto_plan_count": 5,
+        "planner_backend": "openai",
         "changes": [],
     }
     text = cli("projects", "show", "--project", pid)
@@ -96,12 +99,13 @@ def test_configure_every_setting_is_recorded_and_shown(cli):
     assert ("window_days", 30, 7) in changed
     assert ("alpha", 0.05, 0.1) in changed
     assert ("policy", "seed", "thompson") in changed
+    assert ("planner_backend", "template", "openai") in changed
     assert changed[-1] == (
         "presets",
         ["DARK_DYSTOPIAN_ANIME", "New_1", "N2"],
         ["DARK_DYSTOPIAN_ANIME", "New_1"],
     )
-    assert len({c["setting"] for c in doc["changes"]}) == 12  # every setting but auto-planning
+    assert len({c["setting"] for c in doc["changes"]}) == 13  # every setting but auto-planning
     text = cli("projects", "show", "--project", pid).out
     assert "window_days" in text and "thompson" in text
 

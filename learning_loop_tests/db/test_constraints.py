@@ -12,7 +12,9 @@ from learning_loop.domain.statuses import (
     ExperimentStatus,
     GenerationMode,
     JobStatus,
+    PlannerBackend,
     PlanRequestStatus,
+    PlanStatus,
     Policy,
     Winner,
 )
@@ -29,11 +31,13 @@ ENUM_COLUMNS = [
     ("plan_requests", "status", PlanRequestStatus),
     ("video_jobs", "generation_mode", GenerationMode),
     ("video_jobs", "status", JobStatus),
+    ("video_jobs", "plan_status", PlanStatus),
+    ("projects", "planner_backend", PlannerBackend),
 ]
 
 
 def test_the_migrations_reach_the_models_head(db: Database):
-    assert current_revision(db.engine) == head_revision() == "0006"
+    assert current_revision(db.engine) == head_revision() == "0007"
 
 
 @pytest.mark.parametrize(("table", "column", "enum"), ENUM_COLUMNS)

@@ -1,4 +1,5 @@
-"""End to end: `dagster dev` serves the code location, and its daemon runs the plan sensor."""
+"""End to end: `dagster dev` serves the code location, and its daemon runs the plan sensor,
+then the `video_plans` run its batch triggers (against the fake chat-completions server)."""
 
 import os
 import shutil
@@ -8,8 +9,11 @@ import time
 import pytest
 
 from learning_loop.db.engine import Database
+from learning_loop.domain.statuses import PlannerBackend
 from learning_loop.services.plan_requests import create_plan_request, get_plan_request
-from learning_loop.services.projects import create_project
+from learning_loop.services.projects import ProjectSettings, create_project
+from learning_loop.services.video_jobs import list_videos
+from learning_loop_tests.fake_llm import fake_llm_server
 from learning_loop_tests.processes import (
     BIN,
     ROOT,
@@ -27,7 +31,14 @@ PLAN_TIMEOUT_S = 150
 
 
 @pytest.fixture
-def dagster_dev(tmp_path, sqlite_template):
+def llm():
+    with fake_llm_server() as fake:
+        fake.script = [("plan",)]
+        yield fake
+
+
+@pytest.fixture
+def dagster_dev(tmp_path, sqlite_template, llm):
     db_path = tmp_path / "learning_loop.db"
     shutil.copy(sqlite_template, db_path)
     home = tmp_path / "dagster_home"
@@ -38,7 +49,11 @@ def dagster_dev(tmp_path, sqlite_template):
         DAGSTER_HOME=str(home),
         LEARNING_LOOP_DATABASE_URL=f"sqlite:///{db_path}",
         LEARNING_LOOP_HOME=str(tmp_path / "home"),
+        LEARNING_LOOP_LLM_BASE_URL=llm.url,
+        LEARNING_LOOP_LLM_MODEL="fake-model",
     )
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        env.pop(var, None)
     with background(
         [BIN / "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
         env=env,
@@ -58,7 +73,13 @@ def test_dagster_dev_serves_the_loop_and_runs_the_sensor(dagster_dev):
     port, db, proc = dagster_dev
     nodes = graphql(port, "{ assetNodes { assetKey { path } dependencyKeys { path } } }")
     assets = {"/".join(n["assetKey"]["path"]): n for n in nodes["assetNodes"]}
-    assert set(assets) == {"metric_window", "video_rewards", "recipe_stats", "experiment_verdicts"}
+    assert set(assets) == {
+        "metric_window",
+        "video_rewards",
+        "recipe_stats",
+        "experiment_verdicts",
+        "video_plans",
+    }
     assert assets["recipe_stats"]["dependencyKeys"] == [{"path": ["video_rewards"]}]
     repos = graphql(
         port,
@@ -67,18 +88,23 @@ def test_dagster_dev_serves_the_loop_and_runs_the_sensor(dagster_dev):
     )["repositoriesOrError"]["nodes"]
     (repo,) = repos
     assert {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]} == {
-        "plan_requests_sensor": "RUNNING"
+        "plan_requests_sensor": "RUNNING",
+        "video_plans_after_batch": "RUNNING",
     }
     assert {s["name"] for s in repo["schedules"]} == {
         "daily_recipe_stats",
         "daily_experiment_evaluation",
         "nightly_auto_plan",
+        "video_plans_schedule",
     }
-    assert {"update_recipe_stats", "evaluate_experiments", "plan_next_batch"} <= {
-        j["name"] for j in repo["jobs"]
-    }
+    assert {
+        "update_recipe_stats",
+        "evaluate_experiments",
+        "plan_next_batch",
+        "make_video_plans",
+    } <= {j["name"] for j in repo["jobs"]}
 
-    pid = create_project(db, "dev").id
+    pid = create_project(db, "dev", ProjectSettings(planner_backend=PlannerBackend.OPENAI)).id
     request = create_plan_request(db, pid, 3, ["one", "two", "three"], seed=1)
     deadline = time.monotonic() + PLAN_TIMEOUT_S
     while (current := get_plan_request(db, request.id)).status != "succeeded":
@@ -93,6 +119,12 @@ def test_dagster_dev_serves_the_loop_and_runs_the_sensor(dagster_dev):
     )["runOrError"]
     assert run["jobName"] == "plan_next_batch" and run["status"] == "SUCCESS"
     assert {"key": "dagster/run_key", "value": str(request.id)} in run["tags"]
+    # The batch's run triggers the video plans of its jobs (the run-status sensor).
+    deadline = time.monotonic() + PLAN_TIMEOUT_S
+    while (states := {v.plan_status for v in list_videos(db, pid)}) != {"ready"}:
+        assert "failed" not in states, [v.plan_error for v in list_videos(db, pid)]
+        assert time.monotonic() < deadline, f"plans still {states}"
+        time.sleep(2)
     db.dispose()
 
     sid = proc.pid

@@ -14,12 +14,24 @@ def test_definitions_hold_the_whole_loop():
         "video_rewards",
         "recipe_stats",
         "experiment_verdicts",
+        "video_plans",
     }
-    for name in ("update_recipe_stats", "evaluate_experiments", "plan_next_batch"):
+    for name in (
+        "update_recipe_stats",
+        "evaluate_experiments",
+        "plan_next_batch",
+        "make_video_plans",
+    ):
         assert defs.resolve_job_def(name).name == name
-    for name in ("daily_recipe_stats", "daily_experiment_evaluation", "nightly_auto_plan"):
+    for name in (
+        "daily_recipe_stats",
+        "daily_experiment_evaluation",
+        "nightly_auto_plan",
+        "video_plans_schedule",
+    ):
         assert defs.resolve_schedule_def(name).name == name
     assert defs.resolve_sensor_def("plan_requests_sensor").job_name == "plan_next_batch"
+    assert defs.resolve_sensor_def("video_plans_after_batch").job_name == "make_video_plans"
     checks = {k.name for k in defs.resolve_asset_graph().asset_check_keys}
     assert checks == {
         "rewards_within_unit_interval",
