@@ -325,7 +325,16 @@ class VideoJob(Base):
         Index(None, "experiment_id"),
         Index(None, "batch_id"),
         Index(None, "recipe_id"),
-        Index(None, "project_id", "plan_status"),
+        # The jobs whose plans are still to be made. Partial: imported history (no plan
+        # state) and ready jobs, nearly every row, are not in it, so bulk imports and the
+        # backfill do not maintain it.
+        Index(
+            None,
+            "project_id",
+            "plan_status",
+            sqlite_where=text("plan_status IN ('pending', 'failed')"),
+            postgresql_where=text("plan_status IN ('pending', 'failed')"),
+        ),
     )
 
 

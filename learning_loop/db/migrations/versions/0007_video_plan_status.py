@@ -72,9 +72,15 @@ def upgrade() -> None:
             "projects",
             _one_of("planner_backend", BACKENDS),
         )
-    # The jobs whose plans are still to be made, found per project from an index.
+    # The jobs whose plans are still to be made, found per project from a partial index
+    # (imported history and ready jobs, nearly every row, are not in it).
+    due = sa.text(f"plan_status IN ({', '.join(repr(v) for v in PLAN_STATUSES if v != 'ready')})")
     op.create_index(
-        op.f("ix_video_jobs_project_id_plan_status"), "video_jobs", ["project_id", "plan_status"]
+        op.f("ix_video_jobs_project_id_plan_status"),
+        "video_jobs",
+        ["project_id", "plan_status"],
+        sqlite_where=due,
+        postgresql_where=due,
     )
     jobs = sa.table(
         "video_jobs",
