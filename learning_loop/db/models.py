@@ -322,8 +322,20 @@ class VideoJob(Base):
         Index(None, "project_id", "published_at"),
         # The listing order, so a page is read from the index.
         Index("ix_video_jobs_listing", "project_id", "created_at", "batch_position", "id"),
-        Index(None, "experiment_id"),
-        Index(None, "batch_id"),
+        # Imported history has neither: only the jobs that have one are indexed (the lookups
+        # are by value), so bulk imports and backfills skip two index entries per video.
+        Index(
+            None,
+            "experiment_id",
+            sqlite_where=text("experiment_id IS NOT NULL"),
+            postgresql_where=text("experiment_id IS NOT NULL"),
+        ),
+        Index(
+            None,
+            "batch_id",
+            sqlite_where=text("batch_id IS NOT NULL"),
+            postgresql_where=text("batch_id IS NOT NULL"),
+        ),
         Index(None, "recipe_id"),
         # The jobs whose plans are still to be made. Partial: imported history (no plan
         # state) and ready jobs, nearly every row, are not in it, so bulk imports and the
