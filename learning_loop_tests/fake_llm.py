@@ -150,3 +150,28 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/v1"
+
+
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
+
+
+@contextmanager
+def fake_llm_settings(monkeypatch: Any, **settings: str) -> Iterator[FakeLLM]:
+    """A fake server answering valid plans, with the LEARNING_LOOP_LLM_* settings pointing at
+    it, no backoff and no proxy; `settings` add or override variables, named without their
+    `LEARNING_LOOP_` prefix (e.g. `LLM_MAX_RETRIES="0"`)."""
+    for var in PROXY_VARIABLES:
+        monkeypatch.delenv(var, raising=False)
+    with fake_llm_server() as fake:
+        fake.script = [("plan",)]
+        wanted = {"LLM_BASE_URL": fake.url, "LLM_MODEL": "fake-model", "LLM_BACKOFF_S": "0"}
+        for name, value in (wanted | settings).items():
+            monkeypatch.setenv(f"LEARNING_LOOP_{name}", value)
+        yield fake

@@ -13,7 +13,7 @@ from learning_loop.domain.statuses import PlannerBackend
 from learning_loop.services.plan_requests import create_plan_request, get_plan_request
 from learning_loop.services.projects import ProjectSettings, create_project
 from learning_loop.services.video_jobs import list_videos
-from learning_loop_tests.fake_llm import fake_llm_server
+from learning_loop_tests.fake_llm import PROXY_VARIABLES, fake_llm_server
 from learning_loop_tests.processes import (
     BIN,
     ROOT,
@@ -52,7 +52,7 @@ def dagster_dev(tmp_path, sqlite_template, llm):
         LEARNING_LOOP_LLM_BASE_URL=llm.url,
         LEARNING_LOOP_LLM_MODEL="fake-model",
     )
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    for var in PROXY_VARIABLES:
         env.pop(var, None)
     with background(
         [BIN / "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],

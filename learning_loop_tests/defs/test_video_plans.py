@@ -20,20 +20,12 @@ from learning_loop.defs.video_plans import video_plans_after_batch, video_plans_
 from learning_loop.domain.statuses import PlannerBackend
 from learning_loop.services.projects import ProjectSettings, create_project
 from learning_loop.services.video_jobs import list_videos
-from learning_loop_tests.fake_llm import FakeLLM, fake_llm_server
+from learning_loop_tests.fake_llm import FakeLLM, fake_llm_settings
 
 
 @pytest.fixture
 def llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLM]:
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    with fake_llm_server() as fake:
-        fake.script = [("plan",)]
-        monkeypatch.setenv("LEARNING_LOOP_LLM_BASE_URL", fake.url)
-        monkeypatch.setenv("LEARNING_LOOP_LLM_MODEL", "fake-model")
-        monkeypatch.setenv("LEARNING_LOOP_LLM_BACKOFF_S", "0")
-        monkeypatch.setenv("LEARNING_LOOP_LLM_HTTP_RETRIES", "0")
-        monkeypatch.setenv("LEARNING_LOOP_LLM_MAX_RETRIES", "1")
+    with fake_llm_settings(monkeypatch, LLM_HTTP_RETRIES="0", LLM_MAX_RETRIES="1") as fake:
         yield fake
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from learning_loop_tests.fake_llm import FakeLLM, fake_llm_server
+from learning_loop_tests.fake_llm import PROXY_VARIABLES, FakeLLM, fake_llm_server
 
 __all__ = ["API_KEY", "FakeLLM"]
 
@@ -24,5 +24,5 @@ def llm_server() -> Iterator[FakeLLM]:
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     # A proxy from the machine's environment must not sit between the tests and 127.0.0.1.
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    for var in PROXY_VARIABLES:
         monkeypatch.delenv(var, raising=False)

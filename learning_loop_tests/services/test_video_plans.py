@@ -25,22 +25,20 @@ from learning_loop.services.video_plans import (
     projects_with_plans_due,
     request_replan,
 )
-from learning_loop_tests.fake_llm import FakeLLM, closed_port_url, fake_llm_server, requested_idea
+from learning_loop_tests.fake_llm import (
+    FakeLLM,
+    closed_port_url,
+    fake_llm_settings,
+    requested_idea,
+)
 
 
 @pytest.fixture
 def llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLM]:
     """The fake server, with the LEARNING_LOOP_LLM_* settings pointing at it (no backoff)."""
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    with fake_llm_server() as fake:
-        fake.script = [("plan",)]
-        monkeypatch.setenv("LEARNING_LOOP_LLM_BASE_URL", fake.url)
-        monkeypatch.setenv("LEARNING_LOOP_LLM_MODEL", "fake-model")
-        monkeypatch.setenv("LEARNING_LOOP_LLM_API_KEY", "sk-fake")
-        monkeypatch.setenv("LEARNING_LOOP_LLM_BACKOFF_S", "0")
-        monkeypatch.setenv("LEARNING_LOOP_LLM_HTTP_RETRIES", "1")
-        monkeypatch.setenv("LEARNING_LOOP_LLM_MAX_RETRIES", "2")
+    with fake_llm_settings(
+        monkeypatch, LLM_API_KEY="sk-fake", LLM_HTTP_RETRIES="1", LLM_MAX_RETRIES="2"
+    ) as fake:
         yield fake
 
 
