@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-# Told after each chunk: rows read so far, bytes read so far, the file's size.
-Update = Callable[[int, int, int], None]
+if TYPE_CHECKING:
+    from learning_loop.services.row_files import Progress
 
 
 def wanted(json_output: bool) -> bool:
@@ -21,15 +22,16 @@ def wanted(json_output: bool) -> bool:
 
 
 @contextmanager
-def import_progress(label: str, show: bool) -> Iterator[Update | None]:
-    """An `Update` that draws the bar (None when `show` is false)."""
+def import_progress(label: str, show: bool) -> Iterator[Progress | None]:
+    """A `Progress` that draws the bar (None when `show` is false)."""
     if not show:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as ProgressBar
 
-    bar = Progress(
+    bar = ProgressBar(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),

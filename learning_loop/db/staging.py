@@ -57,14 +57,6 @@ def staged(session: Session, table: Table) -> Iterator[Table]:
             session.execute(text(f"DROP TABLE IF EXISTS temp.{table.name}"))
 
 
-def _copy_cell(value: object) -> str:
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    return str(value)
-
-
 def _copy_column(values: Sequence[Any]) -> list[str]:
     """A column as COPY text cells. Text holds no control character (the checks refuse them),
     so a backslash is all that needs escaping."""
@@ -79,7 +71,7 @@ def _copy_column(values: Sequence[Any]) -> list[str]:
         return list(map(repr, values))
     if isinstance(first, dt.datetime):
         return [v.isoformat() for v in values]
-    return list(map(_copy_cell, values))
+    return list(map(str, values))  # whole numbers
 
 
 def load(

@@ -25,10 +25,6 @@ LARGEST_WHOLE = 2**62
 _NOT_PLAIN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-def column(records: Sequence[Sequence[str]], index: int) -> list[str]:
-    return [record[index] for record in records]
-
-
 def text(cells: Sequence[str], max_len: int) -> list[str] | None:
     """Stripped text: none blank, none longer than max_len, no control character."""
     values = [cell.strip() for cell in cells]

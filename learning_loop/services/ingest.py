@@ -76,7 +76,7 @@ from learning_loop.domain.topics import TOPIC_MAX_LENGTH, InvalidTopic, clean_to
 from learning_loop.services import columns
 from learning_loop.services.errors import InvalidInput, RowError
 from learning_loop.services.projects import get_project
-from learning_loop.services.row_files import Chunk, CsvChunk, RowFile, row_chunks
+from learning_loop.services.row_files import Chunk, CsvChunk, Progress, RowFile, row_chunks
 from learning_loop.services.rows import (
     RowProblem,
     check_rows,
@@ -111,8 +111,6 @@ METRIC_COLUMNS = (
 
 # What an import reads: a file (in chunks), or rows already in memory (an API request's body).
 Rows = RowFile | Iterable[tuple[int, Mapping[str, Any]]]
-# Told after each chunk: rows read so far, bytes read so far, the file's size (0: not a file).
-Progress = Callable[[int, int, int], None]
 # A checked chunk: its rows' lines, and its values one list per staged column.
 Checked = tuple[list[int], list[list[Any]]]
 
@@ -274,12 +272,7 @@ _VIDEO_STAGE = stage_table(
 
 def _video_columns(chunk: CsvChunk, presets: list[str]) -> list[list[Any]] | None:
     """A clean CSV chunk's staged columns, checked a column at a time; None if a row may be bad."""
-    at = {name: i for i, name in enumerate(chunk.header)}
-    records = chunk.records
-
-    def cells(name: str) -> list[str]:
-        return columns.column(records, at[name])
-
+    cells = chunk.cells
     # The cheap checks first: a bad chunk goes to the row checks as soon as it is seen.
     preset = columns.choice(cells("preset"), presets)
     hook = preset and columns.choice(cells("hook_type"), HOOK_TYPES)
@@ -684,12 +677,7 @@ _SNAPSHOT_STAGE = stage_table(
 
 def _snapshot_columns(chunk: CsvChunk) -> list[list[Any]] | None:
     """A clean CSV chunk's staged columns, checked a column at a time; None if a row may be bad."""
-    at = {name: i for i, name in enumerate(chunk.header)}
-    records = chunk.records
-
-    def cells(name: str) -> list[str]:
-        return columns.column(records, at[name])
-
+    cells = chunk.cells
     views = columns.whole(cells("views"))
     views_6h = views and columns.whole(cells("views_6h"))
     likes = views_6h and columns.whole(cells("likes"))

@@ -15,7 +15,7 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -24,6 +24,9 @@ from learning_loop.services.errors import InvalidFile, InvalidInput, RowError
 
 CHUNK_ROWS = 50_000
 BLOCK_BYTES = 1 << 20
+
+# Told after each chunk of a file: rows read so far, bytes read so far, the file's size.
+Progress = Callable[[int, int, int], None]
 
 
 @dataclass
@@ -36,6 +39,11 @@ class CsvChunk:
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def cells(self, name: str) -> list[str]:
+        """Column `name`'s cells (its last occurrence in the header, as `rows` reads it)."""
+        index = len(self.header) - 1 - self.header[::-1].index(name)
+        return [record[index] for record in self.records]
 
     def rows(self) -> list[tuple[int, dict[str, Any]]]:
         """The records as (line, {column: cell}), blank records left out (as the row checks

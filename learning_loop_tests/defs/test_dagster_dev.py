@@ -120,11 +120,12 @@ def test_dagster_dev_serves_the_loop_and_runs_the_sensor(dagster_dev):
     assert run["jobName"] == "plan_next_batch" and run["status"] == "SUCCESS"
     assert {"key": "dagster/run_key", "value": str(request.id)} in run["tags"]
     # The batch's run triggers the video plans of its jobs (the run-status sensor).
-    deadline = time.monotonic() + PLAN_TIMEOUT_S
-    while (states := {v.plan_status for v in list_videos(db, pid)}) != {"ready"}:
-        assert "failed" not in states, [v.plan_error for v in list_videos(db, pid)]
-        assert time.monotonic() < deadline, f"plans still {states}"
-        time.sleep(2)
+    def planned() -> bool:
+        videos = list_videos(db, pid)
+        assert all(v.plan_status != "failed" for v in videos), [v.plan_error for v in videos]
+        return {v.plan_status for v in videos} == {"ready"}
+
+    wait_until(planned, PLAN_TIMEOUT_S, "the video plans of the batch", every=2)
     db.dispose()
 
     sid = proc.pid
