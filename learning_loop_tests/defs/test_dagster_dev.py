@@ -119,6 +119,7 @@ def test_dagster_dev_serves_the_loop_and_runs_the_sensor(dagster_dev):
     )["runOrError"]
     assert run["jobName"] == "plan_next_batch" and run["status"] == "SUCCESS"
     assert {"key": "dagster/run_key", "value": str(request.id)} in run["tags"]
+
     # The batch's run triggers the video plans of its jobs (the run-status sensor).
     def planned() -> bool:
         videos = list_videos(db, pid)
