@@ -274,6 +274,10 @@ class VideoJob(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     recipe_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("recipes.id"))
+    # The planned key's recipe (with `topic_hash`, unique among planned jobs). A backfilled
+    # (imported) video keeps it null: its recipe is `recipe_id`'s, and leaving every indexed
+    # column as it is makes the backfill's UPDATE a heap-only one (migration 0009, which also
+    # fills PostgreSQL's pages of this table to 45% so the new row versions fit in place).
     recipe_hash: Mapped[str | None] = mapped_column(String(64))
     experiment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("experiments.id"))
     generation_mode: Mapped[str] = mapped_column(String(10))
@@ -336,7 +340,16 @@ class VideoJob(Base):
             sqlite_where=text("batch_id IS NOT NULL"),
             postgresql_where=text("batch_id IS NOT NULL"),
         ),
-        Index(None, "recipe_id"),
+        # The baseline arm of an experiment: exploit jobs of one recipe published since the
+        # experiment started. By `recipe_hash`, which the backfill never changes (0009).
+        Index(
+            "ix_video_jobs_exploit_recipe",
+            "project_id",
+            "recipe_hash",
+            "published_at",
+            sqlite_where=text("generation_mode = 'exploit'"),
+            postgresql_where=text("generation_mode = 'exploit'"),
+        ),
         # The jobs whose plans are still to be made. Partial: imported history (no plan
         # state) and ready jobs, nearly every row, are not in it, so bulk imports and the
         # backfill do not maintain it.
@@ -354,7 +367,9 @@ class MetricSnapshot(Base):
     __tablename__ = "metric_snapshots"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    # The video's project, for reads by project; no foreign key of its own (the video holds
+    # it, and the check cost every ingested snapshot; migration 0009).
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("video_jobs.id", ondelete="CASCADE"))
     captured_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     views: Mapped[int] = mapped_column(BigInteger)

@@ -66,7 +66,15 @@ def number(cells: Sequence[str]) -> list[float] | None:
 
 
 def _utc_naive(cell: str) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(cell.strip())
+    cell = cell.strip()
+    if cell.endswith("Z") and cell[10:11] == "T":
+        # The common form of exported timestamps (YYYY-MM-DDThh...Z): read without its "Z",
+        # it is already naive UTC, with no conversion per cell. An offset left is an error.
+        parsed = dt.datetime.fromisoformat(cell[:-1])
+        if parsed.tzinfo is not None:
+            raise ValueError(f"two UTC offsets in {cell!r}")
+        return parsed
+    parsed = dt.datetime.fromisoformat(cell)
     if parsed.tzinfo is None:
         return parsed
     return parsed.astimezone(dt.UTC).replace(tzinfo=None)

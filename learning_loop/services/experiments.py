@@ -77,11 +77,14 @@ def _arm_rewards(
             VideoJob.id.label("video_id"),
             literal("baseline").label("arm"),
         )
+        # By the baseline's hash, which an exploit job holds from its planning: the partial
+        # index of exploit jobs `(project_id, recipe_hash, published_at)` serves it.
+        .join(BASELINE_RECIPE, BASELINE_RECIPE.id == Experiment.baseline_recipe_id)
         .join(
             VideoJob,
             (VideoJob.project_id == Experiment.project_id)
-            & (VideoJob.recipe_id == Experiment.baseline_recipe_id)
             & (VideoJob.generation_mode == GenerationMode.EXPLOIT.value)
+            & (VideoJob.recipe_hash == BASELINE_RECIPE.recipe_hash)
             & (VideoJob.published_at >= Experiment.started_at)
             & (VideoJob.published_at < end),
         )

@@ -537,7 +537,6 @@ _RECIPE_MAP = temporary_table(
     Column("caption_density_bucket", String(10)),
     Column("ending_type", String(20)),
     Column("recipe_id", Uuid),
-    Column("recipe_hash", String(64)),
     unique=RECIPE_FIELDS,
 )
 
@@ -549,27 +548,30 @@ def _assign_recipes(
     with_source: ColumnElement[bool],
     raw: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
 ) -> None:
-    """Every video of `with_source` gets the recipe of its production values (`raw`)."""
+    """Every video of `with_source` gets the recipe of its production values (`raw`).
+
+    Only `recipe_id` changes, a column no index holds, so on PostgreSQL each row's new version
+    stays on its page with no new index entry (a heap-only update; migration 0009)."""
     session.execute(
         known.insert().from_select(
-            [*RECIPE_FIELDS, "recipe_id", "recipe_hash"],
-            select(
-                *(RecipeRow.__table__.c[f] for f in RECIPE_FIELDS),
-                RecipeRow.id,
-                RecipeRow.recipe_hash,
-            ).where(RecipeRow.project_id == project_id),
+            [*RECIPE_FIELDS, "recipe_id"],
+            select(*(RecipeRow.__table__.c[f] for f in RECIPE_FIELDS), RecipeRow.id).where(
+                RecipeRow.project_id == project_id
+            ),
         )
     )
     match = and_(*(known.c[f] == value for f, value in zip(RECIPE_FIELDS, raw, strict=True)))
-    session.execute(
-        update(VideoJob)
-        .where(with_source)
-        .values(
-            recipe_id=select(known.c.recipe_id).where(match).scalar_subquery(),
-            recipe_hash=select(known.c.recipe_hash).where(match).scalar_subquery(),
-        ),
-        **BULK,
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        # UPDATE ... FROM: one hash join of the videos with the few thousand recipes.
+        assign = update(VideoJob).where(with_source, match).values(recipe_id=known.c.recipe_id)
+    else:
+        # SQLite probes the map's unique index once per video.
+        assign = (
+            update(VideoJob)
+            .where(with_source)
+            .values(recipe_id=select(known.c.recipe_id).where(match).scalar_subquery())
+        )
+    session.execute(assign, **BULK)
 
 
 def _reject_production_values(

@@ -89,10 +89,15 @@ def check_request(
 
 
 # The planner's reads, built once (a request binds its values; no statement is built anew).
-_TAKEN_PAIRS = select(VideoJob.topic_hash, VideoJob.recipe_hash).where(
-    VideoJob.project_id == bindparam("project_id"),
-    VideoJob.topic_hash.in_(bindparam("topic_hashes", expanding=True)),
-    VideoJob.recipe_hash.is_not(None),
+# A taken pair's recipe is its job's `recipe_id`: a backfilled (imported) video has no
+# `recipe_hash` of its own (migration 0009).
+_TAKEN_PAIRS = (
+    select(VideoJob.topic_hash, RecipeRow.recipe_hash)
+    .join(RecipeRow, RecipeRow.id == VideoJob.recipe_id)
+    .where(
+        VideoJob.project_id == bindparam("project_id"),
+        VideoJob.topic_hash.in_(bindparam("topic_hashes", expanding=True)),
+    )
 )
 # The running experiments and every experiment opened on the explore baseline, in one read;
 # the variant jobs are counted for the running ones only.

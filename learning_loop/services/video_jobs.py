@@ -141,7 +141,7 @@ def video_views(
                 id=job.id,
                 external_id=job.external_id,
                 topic=job.topic,
-                recipe_hash=job.recipe_hash,
+                recipe_hash=recipe.recipe_hash if recipe else None,
                 recipe=RecipeFields.of(recipe_of(recipe)) if recipe else None,
                 generation_mode=GenerationMode(job.generation_mode),
                 status=JobStatus(job.status),

@@ -304,3 +304,41 @@ def test_two_imports_of_one_file_at_once_both_succeed(db, tmp_path):
     assert sorted((r.ingested, r.unchanged) for r in ingested) == [(0, n), (n, 0)]
     assert backfilled.videos_backfilled == n
     assert count(db, VideoJob) == n and count(db, MetricSnapshot) == n
+
+
+TIMESTAMP_CELLS = [
+    "2025-03-01T10:00:00Z",
+    " 2025-03-01T10:00:00.250000Z ",
+    "2025-03-01T10:00Z",
+    "2025-03-01T10Z",
+    "2025-03-01T10:00:00+02:00",
+    "2025-03-01T10:00:00",
+    "2025-03-01 10:00:00Z",
+    "2025-03-01",
+    "2025-03-01Z",
+    "2025-03-01TZ",
+    "2025-03-01T10:00:00+02:00Z",
+    "2025-W09-6T10:00Z",
+    "20250301T1000Z",
+    "Z",
+    "9999-12-31T23:59:59Z",
+    "0001-01-01T00:00:00+01:00",
+]
+
+
+@pytest.mark.parametrize("cell", TIMESTAMP_CELLS)
+def test_a_timestamp_column_accepts_no_more_than_the_row_check(cell):
+    """The column check (with its fast path for `...T...Z`) gives the row check's value, or
+    sends the chunk to the row checks; it never accepts a cell the row check refuses."""
+    from learning_loop.services.columns import timestamp
+    from learning_loop.services.rows import RowProblem, parse_timestamp
+
+    try:
+        expected = parse_timestamp(cell, "at").replace(tzinfo=None)
+    except RowProblem:
+        expected = None
+    got = timestamp([cell])
+    if expected is None:
+        assert got is None
+    else:
+        assert got in (None, [expected])

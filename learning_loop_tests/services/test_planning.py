@@ -83,11 +83,12 @@ def test_no_topic_recipe_twice_across_batches(db):
     pid = channel(db, [video_row(i, topic=TOPICS[i]) for i in range(3)], [])
     default = DEFAULT_RECIPE.recipe_hash
     with db.read() as s:
+        # A backfilled video's recipe is its recipe_id's (its own recipe_hash stays null).
         manual = set(
             s.execute(
-                select(VideoJob.topic_hash, VideoJob.recipe_hash).where(
-                    VideoJob.generation_mode == "manual"
-                )
+                select(VideoJob.topic_hash, Recipe.recipe_hash)
+                .join(Recipe, Recipe.id == VideoJob.recipe_id)
+                .where(VideoJob.generation_mode == "manual")
             ).tuples()
         )
     assert manual == {(topic_hash(t), default) for t in TOPICS[:3]}
@@ -120,7 +121,15 @@ def test_no_topic_recipe_twice_across_batches(db):
         planned_total += len(planned)
     assert len(list_experiments(db, pid)) < 3
     with db.read() as s:
-        stored = s.execute(select(VideoJob.topic_hash, VideoJob.recipe_hash)).tuples().all()
+        stored = (
+            s.execute(
+                select(VideoJob.topic_hash, Recipe.recipe_hash).join(
+                    Recipe, Recipe.id == VideoJob.recipe_id
+                )
+            )
+            .tuples()
+            .all()
+        )
     assert sorted(stored) == sorted(keys) and len(keys) == len(manual) + planned_total
 
 
