@@ -52,7 +52,7 @@ from learning_loop.db.queries import (
     lock_project_imports,
     refresh_statistics,
 )
-from learning_loop.db.staging import load, new_uuid, stage_table, staged, temporary_table
+from learning_loop.db.staging import load, ordered_uuid, stage_table, staged, temporary_table
 from learning_loop.domain.buckets import (
     DENSITY_BOUNDS,
     DENSITY_NAMES,
@@ -380,6 +380,7 @@ def import_videos(
                         )
                     )
             reject_if_any(errors, what, "videos")
+            created = dt.datetime.now(dt.UTC)
             imported = _written(
                 session,
                 VideoJob.__table__.insert().from_select(
@@ -402,7 +403,7 @@ def import_videos(
                         "batch_position",
                     ],
                     select(
-                        new_uuid(db.dialect),
+                        ordered_uuid(db.dialect, int(created.timestamp() * 1000), s.line),
                         literal(project.id, VideoJob.project_id.type),
                         literal(GenerationMode.MANUAL.value),
                         literal(JobStatus.PUBLISHED.value),
@@ -416,7 +417,7 @@ def import_videos(
                         s.narration_wpm,
                         s.caption_density,
                         s.ending_type,
-                        literal(dt.datetime.now(dt.UTC), UTCDateTime()),
+                        literal(created, UTCDateTime()),
                         # One creation time for the whole import: its rows are listed in
                         # the file's order by their position, which is their line.
                         s.line,

@@ -152,6 +152,10 @@ def test_a_large_file_loads_once_and_a_second_load_adds_nothing(db, big_videos, 
     assert backfilled.videos_backfilled == BIG
     with db.read() as s:
         assert s.scalar(select(func.count()).where(VideoJob.recipe_id.is_(None))) == 0
+        # The ids are time-ordered (version 7) UUIDs in the file's order, all distinct.
+        ids = list(s.scalars(select(VideoJob.id).order_by(VideoJob.batch_position)))
+    assert {i.version for i in ids} == {7} and len(set(ids)) == BIG
+    assert ids == sorted(ids) and ids[0].int >> 80 == ids[-1].int >> 80
 
 
 def test_columns_and_rows_store_the_same_values(db, tmp_path):
