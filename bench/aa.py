@@ -6,13 +6,14 @@
 Each experiment is a simulated project (`learning_loop.simulation.ab_honesty.simulate_experiments`):
 a 30-day window of 5 videos a day, one baseline and one variant video a day once the experiment
 starts, rewards recomputed daily with `compute_rewards` (mid-rank percentiles in the window), and
-the product's rule, `decide` every day (an always-valid early look, then one Welch look at
-min_samples = 8, or the 28-day deadline), next to the former rule (`should_complete`, then
-`welch_verdict` once). Printed: the share of non-inconclusive verdicts in A/A experiments (the
-variant is the baseline's recipe) with its binomial standard error (goal: at most 5.5%); the same
-data judged by daily peeking (test every day from 2 + 2 videos and stop at the first significant
-result), to show why the verdict is computed once; and the power of the product's rule for a true
-+0.10 difference in expected reward.
+the product's rule, `decide` every day (an always-valid early look, then one Welch look once the
+variant has min_samples = 8 and the baseline twice that, or the 28-day deadline), next to the
+former rule (`should_complete`, then `welch_verdict` once). Printed: the share of
+non-inconclusive verdicts in A/A experiments (the variant is the baseline's recipe) with its
+binomial standard error (goal: at most 5.5%); the same data judged by daily peeking (test every
+day from 2 + 2 videos and stop at the first significant result), to show why the verdict is
+computed once; and the power of the product's rule for a true +0.10 difference in expected
+reward.
 """
 
 from __future__ import annotations

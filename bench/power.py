@@ -6,15 +6,17 @@
 Two measurements, both through the product's code:
 
 1. Single experiments (`learning_loop.simulation.ab_honesty.simulate_experiments`): one baseline
-   and one variant video a day, rewards recomputed daily, the product's rule (`decide`) evaluated
+   and one variant video a day (the product's rule sees the first min_samples variant videos, as
+   the planner plans them), rewards recomputed daily, the product's rule (`decide`) evaluated
    every day. Printed: the share decided with no true difference (A/A, daily looks), the power
    (variant verdicts) at true differences of +0.05, +0.10 and +0.20, and the median days to a
    decision.
 2. The loop (`learning_loop.simulation.regret`, as `shorts-engine simulate`): the seed policy on
    the default channel at the default traffic (90 days x 5 videos), per channel: experiments
    completed and decided, the share of decided ones in the wrong direction, and with
-   `--effect-sd 0` the share decided; for the product's rule and the former one (one Welch test
-   at min_samples).
+   `--effect-sd 0` the share decided; for the product's rule (the Welch look once the baseline
+   arm has twice min_samples, 6 experiments at once), the same with both arms at min_samples and
+   3 experiments at once (the rule before), and the former one (one Welch test at min_samples).
 
 The run fails (exit 1) when a measured error rate is above its goal by more than two standard
 errors: A/A decided share <= 5%, wrong-direction share of decided <= 3%.
@@ -28,6 +30,7 @@ import sys
 import time
 
 from bench.common import record
+from learning_loop.domain.batch import PlannerSettings
 from learning_loop.simulation.ab_honesty import simulate_experiments
 from learning_loop.simulation.regret import LoopSettings, PolicyResult, compare
 
@@ -45,8 +48,27 @@ def _se(p: float, n: float) -> float:
     return math.sqrt(max(p * (1 - p), 1e-12) / max(n, 1.0))
 
 
-def _loop(seeds: int, effect_sd: float, rule: str) -> PolicyResult:
-    return compare(["seed"], seeds=seeds, effect_sd=effect_sd, settings=LoopSettings(rule=rule))[0]
+# The loop's rules: the product's; the same with both arms at min_samples and 3 experiments at
+# once (the rule before the baseline ratio); the former one Welch look at min_samples.
+RULES: tuple[tuple[str, str, LoopSettings], ...] = (
+    ("product", "the product's rule", LoopSettings()),
+    (
+        "previous",
+        "both arms at min_samples, 3 at once",
+        LoopSettings(baseline_ratio=1, planner=PlannerSettings(max_running_experiments=3)),
+    ),
+    (
+        "fixed",
+        "former rule (one Welch look)",
+        LoopSettings(
+            rule="fixed", baseline_ratio=1, planner=PlannerSettings(max_running_experiments=3)
+        ),
+    ),
+)
+
+
+def _loop(seeds: int, effect_sd: float, settings: LoopSettings) -> PolicyResult:
+    return compare(["seed"], seeds=seeds, effect_sd=effect_sd, settings=settings)[0]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -80,9 +102,9 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     loop_rows = []
     figures: dict[tuple[str, float], dict[str, object]] = {}
-    for rule, label in (("sequential", "the product's rule"), ("fixed", "former rule")):
+    for rule, label, settings in RULES:
         for effect_sd in (0.15, 0.0):
-            figures[(rule, effect_sd)] = _loop(seeds, effect_sd, rule).as_dict()
+            figures[(rule, effect_sd)] = _loop(seeds, effect_sd, settings).as_dict()
         real, null = figures[(rule, 0.15)], figures[(rule, 0.0)]
         decided = float(real["experiments_decided"])  # type: ignore[arg-type]
         wrong = float(real["experiments_wrong"])  # type: ignore[arg-type]
@@ -97,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{_pct(_se(null_share, null_completed * seeds))} | "
             f"{float(real['regret_mean']):.1f} |"  # type: ignore[arg-type]
         )
-        if rule == "sequential":
+        if rule == "product":
             product = (decided, wrong_share, null_share)
             if wrong_share > GOAL_WRONG + 2 * _se(wrong_share, decided * seeds):
                 failures.append(f"wrong-direction share {_pct(wrong_share)}")
@@ -107,8 +129,8 @@ def main(argv: list[str] | None = None) -> None:
 
     decided, wrong_share, null_share = product
     lines = [
-        f"Single experiments ({count} per row; 1 baseline + 1 variant video a day, min_samples 8, "
-        "max_days 28, alpha 0.05, evaluated every day):",
+        f"Single experiments ({count} per row; 1 baseline + 1 variant video a day, the variant "
+        "arm stopping at min_samples 8, max_days 28, alpha 0.05, evaluated every day):",
         "",
         "| true difference | decided | variant verdicts (power) | median days to a decision "
         "| former rule: variant verdicts |",

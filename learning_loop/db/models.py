@@ -104,7 +104,7 @@ class Project(Base):
     window_days: Mapped[int] = mapped_column(Integer, default=30)
     explore_rate: Mapped[float] = mapped_column(Float, default=0.3)
     top_k: Mapped[int] = mapped_column(Integer, default=3)
-    max_running_experiments: Mapped[int] = mapped_column(Integer, default=3)
+    max_running_experiments: Mapped[int] = mapped_column(Integer, default=6)
     min_samples: Mapped[int] = mapped_column(Integer, default=8)
     max_days: Mapped[int] = mapped_column(Integer, default=28)
     alpha: Mapped[float] = mapped_column(Float, default=0.05)

@@ -132,7 +132,8 @@ def recipe_stats(
     group_name=GROUP,
     deps=[video_rewards],
     description="Verdicts of the experiments that completed that day: an always-valid early "
-    "decision, or one Welch test at min_samples or the deadline (contract §7).",
+    "decision, or one Welch test once the variant has min_samples and the baseline twice that, "
+    "or at the deadline (contract §7).",
 )
 @retry_transient_errors()
 def experiment_verdicts(

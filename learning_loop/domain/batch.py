@@ -43,7 +43,7 @@ class RunningExperiment:
 class PlannerSettings:
     explore_rate: float = 0.3
     top_k: int = 3
-    max_running_experiments: int = 3
+    max_running_experiments: int = 6
     min_samples: int = 8
     presets: tuple[str, ...] = DEFAULT_PRESETS
     default_recipe: Recipe = DEFAULT_RECIPE

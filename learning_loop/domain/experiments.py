@@ -128,6 +128,10 @@ def welch_verdict(
 # The share of alpha the always-valid early look spends; the fixed-horizon Welch test at
 # min_samples gets the rest (docs/decisions.md has the figures behind both numbers).
 EARLY_ALPHA_SHARE = 0.2
+# The Welch look waits for a baseline arm this many times min_samples: the baseline arm is
+# exploit traffic, which the project publishes anyway, so a larger one makes the verdict more
+# precise without spending explore videos (docs/decisions.md has the figures).
+BASELINE_RATIO = 2
 
 
 def decide(
@@ -138,14 +142,16 @@ def decide(
     deadline: bool,
     tau: float | None = None,
     early_share: float = EARLY_ALPHA_SHARE,
+    baseline_ratio: int = BASELINE_RATIO,
 ) -> Verdict | None:
     """The verdict of the experiment at this daily look, None while it runs on (contract §7).
 
     1. Early, at any look: the always-valid mixture SPRT (`domain.sequential`) at level
        ``early_share * alpha`` decides as soon as the evidence is clear (both arms of at least
        `sequential.MIN_ARM_SIZE`).
-    2. Otherwise, once both arms have `min_samples` rewarded videos (or at the deadline), one
-       Welch t-test at level ``(1 - early_share) * alpha`` gives the final verdict.
+    2. Otherwise, once the variant arm has `min_samples` rewarded videos and the baseline arm
+       ``baseline_ratio * min_samples`` (or at the deadline), one Welch t-test at level
+       ``(1 - early_share) * alpha`` gives the final verdict.
 
     Under no true difference the first step ever decides with probability at most
     ``early_share * alpha`` however many days it is looked at, and the second at most the rest,
@@ -174,7 +180,15 @@ def decide(
             mde=early.mde,
             rule=RULE_SEQUENTIAL,
         )
-    if not deadline and (len(baseline) < min_samples or len(variant) < min_samples):
+    if (
+        isinstance(baseline_ratio, bool)
+        or not isinstance(baseline_ratio, int)
+        or baseline_ratio < 1
+    ):
+        raise ValueError(f"baseline_ratio must be an integer >= 1; got {baseline_ratio!r}")
+    if not deadline and (
+        len(baseline) < baseline_ratio * min_samples or len(variant) < min_samples
+    ):
         return None
     final_alpha = alpha * (1.0 - early_share)
     fixed = welch_verdict(baseline, variant, final_alpha)
@@ -225,10 +239,12 @@ def expected_days_to_verdict(
     max_days: int,
     tau: float | None = None,
     early_share: float = EARLY_ALPHA_SHARE,
+    baseline_ratio: int = BASELINE_RATIO,
 ) -> float:
     """Days until a running experiment gets its verdict at each arm's traffic so far (rewarded
     videos per day since it started): the sooner of the early decision, if the current difference
-    and variance held, the Welch look once both arms have min_samples, and the deadline."""
+    and variance held, the Welch look once the variant has min_samples and the baseline
+    ``baseline_ratio * min_samples``, and the deadline."""
     from learning_loop.domain import sequential
 
     remaining = max(0.0, max_days - days_running)
@@ -244,8 +260,11 @@ def expected_days_to_verdict(
         candidates.append(early)
     if days_running > 0:
         waits = []
-        for n in (len(baseline), len(variant)):
-            missing = max(0, min_samples - n)
+        for n, target in (
+            (len(baseline), baseline_ratio * min_samples),
+            (len(variant), min_samples),
+        ):
+            missing = max(0, target - n)
             rate = n / days_running
             waits.append(0.0 if missing == 0 else (missing / rate if rate > 0 else math.inf))
         candidates.append(max(waits))

@@ -51,7 +51,7 @@ class ProjectSettings:
     window_days: int = 30
     explore_rate: float = 0.3
     top_k: int = 3
-    max_running_experiments: int = 3
+    max_running_experiments: int = 6
     min_samples: int = 8
     max_days: int = 28
     alpha: float = 0.05

@@ -105,7 +105,8 @@ def simulate_experiments(
     random videos up to `per_day`. Every day all windows get their rewards (compute_rewards, many
     projects at once), and each experiment's arms their current rewards. With `difference` 0 the
     two arms use the same recipe (A/A); otherwise the variant's expected reward is the baseline's
-    plus `difference` (the closest pair the channel has).
+    plus `difference` (the closest pair the channel has). The product's rule sees the first
+    `min_samples` variant videos only, as many as the planner plans for an experiment.
     """
     if experiments < 1:
         raise ValueError(f"experiments must be >= 1; got {experiments!r}")
@@ -190,7 +191,9 @@ def simulate_experiments(
             b, v = b[~np.isnan(b)], v[~np.isnan(v)]
             if product[e] is None:
                 deadline = past_deadline(started, as_of_end, max_days)
-                now = decide(b.tolist(), v.tolist(), alpha, min_samples, deadline)
+                # The planner plans min_samples variant videos (contract §5); the baseline arm,
+                # exploit traffic, keeps growing until the verdict.
+                now = decide(b.tolist(), v[:min_samples].tolist(), alpha, min_samples, deadline)
                 if now is not None:
                     product[e] = now.winner
                     if now.winner != "inconclusive":

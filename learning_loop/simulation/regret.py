@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from learning_loop.domain.experiments import (
+    BASELINE_RATIO,
     EARLY_ALPHA_SHARE,
     decide,
     past_deadline,
@@ -86,6 +87,9 @@ class LoopSettings:
     rule: str = "sequential"
     tau: float | None = None
     early_share: float = EARLY_ALPHA_SHARE
+    # The Welch look's baseline arm, in multiples of min_samples (1 = the rule before issue #16's
+    # second round: both arms at min_samples).
+    baseline_ratio: int = BASELINE_RATIO
 
 
 @dataclass(frozen=True)
@@ -320,6 +324,7 @@ class _Loop:
                     past_deadline(started, as_of_end, settings.max_days),
                     settings.tau,
                     settings.early_share,
+                    settings.baseline_ratio,
                 )
                 if verdict is not None:
                     e.winner = verdict.winner

@@ -8,6 +8,7 @@ import pytest
 from scipy import stats as sps
 
 from learning_loop.domain.experiments import (
+    BASELINE_RATIO,
     EARLY_ALPHA_SHARE,
     RULE_FIXED_LOOK,
     RULE_SEQUENTIAL,
@@ -132,23 +133,42 @@ def test_should_complete(
 
 NOISY_B = [0.31, 0.52, 0.44, 0.61, 0.38, 0.47, 0.55, 0.40]
 NOISY_V = [0.48, 0.71, 0.39, 0.66, 0.50, 0.62, 0.45, 0.58]
+# The Welch look's baseline arm: BASELINE_RATIO (2) times min_samples.
+LONG_B = [*NOISY_B, 0.42, 0.57, 0.35, 0.49, 0.60, 0.36, 0.51, 0.46]
 
 
 def test_decide_waits_for_min_samples_when_the_evidence_is_not_clear() -> None:
     assert decide(NOISY_B[:5], NOISY_V[:5], 0.05, min_samples=8, deadline=False) is None
 
 
+def test_the_welch_look_waits_for_a_baseline_of_twice_min_samples() -> None:
+    assert BASELINE_RATIO == 2
+    # Both arms at min_samples: the variant is done, the baseline arm (exploit traffic) is not.
+    assert decide(NOISY_B, NOISY_V, 0.05, min_samples=8, deadline=False) is None
+    assert decide(LONG_B[:15], NOISY_V, 0.05, min_samples=8, deadline=False) is None
+    # A baseline of 16 but a variant short of min_samples waits too.
+    assert decide(LONG_B, NOISY_V[:7], 0.05, min_samples=8, deadline=False) is None
+    # The deadline does not wait; a ratio of 1 is the former look at min_samples per arm.
+    assert decide(NOISY_B, NOISY_V, 0.05, min_samples=8, deadline=True) is not None
+    former = decide(NOISY_B, NOISY_V, 0.05, min_samples=8, deadline=False, baseline_ratio=1)
+    assert former is not None and former.rule == RULE_FIXED_LOOK
+    with pytest.raises(ValueError):
+        decide(NOISY_B, NOISY_V, 0.05, min_samples=8, deadline=False, baseline_ratio=0)
+
+
 def test_decide_at_min_samples_is_welch_at_the_rest_of_alpha() -> None:
-    verdict = decide(NOISY_B, NOISY_V, 0.05, min_samples=8, deadline=False)
+    verdict = decide(LONG_B, NOISY_V, 0.05, min_samples=8, deadline=False)
     assert verdict is not None and verdict.rule == RULE_FIXED_LOOK
-    t = sps.ttest_ind(NOISY_V, NOISY_B, equal_var=False)
+    assert (verdict.baseline_n, verdict.variant_n) == (16, 8)
+    t = sps.ttest_ind(NOISY_V, LONG_B, equal_var=False)
     assert verdict.p_value == pytest.approx(t.pvalue)
     final_alpha = 0.05 * (1 - EARLY_ALPHA_SHARE)
     assert verdict.winner == ("variant" if t.pvalue < final_alpha else "inconclusive")
     # The MDE: the standard error times z(1 - alpha/2) + z(0.8), the se from scipy's interval.
-    se = float(np.sqrt(np.var(NOISY_B, ddof=1) / 8 + np.var(NOISY_V, ddof=1) / 8))
+    se = float(np.sqrt(np.var(LONG_B, ddof=1) / 16 + np.var(NOISY_V, ddof=1) / 8))
     z = sps.norm.ppf(1 - final_alpha / 2) + sps.norm.ppf(0.8)
-    assert verdict.mde == pytest.approx(se * z, rel=0.1)  # read back from a t interval
+    # Read back from a t interval with Welch's degrees of freedom (about 15 here).
+    assert verdict.mde == pytest.approx(se * z, rel=0.15)
 
 
 def test_decide_early_when_the_always_valid_test_is_clear() -> None:
@@ -169,16 +189,19 @@ def test_decide_at_the_deadline_without_samples_is_inconclusive() -> None:
 
 
 def test_decide_looked_at_daily_on_aa_streams_stays_within_alpha() -> None:
-    """Normal A/A streams of one video per arm a day, decided by `decide` every day until its
-    verdict: the share decided stays within alpha (Monte Carlo, 1,500 streams)."""
+    """Normal A/A streams of one video per arm a day, the variant stopping at min_samples as the
+    planner's does, decided by `decide` every day until its verdict: the share decided stays
+    within alpha (Monte Carlo, 1,500 streams)."""
     rng = np.random.default_rng(16)
     streams, alpha, min_samples = 1500, 0.05, 8
     decided = 0
     for _ in range(streams):
-        b = rng.normal(0.5, 0.19, size=min_samples)
+        b = rng.normal(0.5, 0.19, size=BASELINE_RATIO * min_samples)
         v = rng.normal(0.5, 0.19, size=min_samples)
-        for d in range(2, min_samples + 1):
-            verdict = decide(b[:d].tolist(), v[:d].tolist(), alpha, min_samples, False)
+        for d in range(2, BASELINE_RATIO * min_samples + 1):
+            verdict = decide(
+                b[:d].tolist(), v[: min(d, min_samples)].tolist(), alpha, min_samples, False
+            )
             if verdict is not None:
                 decided += verdict.winner != "inconclusive"
                 break
@@ -186,9 +209,14 @@ def test_decide_looked_at_daily_on_aa_streams_stays_within_alpha() -> None:
 
 
 def test_expected_days_to_verdict() -> None:
-    # 4 of 8 samples per arm after 4 days: the Welch look is 4 days away, the deadline 24.
+    # 4 videos per arm after 4 days: the variant needs 4 more, the baseline 12 more (it waits
+    # for twice min_samples), so the Welch look is 12 days away, the deadline 24.
     days = expected_days_to_verdict(NOISY_B[:4], NOISY_V[:4], 4.0, 0.05, 8, 28)
+    assert days == pytest.approx(12.0)
+    # With a ratio of 1 (both arms at min_samples) it is 4 days away.
+    days = expected_days_to_verdict(NOISY_B[:4], NOISY_V[:4], 4.0, 0.05, 8, 28, baseline_ratio=1)
     assert days == pytest.approx(4.0)
-    # Past min_samples the next look is now; an arm without traffic waits for the deadline.
-    assert expected_days_to_verdict(NOISY_B, NOISY_V, 8.0, 0.05, 8, 28) == 0.0
+    # Both arms complete: the next look is now; an arm without traffic waits for the deadline.
+    assert expected_days_to_verdict(LONG_B, NOISY_V, 8.0, 0.05, 8, 28) == 0.0
+    assert expected_days_to_verdict(NOISY_B, NOISY_V, 8.0, 0.05, 8, 28) == pytest.approx(8.0)
     assert expected_days_to_verdict(NOISY_B, [], 8.0, 0.05, 8, 28) == pytest.approx(20.0)

@@ -22,7 +22,8 @@ from learning_loop.domain.sampler import (
 from learning_loop.domain.topics import topic_hash
 
 EXPLOIT_ONLY = PlannerSettings(explore_rate=0.0)
-EXPLORE_ONLY = PlannerSettings(explore_rate=1.0)
+# The cap tests below are written for three experiments at once (the default is 6).
+EXPLORE_ONLY = PlannerSettings(explore_rate=1.0, max_running_experiments=3)
 
 
 def _recipe(hook: str, scenes: int = 7) -> Recipe:
@@ -242,7 +243,11 @@ def test_no_second_running_experiment_with_same_mutation() -> None:
     running = [_experiment("e1", R1, "hook_type", "question", 8)]
     for seed in range(40):
         plan = plan_batch(
-            3, None, _state(RANKED, running), PlannerSettings(explore_rate=1, min_samples=1), seed
+            3,
+            None,
+            _state(RANKED, running),
+            PlannerSettings(explore_rate=1, min_samples=1, max_running_experiments=3),
+            seed,
         )
         opened = {(e.variable_tested, e.variant_value) for e in plan.new_experiments}
         assert ("hook_type", "question") not in opened

@@ -56,8 +56,12 @@ def test_running_experiments_show_their_arms_interval_and_days(db):
 
 
 def test_expected_days_follow_the_traffic():
-    # Each arm got 2 videos in 2 days and needs 10: 8 more days at 1 a day...
+    # Each arm got 2 videos in 2 days; the variant needs 10, the baseline 20: 18 more days at 1 a
+    # day...
     days = expected_days_to_verdict([0.4, 0.5], [0.45, 0.55], 2.0, 0.05, 10, 28)
+    assert days == pytest.approx(18.0)
+    # ...8 more when the baseline arm had 20 already...
+    days = expected_days_to_verdict([0.4, 0.5] * 10, [0.45, 0.55], 2.0, 0.05, 10, 28)
     assert days == pytest.approx(8.0)
     # ...or 40, 38 more days: the deadline (28 days from the start) comes first.
     days = expected_days_to_verdict([0.4, 0.5], [0.45, 0.55], 2.0, 0.05, 40, 28)
