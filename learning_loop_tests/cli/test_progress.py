@@ -48,6 +48,8 @@ def setup(tmp_path, backend_only):
         [str(EXE), "projects", "create", "--name", "p"],
         env=env, capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
+    # The first command on a fresh home migrates the embedded database, silently.
+    assert made.stderr == ""
     path = tmp_path / "videos.csv"
     with path.open("w", newline="") as f:
         w = csv.writer(f)
