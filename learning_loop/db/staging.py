@@ -131,23 +131,23 @@ def ordered_uuid(dialect: str, millis: int, counter: ColumnElement[Any]) -> Colu
     (PostgreSQL's uuid; on SQLite 32 hex digits, as SQLAlchemy's Uuid type writes)."""
     if not 0 <= millis < 1 << 48:
         raise ValueError(f"millis must be a 48-bit Unix time; got {millis}")
+    # The counter's 32 bits around the version and variant bits: 12, then 2 beside the variant
+    # `10`, then 18 (both databases read `>>`, `&` and `|` alike).
+    c = counter.self_group()
+    high = c.op(">>")(20).op("&")(0xFFF)
+    variant = literal_column("8").op("|")(c.op(">>")(18).op("&")(3))
+    low = c.op("&")(0x3FFFF)
     if dialect == "postgresql":
-        c = counter.self_group()
         return cast(
             func.concat(
                 f"{millis:012x}7",
-                func.lpad(func.to_hex(c.op(">>")(20).op("&")(0xFFF)), 3, "0"),
-                func.to_hex(literal_column("8").op("|")(c.op(">>")(18).op("&")(3))),
-                func.lpad(func.to_hex(c.op("&")(0x3FFFF)), 5, "0"),
+                func.lpad(func.to_hex(high), 3, "0"),
+                func.to_hex(variant),
+                func.lpad(func.to_hex(low), 5, "0"),
                 func.substr(func.md5(func.random().cast(Text)), 1, 10),
             ),
             Uuid,
         )
-    c = counter.self_group()
     return func.printf(
-        f"{millis:012x}7%03x%x%05x%s",
-        c.op(">>")(20).op("&")(0xFFF),
-        literal_column("8").op("|")(c.op(">>")(18).op("&")(3)),
-        c.op("&")(0x3FFFF),
-        func.lower(func.hex(func.randomblob(5))),
+        f"{millis:012x}7%03x%x%05x%s", high, variant, low, func.lower(func.hex(func.randomblob(5)))
     )

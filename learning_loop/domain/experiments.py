@@ -180,11 +180,7 @@ def decide(
             mde=early.mde,
             rule=RULE_SEQUENTIAL,
         )
-    if (
-        isinstance(baseline_ratio, bool)
-        or not isinstance(baseline_ratio, int)
-        or baseline_ratio < 1
-    ):
+    if baseline_ratio < 1:
         raise ValueError(f"baseline_ratio must be an integer >= 1; got {baseline_ratio!r}")
     if not deadline and (
         len(baseline) < baseline_ratio * min_samples or len(variant) < min_samples
