@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from learning_loop.domain.recipe import InvalidRecipe, Recipe
 from learning_loop.domain.rewards import RewardWeights
-from learning_loop.domain.statuses import PlannerBackend, Policy
+from learning_loop.domain.statuses import ExploitScope, PlannerBackend, Policy
 from learning_loop.services.errors import InvalidInput
 from learning_loop.services.ingest import BackfillResult, ImportResult, IngestResult
 from learning_loop.services.planning import MAX_N, MAX_TOPICS
@@ -99,6 +99,15 @@ class SettingsBody(Body):
         description="Who writes the jobs' video plans: `template` (offline, at planning) or "
         "`openai` (after planning, by the `video_plans` run)",
     )
+    half_life_days: StrictInt | Literal["never"] | None = Field(
+        default=None,
+        description='How fast old evidence fades in the recipe estimates: 7..3650 days, or "never"',
+    )
+    exploit_scope: ExploitScope | None = Field(
+        default=None,
+        description="Recipes exploit slots may take: `catalogue` (every recipe, ranked by "
+        "estimate) or `made` (only recipes with a rewarded video)",
+    )
 
     def change(
         self, add: list[str] | None = None, remove: list[str] | None = None
@@ -124,6 +133,8 @@ class SettingsBody(Body):
             target_duration_s=self.target_duration_s,
             policy=self.policy,
             planner_backend=self.planner_backend,
+            half_life_days=self.half_life_days,
+            exploit_scope=self.exploit_scope,
             add_presets=tuple(add or ()),
             remove_presets=tuple(remove or ()),
         )

@@ -9,7 +9,7 @@ import typer
 
 from learning_loop.cli.common import JsonOpt, ProjectOpt, database, read_lines
 from learning_loop.cli.output import fmt, print_json, print_table
-from learning_loop.domain.statuses import PlannerBackend, Policy
+from learning_loop.domain.statuses import ExploitScope, PlannerBackend, Policy
 
 if TYPE_CHECKING:  # the commands import the services when they run (docs/decisions.md)
     from learning_loop.services.projects import SettingsChange
@@ -75,6 +75,22 @@ PlannerBackendOpt = Annotated[
         "openai (after planning, by video_plans; LEARNING_LOOP_LLM_* settings).",
     ),
 ]
+HalfLifeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--half-life-days",
+        metavar="DAYS|never",
+        help="How fast old evidence fades in the recipe estimates: 7..3650 days, or never.",
+    ),
+]
+ExploitScopeOpt = Annotated[
+    ExploitScope | None,
+    typer.Option(
+        "--exploit-scope",
+        help="Recipes exploit slots may take: catalogue (every recipe by estimate, default) or "
+        "made (only recipes with a rewarded video).",
+    ),
+]
 
 
 def _change(
@@ -92,6 +108,8 @@ def _change(
     target_duration_s: float | None,
     policy: Policy | None,
     planner_backend: PlannerBackend | None = None,
+    half_life_days: str | None = None,
+    exploit_scope: ExploitScope | None = None,
     add_presets: list[str] | None = None,
     remove_presets: list[str] | None = None,
 ) -> SettingsChange:
@@ -116,6 +134,8 @@ def _change(
         target_duration_s=target_duration_s,
         policy=policy,
         planner_backend=planner_backend,
+        half_life_days=half_life_days,
+        exploit_scope=exploit_scope,
         add_presets=tuple(add_presets or ()),
         remove_presets=tuple(remove_presets or ()),
     )
@@ -137,6 +157,8 @@ def create(
     default_recipe: DefaultRecipeOpt = None,
     target_duration_s: TargetOpt = None,
     planner_backend: PlannerBackendOpt = None,
+    half_life_days: HalfLifeOpt = None,
+    exploit_scope: ExploitScopeOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Create a project (contract defaults for every setting not given) and print its id."""
@@ -156,6 +178,8 @@ def create(
         target_duration_s=target_duration_s,
         policy=policy,
         planner_backend=planner_backend,
+        half_life_days=half_life_days,
+        exploit_scope=exploit_scope,
     )
     settings = merge_settings(ProjectSettings(), change)
     project = create_project(database(), name, settings)
@@ -215,6 +239,8 @@ def configure(
     default_recipe: DefaultRecipeOpt = None,
     target_duration_s: TargetOpt = None,
     planner_backend: PlannerBackendOpt = None,
+    half_life_days: HalfLifeOpt = None,
+    exploit_scope: ExploitScopeOpt = None,
     auto_plan: Annotated[
         bool | None,
         typer.Option("--auto-plan/--no-auto-plan", help="Plan a batch every night (02:00 UTC)."),
@@ -245,6 +271,8 @@ def configure(
         target_duration_s=target_duration_s,
         policy=policy,
         planner_backend=planner_backend,
+        half_life_days=half_life_days,
+        exploit_scope=exploit_scope,
         add_presets=add_preset,
         remove_presets=remove_preset,
     )
@@ -308,6 +336,8 @@ def show(project: ProjectOpt, json_: JsonOpt = False) -> None:
         ("target_duration_s", f"{v.target_duration_s:g}"),
         ("policy", v.policy.value),
         ("planner_backend", v.planner_backend.value),
+        ("half_life_days", "never" if v.half_life_days is None else v.half_life_days),
+        ("exploit_scope", v.exploit_scope.value),
         ("auto_plan", "on" if v.auto_plan else "off"),
         ("auto_plan_count", v.auto_plan_count),
     ]

@@ -32,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from learning_loop.domain.statuses import (
     ExperimentStatus,
+    ExploitScope,
     GenerationMode,
     JobStatus,
     PlannerBackend,
@@ -119,12 +120,19 @@ class Project(Base):
     planner_backend: Mapped[str] = mapped_column(
         String(20), default=PlannerBackend.TEMPLATE.value, server_default="template"
     )
+    # How fast old evidence fades in the recipe estimates, in days; None: never (0010).
+    half_life_days: Mapped[int | None] = mapped_column(Integer, default=90, server_default="90")
+    # Which recipes exploit slots may take (0010).
+    exploit_scope: Mapped[str] = mapped_column(
+        String(20), default=ExploitScope.CATALOGUE.value, server_default="catalogue"
+    )
 
     __table_args__ = (
         CheckConstraint("explore_rate >= 0 AND explore_rate <= 1", name="explore_rate_range"),
         CheckConstraint("window_days >= 1", name="window_days_positive"),
         one_of("policy", Policy),
         one_of("planner_backend", PlannerBackend),
+        one_of("exploit_scope", ExploitScope),
     )
 
 
@@ -161,16 +169,28 @@ class Recipe(Base):
     rewarded_videos: Mapped[int] = mapped_column(Integer, default=0)
     stats_as_of: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The whole history's evidence as of `stats_as_of` (contract §4, 0010): the rewarded videos
+    # made with the recipe, and the sums of their recency weights, weighted rewards and
+    # weighted squared rewards; what the additive model is fitted from.
+    evidence_videos: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    evidence_weight: Mapped[float | None] = mapped_column(Float)
+    evidence_sum: Mapped[float | None] = mapped_column(Float)
+    evidence_sumsq: Mapped[float | None] = mapped_column(Float)
+    # The model's expected reward of the recipe and its 95% interval.
+    estimate: Mapped[float | None] = mapped_column(Float)
+    estimate_low: Mapped[float | None] = mapped_column(Float)
+    estimate_high: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (UniqueConstraint("project_id", "recipe_hash"),)
 
 
-# The recipes' rank (contract §4): average reward, best first and unrewarded last, then times
-# used, then hash. Lists and the planner read a project's recipes in this order, page by page,
-# from the index below, so reading the best ones costs the same for 20 recipes or 50,000.
+# The recipes' rank (contract §4): estimate, best first and unestimated last, then the rewarded
+# videos behind it, times used, hash. Lists read a project's recipes in this order, page by
+# page, from the index below, so reading the best ones costs the same for 20 recipes or 50,000.
 RECIPE_RANK = (
-    Recipe.avg_reward_score.is_(None),
-    Recipe.avg_reward_score.desc(),
+    Recipe.estimate.is_(None),
+    Recipe.estimate.desc(),
+    Recipe.evidence_videos.desc(),
     Recipe.times_used.desc(),
     Recipe.recipe_hash,
 )

@@ -28,7 +28,8 @@ def _pct(rank: Any, at_most: Any, n: Any) -> Any:
 def _latest_snapshots(
     dialect: str, project_ids: Sequence[uuid.UUID] | None, start: dt.datetime, end: dt.datetime
 ) -> Any:
-    """Each window video's latest snapshot captured before `end`.
+    """Each window video's latest snapshot captured before `end` (the window's end, or for a
+    video of the history, the end of the evaluated date).
 
     A snapshot is never captured before its video's publication (ingest refuses it), so the
     snapshots of videos published at or after `start` are all captured at or after it: the
@@ -79,12 +80,15 @@ def window_rewards_select(
     as_of: dt.date,
     start: dt.datetime,
     end: dt.datetime,
+    measured_by: dt.datetime | None = None,
 ) -> Select[Any]:
     """Rows of `video_rewards` for the projects' window of `as_of` (all share one length).
 
-    `project_ids` None means every project (no filter at all).
+    `project_ids` None means every project (no filter at all). The window holds the videos
+    published in [start, end) with their latest snapshot captured before `measured_by`
+    (default `end`): a window of the history is measured as of the date being evaluated.
     """
-    latest = _latest_snapshots(dialect, project_ids, start, end)
+    latest = _latest_snapshots(dialect, project_ids, start, measured_by or end)
     engagement = case(
         (latest.c.views == 0, literal(0.0, Float)),
         else_=cast(latest.c.likes + latest.c.comments, Float) / cast(latest.c.views, Float),

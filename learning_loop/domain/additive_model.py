@@ -122,8 +122,73 @@ def _catalogue_key(presets: Sequence[str]) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """What the model learns from, one entry per distinct recipe (catalogue index): the
+    videos, and the sums of their weights, weighted rewards and weighted squared rewards.
+
+    A video of weight w counts as an observation of noise variance sigma^2 / w (the recency
+    weights of `estimates.decay_weight`; 1 for every video when nothing fades). These sums are
+    sufficient: the fit needs nothing else, so the daily run stores them per recipe and a plan
+    fits the model from them without reading a single video.
+    """
+
+    index: IntArray  # catalogue index of each recipe
+    videos: IntArray  # rewarded videos of each recipe
+    weight: FloatArray  # sum of the videos' weights
+    total: FloatArray  # sum of weight * reward
+    squares: FloatArray  # sum of weight * reward^2
+
+    @property
+    def n_videos(self) -> int:
+        return int(self.videos.sum())
+
+    @classmethod
+    def empty(cls) -> Evidence:
+        return cls(
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0),
+            np.zeros(0),
+            np.zeros(0),
+        )
+
+
+def evidence_from_videos(
+    indices: Sequence[int] | IntArray,
+    rewards: Sequence[float] | FloatArray,
+    weights: Sequence[float] | FloatArray | None = None,
+) -> Evidence:
+    """The per-recipe sums of videos given as catalogue indices, rewards and weights (1 each
+    when None). Videos whose index is negative (not in the catalogue) are left out."""
+    idx = np.asarray(indices, dtype=np.int64)
+    y = np.asarray(rewards, dtype=np.float64)
+    if not np.isfinite(y).all():
+        bad = y[~np.isfinite(y)][0]
+        raise ValueError(f"observation rewards must be finite numbers; got {bad!r}")
+    w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=np.float64)
+    if not (np.isfinite(w).all() and (w >= 0).all()):
+        raise ValueError("observation weights must be finite numbers >= 0")
+    keep = (idx >= 0) & (w > 0)
+    idx, y, w = idx[keep], y[keep], w[keep]
+    recipes, inverse = np.unique(idx, return_inverse=True)
+    count = len(recipes)
+    return Evidence(
+        index=recipes.astype(np.int64),
+        videos=np.bincount(inverse, minlength=count).astype(np.int64),
+        weight=np.bincount(inverse, weights=w, minlength=count).astype(np.float64),
+        total=np.bincount(inverse, weights=w * y, minlength=count).astype(np.float64),
+        squares=np.bincount(inverse, weights=w * y * y, minlength=count).astype(np.float64),
+    )
+
+
+@dataclass(frozen=True)
 class AdditiveModel:
-    """The fitted posterior of the field effects, with its empirically learnt prior."""
+    """The fitted posterior of the field effects, with its empirically learnt prior.
+
+    The expected reward of recipe r is ``intercept + (x_r - centre) @ beta``: ``intercept`` is
+    the weighted mean reward (posterior variance ``sigma2 / total_weight``, independent of
+    beta because the design is centred on ``centre``, the weighted mean design row).
+    """
 
     presets: tuple[str, ...]
     tau2: float  # prior variance of every field-value effect (empirical Bayes)
@@ -134,6 +199,9 @@ class AdditiveModel:
     # posterior covariance = basis @ diag(scale**2) @ basis.T
     basis: FloatArray
     scale: FloatArray
+    intercept: float | None = None  # weighted mean reward; None without observations
+    centre: FloatArray | None = None  # weighted mean design row
+    total_weight: float = 0.0
 
     @property
     def is_informative(self) -> bool:
@@ -153,6 +221,12 @@ class AdditiveModel:
         scores: FloatArray = catalogue(self.presets).design @ self.mean
         return scores
 
+    def contrast_sd(self, rows: FloatArray) -> FloatArray:
+        """Posterior sd of ``rows @ beta`` for each row of ``rows`` (shape (k, columns))."""
+        projected = (rows @ self.basis) * self.scale
+        sd: FloatArray = np.sqrt(np.einsum("ij,ij->i", projected, projected))
+        return sd
+
     def draw_effects(self, rng: np.random.Generator, count: int) -> FloatArray:
         """``count`` posterior draws of the effects, shape (count, columns)."""
         z = rng.standard_normal((count, self.mean.shape[0]))
@@ -168,7 +242,8 @@ class AdditiveModel:
 def fit_additive_model(
     observations: Sequence[Observation], presets: Sequence[str]
 ) -> AdditiveModel:
-    """Posterior of the additive model with tau^2 and sigma^2 learnt by empirical Bayes.
+    """Posterior of the additive model with tau^2 and sigma^2 learnt by empirical Bayes, from
+    (recipe, reward) pairs, each of weight 1.
 
     Observations whose recipe uses a preset outside the catalogue are left out (they cannot be
     planned again, and their other fields would be confounded with an unknown preset).
@@ -182,12 +257,27 @@ def fit_additive_model(
         if not math.isfinite(value):
             raise ValueError(f"observation rewards must be finite numbers; got {reward!r}")
         index = cat.index(recipe)
-        if index is not None:
-            rows.append(index)
-            rewards.append(value)
-    n = len(rows)
+        rows.append(-1 if index is None else index)
+        rewards.append(value)
+    return fit_evidence(evidence_from_videos(rows, rewards), key)
+
+
+def fit_evidence(evidence: Evidence, presets: Sequence[str]) -> AdditiveModel:
+    """Posterior of the additive model from per-recipe sums (`Evidence`), tau^2 and sigma^2
+    learnt by empirical Bayes.
+
+    With weights w_i the model is reward_i = mu + x_i @ beta + e_i, e_i ~ N(0, sigma^2 / w_i):
+    the weighted least-squares form of the conjugate regression. The profile likelihood keeps
+    n - 1 degrees of freedom (n videos), so a weighted fit with every weight 1 is the unweighted
+    one.
+    """
+    key = _catalogue_key(presets)
+    cat = catalogue(key)
     p = len(cat.columns)
-    distinct = len(set(rows))
+    n = evidence.n_videos
+    distinct = len(evidence.index)
+    total_weight = float(evidence.weight.sum())
+    intercept = float(evidence.total.sum() / total_weight) if total_weight > 0 else None
     if n < 3 or distinct < 2:
         # Nothing to compare: the prior at its floor, centred on zero.
         return AdditiveModel(
@@ -199,16 +289,22 @@ def fit_additive_model(
             mean=np.zeros(p),
             basis=np.eye(p),
             scale=np.full(p, TAU_FLOOR),
+            intercept=intercept,
+            centre=None,
+            total_weight=total_weight,
         )
-    x = cat.design[np.asarray(rows, dtype=np.int64)]
-    y = np.asarray(rewards, dtype=np.float64)
-    xc = x - x.mean(axis=0)
-    yc = y - y.mean()
-    gram = xc.T @ xc
+    assert intercept is not None
+    x = cat.design[evidence.index]
+    w = evidence.weight
+    centre = (w @ x) / total_weight
+    xc = x - centre
+    # Per recipe: the weighted residual sum of its videos around the grand mean.
+    yc = evidence.total - w * intercept
+    gram = (xc * w[:, None]).T @ xc
     d, basis = np.linalg.eigh(gram)
     d = np.clip(d, 0.0, None)
     z = basis.T @ (xc.T @ yc)
-    yy = float(yc @ yc)
+    yy = max(float(evidence.squares.sum()) - total_weight * intercept * intercept, 0.0)
     dof = n - 1
     # Profile log marginal likelihood of lambda = sigma^2 / tau^2 (sigma^2 maximised out):
     # -dof/2 log(Q(lambda)/dof) - 1/2 sum log(1 + d/lambda), Q = yy - sum z^2 / (d + lambda).
@@ -230,4 +326,7 @@ def fit_additive_model(
         mean=mean,
         basis=basis,
         scale=1.0 / np.sqrt(precision),
+        intercept=intercept,
+        centre=centre,
+        total_weight=total_weight,
     )

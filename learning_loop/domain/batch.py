@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from learning_loop.domain.recipe import DEFAULT_PRESETS, DEFAULT_RECIPE, Recipe, field_values
+from learning_loop.domain.statuses import ExploitScope
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
 
 MIN_BATCH_SIZE = 1
@@ -24,9 +25,20 @@ REASON_NO_CANDIDATE = "every candidate recipe was already used with this topic"
 
 @dataclass(frozen=True)
 class RankedRecipe:
+    """A recipe as the planners rank it: by `estimate` (the model's expected reward, with its
+    95% interval) where there is one, else by the raw `avg_reward_score`."""
+
     recipe: Recipe
-    avg_reward_score: float
+    avg_reward_score: float | None
     times_used: int
+    estimate: float | None = None
+    estimate_low: float | None = None
+    estimate_high: float | None = None
+    rewarded_videos: int = 0
+
+    @property
+    def score(self) -> float | None:
+        return self.estimate if self.estimate is not None else self.avg_reward_score
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,7 @@ class PlannerSettings:
     min_samples: int = 8
     presets: tuple[str, ...] = DEFAULT_PRESETS
     default_recipe: Recipe = DEFAULT_RECIPE
+    exploit_scope: ExploitScope = ExploitScope.CATALOGUE
 
     def validate(self) -> None:
         rate = self.explore_rate

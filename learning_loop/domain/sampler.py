@@ -6,6 +6,7 @@ the same inputs and seed always give the same plan.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Iterator, Sequence
@@ -27,6 +28,7 @@ from learning_loop.domain.batch import (
     run_batch,
 )
 from learning_loop.domain.recipe import RECIPE_FIELDS, Recipe, field_values, format_field_value
+from learning_loop.domain.statuses import ExploitScope
 
 __all__ = [
     "REASON_DUPLICATE_TOPIC",
@@ -42,6 +44,7 @@ __all__ = [
     "explore_baseline",
     "explore_slot_count",
     "mutations",
+    "nearest_recipes",
     "plan_batch",
     "ranked_depth",
     "top_recipes",
@@ -49,11 +52,17 @@ __all__ = [
 
 
 def top_recipes(ranked: Sequence[RankedRecipe]) -> list[RankedRecipe]:
-    """Rewarded recipes by avg reward desc, times_used desc, recipe_hash asc; one per recipe."""
-    usable = [
-        r for r in ranked if r.avg_reward_score is not None and not math.isnan(r.avg_reward_score)
-    ]
-    usable.sort(key=lambda r: (-r.avg_reward_score, -r.times_used, r.recipe.recipe_hash))
+    """The ranked recipes best first, one per recipe. Recipes with an estimate keep the order
+    they come in among equal estimates (`estimates.rank_order` ranks them); recipes without one
+    go by avg reward desc, times_used desc, recipe_hash asc; unscored ones are left out."""
+    usable = [r for r in ranked if r.score is not None and not math.isnan(r.score)]
+    usable.sort(
+        key=lambda r: (
+            -(r.score or 0.0),
+            0 if r.estimate is not None else -r.times_used,
+            "" if r.estimate is not None else r.recipe.recipe_hash,
+        )
+    )
     seen: set[str] = set()
     result: list[RankedRecipe] = []
     for entry in usable:
@@ -61,6 +70,23 @@ def top_recipes(ranked: Sequence[RankedRecipe]) -> list[RankedRecipe]:
             seen.add(entry.recipe.recipe_hash)
             result.append(entry)
     return result
+
+
+def nearest_recipes(default: Recipe, presets: Sequence[str]) -> Iterator[Recipe]:
+    """Every recipe of the catalogue, nearest to `default` first: the default, then the recipes
+    one field away, then two... (fields and values in catalogue order). Lazy: a slot reads only
+    as far as it needs."""
+    values = [field_values(name, presets) for name in RECIPE_FIELDS]
+    for distance in range(len(RECIPE_FIELDS) + 1):
+        for changed in itertools.combinations(range(len(RECIPE_FIELDS)), distance):
+            others = [
+                [v for v in values[f] if v != getattr(default, RECIPE_FIELDS[f])] for f in changed
+            ]
+            for picked in itertools.product(*others):
+                recipe = default
+                for f, value in zip(changed, picked, strict=True):
+                    recipe = recipe.with_field(RECIPE_FIELDS[f], value)
+                yield recipe
 
 
 def ranked_depth(top_k: int, taken_pairs: int, n: int) -> int:
@@ -159,6 +185,19 @@ class _SeedPolicy:
         default = self.settings.default_recipe
         if not self.top:
             yield _Choice(default, "Default recipe: no rewarded recipe yet")
+            if self.settings.exploit_scope == ExploitScope.CATALOGUE:
+                for recipe in itertools.islice(
+                    nearest_recipes(default, self.settings.presets), 1, None
+                ):
+                    changed = ", ".join(
+                        f"{name}={format_field_value(name, getattr(recipe, name))}"
+                        for name in default.differing_fields(recipe)
+                    )
+                    yield _Choice(
+                        recipe,
+                        f"Alternative: the default recipe with {changed} (no rewarded recipe "
+                        "yet; the nearer recipes were already used with this topic)",
+                    )
             return
         width = min(self.settings.top_k, len(self.top))
         first = self.exploit_made % width
@@ -177,11 +216,19 @@ class _SeedPolicy:
 
     def _top_reason(self, index: int, label: str) -> str:
         entry = self.top[index]
-        uses = "use" if entry.times_used == 1 else "uses"
-        return (
-            f"{label} #{index + 1} (avg reward {entry.avg_reward_score:.3f}, "
-            f"{entry.times_used} {uses})"
-        )
+        if entry.estimate is None:
+            uses = "use" if entry.times_used == 1 else "uses"
+            return (
+                f"{label} #{index + 1} (avg reward {entry.avg_reward_score:.3f}, "
+                f"{entry.times_used} {uses})"
+            )
+        interval = f"{entry.estimate:.3f} [{entry.estimate_low:.3f}, {entry.estimate_high:.3f}]"
+        if entry.rewarded_videos == 0:
+            behind = "predicted from its fields, never made"
+        else:
+            word = "video" if entry.rewarded_videos == 1 else "videos"
+            behind = f"{entry.rewarded_videos} rewarded {word}"
+        return f"{label} #{index + 1} by estimate ({interval}, {behind})"
 
     # Explore ------------------------------------------------------------------------------
 
@@ -260,8 +307,19 @@ class _SeedPolicy:
 
     def candidates(self, slot: int, topic_key: str | None) -> Iterator[tuple[str, _Choice]]:
         explore = self.slot_types[slot] == "explore" and self.explore_possible()
-        choices = self.explore_candidates() if explore else self.exploit_candidates()
+        choices = (
+            itertools.chain(self.explore_candidates(), self._explore_fallback())
+            if explore
+            else self.exploit_candidates()
+        )
         return ((choice.recipe.recipe_hash, choice) for choice in choices)
+
+    def _explore_fallback(self) -> Iterator[_Choice]:
+        """When no variant the explore slot may take is free for its topic, the slot takes an
+        exploit recipe rather than losing the topic."""
+        for choice in self.exploit_candidates():
+            choice.reason += "; planned as exploit: no experiment's variant was free for this topic"
+            yield choice
 
     def commit(self, choice: _Choice, topic: str | None, topic_key: str | None) -> Recommendation:
         experiment: str | None = None

@@ -69,3 +69,12 @@ class PlannerBackend(StrEnum):
 
 def values(enum: type[StrEnum]) -> tuple[str, ...]:
     return tuple(member.value for member in enum)
+
+
+class ExploitScope(StrEnum):
+    """Which recipes exploit slots may take (contract §5): the whole catalogue ranked by
+    estimate, recipes never made predicted from their fields (`catalogue`, the default), or only
+    recipes with a rewarded video (`made`, the literal "top-performing")."""
+
+    CATALOGUE = "catalogue"
+    MADE = "made"

@@ -34,11 +34,13 @@ import numpy as np
 
 from learning_loop.domain.additive_model import (
     AdditiveModel,
+    Evidence,
     FloatArray,
     Observation,
     catalogue,
     catalogue_hashes,
     fit_additive_model,
+    fit_evidence,
 )
 from learning_loop.domain.batch import (
     BatchPlan,
@@ -237,10 +239,12 @@ def plan_batch_thompson(
     seed: int | None = None,
     observations: Sequence[Observation] = (),
     probability_draws: int = PROBABILITY_DRAWS,
+    evidence: Evidence | None = None,
 ) -> BatchPlan:
     """Plan n recommendations by Thompson sampling; the same shapes and topic rules as plan_batch.
 
-    `observations` are (recipe, current reward) pairs of the project's rewarded videos.
+    The model learns from `evidence` (the project's per-recipe sums, weighted to the recent)
+    when given, else from `observations`, (recipe, current reward) pairs of weight 1.
     `state.running` and `state.existing_keys` are used as in the seed policy; `state.ranked` and
     `state.tested` only by the cold start (which is the seed policy's plan).
     """
@@ -251,7 +255,11 @@ def plan_batch_thompson(
         or probability_draws < 1
     ):
         raise ValueError(f"probability_draws must be an integer >= 1; got {probability_draws!r}")
-    model = fit_additive_model(observations, settings.presets)
+    model = (
+        fit_additive_model(observations, settings.presets)
+        if evidence is None
+        else fit_evidence(evidence, settings.presets)
+    )
     if not model.is_informative:
         return _cold_start(n, topics, state, settings, seed, probability_draws)
 

@@ -7,9 +7,8 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-from sqlalchemy import Row, bindparam, case, func, or_, select, text, update
+from sqlalchemy import bindparam, case, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -23,13 +22,12 @@ from learning_loop.db.queries import (
     ensure_recipes,
     recipe_of,
 )
-from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.batch import MAX_BATCH_SIZE
+from learning_loop.domain.estimates import RecipeEstimates, rank_recipes
 from learning_loop.domain.recipe import RECIPE_FIELDS, Recipe
 from learning_loop.domain.sampler import (
     BatchPlan,
     PlannerSettings,
-    RankedRecipe,
     RunningExperiment,
     SamplerState,
     explore_baseline,
@@ -38,6 +36,7 @@ from learning_loop.domain.sampler import (
 )
 from learning_loop.domain.statuses import (
     ExperimentStatus,
+    ExploitScope,
     GenerationMode,
     JobStatus,
     PlannerBackend,
@@ -47,6 +46,7 @@ from learning_loop.domain.statuses import (
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
 from learning_loop.planner.template import build_template_plan
 from learning_loop.services.errors import Conflict, InvalidInput
+from learning_loop.services.estimates import project_estimates
 from learning_loop.services.projects import get_project, no_such_project, planner_settings
 from learning_loop.services.recipes import ranked_recipe_rows, recipe_views
 from learning_loop.services.views import (
@@ -153,11 +153,12 @@ def sampler_state(
     settings: PlannerSettings,
     topics: Sequence[str] | None,
     n: int,
-) -> tuple[SamplerState, list[Row[Any]]]:
+) -> tuple[SamplerState, RecipeEstimates]:
     """What a batch of `n` needs, and nothing more: the taken topic+recipe pairs of the
-    requested topics, the best recipes it can reach (`ranked_depth`, read from the rank
-    index), the running experiments with their variant jobs, and the experiments ever opened
-    on the explore baseline. Its cost does not grow with the project's videos or recipes."""
+    requested topics, the best recipes it can reach by estimate (`ranked_depth` of them, from
+    the model fitted on the recipes' stored evidence), the running experiments with their
+    variant jobs, and the experiments ever opened on the explore baseline. Its cost does not
+    grow with the project's videos; the fit reads the recipes that have evidence."""
     conn = session.connection()  # plain statements: Core's execution path, no ORM pass
     keys: set[tuple[str, str]] = set()
     if topics:
@@ -167,12 +168,9 @@ def sampler_state(
             rows = conn.execute(_TAKEN_PAIRS, params).tuples()
             keys.update((t, r) for t, r in rows if t is not None and r is not None)
     depth = ranked_depth(settings.top_k, len(keys), n)
-    ranked_rows = ranked_recipe_rows(session, project.id, depth, rewarded_only=True)
-    ranked = [
-        RankedRecipe(recipe_of(r), r.avg_reward_score, r.times_used)
-        for r in ranked_rows
-        if r.avg_reward_score is not None
-    ]
+    estimates = project_estimates(session, project)
+    made_only = settings.exploit_scope == ExploitScope.MADE
+    ranked = rank_recipes(estimates, settings.default_recipe, depth, made_only)
     baseline_hash = explore_baseline(ranked, settings.default_recipe).recipe_hash
     width = len(RECIPE_FIELDS)
     running: list[RunningExperiment] = []
@@ -196,37 +194,24 @@ def sampler_state(
     state = SamplerState(
         ranked=ranked, running=running, tested=frozenset(tested), existing_keys=frozenset(keys)
     )
-    return state, ranked_rows
-
-
-def observations(session: Session, project: Project) -> list[tuple[Recipe, float]]:
-    """(recipe, current reward) of every rewarded video: what Thompson sampling learns from."""
-    current = current_rewards(session.get_bind().dialect.name, None, [project.id])
-    rows = session.execute(
-        select(RecipeRow, current.c.reward)
-        .join(VideoJob, VideoJob.recipe_id == RecipeRow.id)
-        .join(current, current.c.video_id == VideoJob.id)
-        .where(VideoJob.project_id == project.id)
-        .order_by(VideoJob.id)
-    ).all()
-    return [(recipe_of(r), float(reward)) for r, reward in rows]
+    return state, estimates
 
 
 def sample(
-    session: Session,
     project: Project,
     settings: PlannerSettings,
     n: int,
     topics: Sequence[str] | None,
     state: SamplerState,
+    estimates: RecipeEstimates,
     seed: int | None,
 ) -> BatchPlan:
-    """The project's policy: the seed's 70/30 (default) or Thompson sampling (opt-in)."""
+    """The project's policy: the seed's 70/30 (default) or Thompson sampling (opt-in), both
+    learning from the same evidence."""
     if project.policy == Policy.THOMPSON:
-        # Imported here: numpy's import is paid by the projects that use the policy.
         from learning_loop.domain.thompson import plan_batch_thompson
 
-        return plan_batch_thompson(n, topics, state, settings, seed, observations(session, project))
+        return plan_batch_thompson(n, topics, state, settings, seed, evidence=estimates.evidence)
     return plan_batch(n, topics, state, settings, seed)
 
 
@@ -252,9 +237,9 @@ def preview(
             raise no_such_project(project_id)
         project, recent = found
         settings = planner_settings(project)
-        state, ranked_rows = sampler_state(session, project, settings, cleaned, n)
-        plan = sample(session, project, settings, n, cleaned, state, seed)
-        top = ranked_rows[: project.top_k]
+        state, estimates = sampler_state(session, project, settings, cleaned, n)
+        plan = sample(project, settings, n, cleaned, state, estimates, seed)
+        top = ranked_recipe_rows(session, project.id, project.top_k, estimated_only=True)
         return PreviewView(
             recommendations=[
                 RecommendationView(
@@ -476,8 +461,8 @@ def plan_and_write(
                 if from_backlog:
                     cleaned = list(project.topic_backlog or [])
                 settings = planner_settings(project)
-                state, _ = sampler_state(session, project, settings, cleaned, n)
-                plan = sample(session, project, settings, n, cleaned, state, seed)
+                state, estimates = sampler_state(session, project, settings, cleaned, n)
+                plan = sample(project, settings, n, cleaned, state, estimates, seed)
                 if from_backlog:
                     used = {r.topic_hash for r in plan.recommendations}
                     used |= {

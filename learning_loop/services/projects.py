@@ -14,6 +14,11 @@ from sqlalchemy.orm import Session
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Experiment, Project, ProjectSettingChange, utcnow
 from learning_loop.db.models import Recipe as RecipeRow
+from learning_loop.domain.estimates import (
+    DEFAULT_HALF_LIFE_DAYS,
+    HALF_LIFE_MAX_DAYS,
+    HALF_LIFE_MIN_DAYS,
+)
 from learning_loop.domain.recipe import (
     DEFAULT_PRESETS,
     DEFAULT_RECIPE,
@@ -23,7 +28,7 @@ from learning_loop.domain.recipe import (
 )
 from learning_loop.domain.rewards import RewardWeights
 from learning_loop.domain.sampler import PlannerSettings
-from learning_loop.domain.statuses import ExperimentStatus, PlannerBackend, Policy
+from learning_loop.domain.statuses import ExperimentStatus, ExploitScope, PlannerBackend, Policy
 from learning_loop.domain.topics import InvalidTopic, clean_topic
 from learning_loop.services.errors import Conflict, InvalidInput, NotFound
 from learning_loop.services.rows import is_encodable
@@ -60,6 +65,9 @@ class ProjectSettings:
     policy: Policy = Policy.SEED
     target_duration_s: float = 45.0
     planner_backend: PlannerBackend = PlannerBackend.TEMPLATE
+    # How fast old evidence fades in the estimates, in days; None: never.
+    half_life_days: int | None = DEFAULT_HALF_LIFE_DAYS
+    exploit_scope: ExploitScope = ExploitScope.CATALOGUE
 
 
 @dataclass(frozen=True)
@@ -79,11 +87,31 @@ class SettingsChange:
     policy: Policy | None = None
     target_duration_s: float | None = None
     planner_backend: PlannerBackend | None = None
+    # A number of days, or NEVER.
+    half_life_days: int | str | None = None
+    exploit_scope: ExploitScope | None = None
     add_presets: tuple[str, ...] = ()
     remove_presets: tuple[str, ...] = ()
 
 
 BACKLOG_MAX = 10_000
+NEVER = "never"
+
+
+def parse_half_life(value: int | str) -> int | None:
+    """A half-life as given: a whole number of days, or "never" (None: evidence never fades)."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == NEVER:
+            return None
+        if not text.isdigit():
+            raise InvalidInput(
+                f"half_life_days must be a whole number of days or {NEVER!r}, got {value[:40]!r}",
+                "half_life_days",
+            )
+        value = int(text)
+    _check_range("half_life_days", value, HALF_LIFE_MIN_DAYS, HALF_LIFE_MAX_DAYS)
+    return value
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
@@ -139,6 +167,8 @@ def validate_settings(s: ProjectSettings) -> None:
     if not 0 < s.alpha <= 0.5:
         raise InvalidInput(f"alpha must be within (0, 0.5], got {s.alpha}", "alpha")
     _check_range("target_duration_s", s.target_duration_s, 1, 600)
+    if s.half_life_days is not None:
+        _check_range("half_life_days", s.half_life_days, HALF_LIFE_MIN_DAYS, HALF_LIFE_MAX_DAYS)
     if not s.presets:
         raise InvalidInput("presets must name at least one preset", "presets")
     if len(set(s.presets)) != len(s.presets):
@@ -184,6 +214,8 @@ def create_project(db: Database, name: str, settings: ProjectSettings | None = N
                 policy=s.policy.value,
                 target_duration_s=s.target_duration_s,
                 planner_backend=s.planner_backend.value,
+                half_life_days=s.half_life_days,
+                exploit_scope=s.exploit_scope.value,
                 topic_backlog=[],
             )
             session.add(project)
@@ -249,6 +281,8 @@ def settings_of(project: Project) -> ProjectSettings:
         policy=Policy(project.policy),
         target_duration_s=project.target_duration_s,
         planner_backend=PlannerBackend(project.planner_backend),
+        half_life_days=project.half_life_days,
+        exploit_scope=ExploitScope(project.exploit_scope),
     )
 
 
@@ -259,6 +293,8 @@ def merge_settings(old: ProjectSettings, change: SettingsChange) -> ProjectSetti
         for f in fields(ProjectSettings)
         if getattr(change, f.name) is not None
     }
+    if "half_life_days" in asked:
+        asked["half_life_days"] = parse_half_life(asked["half_life_days"])
     new = replace(old, **asked)
     for preset in new.presets:
         try:
@@ -354,6 +390,8 @@ def settings_view(project: Project, changes: Sequence[ProjectSettingChange]) -> 
             "auto_plan": project.auto_plan,
             "auto_plan_count": project.auto_plan_count,
             "planner_backend": project.planner_backend,
+            "half_life_days": project.half_life_days,
+            "exploit_scope": project.exploit_scope,
             "changes": [SettingChangeView.model_validate(c) for c in changes],
         }
     )
@@ -400,6 +438,8 @@ def _write_settings(project: Project, s: ProjectSettings) -> None:
     project.policy = s.policy.value
     project.target_duration_s = s.target_duration_s
     project.planner_backend = s.planner_backend.value
+    project.half_life_days = s.half_life_days
+    project.exploit_scope = s.exploit_scope.value
 
 
 def list_projects(db: Database, limit: int = 1000, offset: int = 0) -> list[ProjectView]:
@@ -431,6 +471,7 @@ def planner_settings(project: Project) -> PlannerSettings:
         min_samples=project.min_samples,
         presets=tuple(project.presets),
         default_recipe=Recipe.from_dict(project.default_recipe),
+        exploit_scope=ExploitScope(project.exploit_scope),
     )
 
 

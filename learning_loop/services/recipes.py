@@ -47,6 +47,7 @@ from learning_loop.db.queries import (
 from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.rewards import window_bounds
 from learning_loop.services.errors import InvalidInput, NotFound
+from learning_loop.services.estimates import write_estimates
 from learning_loop.services.projects import get_project
 from learning_loop.services.views import RecipeView
 
@@ -59,6 +60,8 @@ class RecipeStatsResult(BaseModel):
     projects: int
     recipes: int
     rewarded_recipes: int
+    # Recipes with an estimate from the whole history (contract §4).
+    estimated_recipes: int = 0
 
 
 def check_days(days: int) -> int:
@@ -79,7 +82,8 @@ def compute_recipe_stats(
     days: int | None = 30,
     project_ids: Sequence[uuid.UUID] | None = None,
 ) -> RecipeStatsResult:
-    """Per recipe, the mean and best current reward of its videos published in the window.
+    """Per recipe, the mean and best current reward of its videos published in the window,
+    and its estimate from the whole history (`estimates.write_estimates`).
 
     `days=None` takes each project's own `window_days` (projects grouped by window length, one
     pass per length, like the rewards). Computed and written inside the database: a row per
@@ -111,6 +115,7 @@ def compute_recipe_stats(
             for (length, own), group in sorted(groups.items()):
                 for part in chunks(group, 10_000):
                     _stats_for_window(session, db.dialect, as_of, length, list(part), held and own)
+        estimated = write_estimates(session, db.dialect, as_of, ids)
         recipes, rewarded = session.execute(
             select(func.count(), func.count(RecipeDailyStats.avg_reward_score)).where(
                 RecipeDailyStats.stats_date == as_of, _scope(RecipeDailyStats.project_id, ids)
@@ -127,6 +132,7 @@ def compute_recipe_stats(
             projects=projects or 0,
             recipes=recipes or 0,
             rewarded_recipes=rewarded or 0,
+            estimated_recipes=estimated,
         )
     # Every recipe's scores changed: the rank index serves pages and plans only while the
     # planner's statistics know how many recipes are scored.
@@ -265,6 +271,10 @@ RECIPE_VIEW_COLUMNS = (
     RecipeRow.best_reward_score,
     RecipeRow.rewarded_videos,
     RecipeRow.stats_as_of,
+    RecipeRow.estimate,
+    RecipeRow.estimate_low,
+    RecipeRow.estimate_high,
+    RecipeRow.evidence_videos,
 )
 # Built once: a request binds its values instead of building (and keying) a statement anew.
 _RANKED = (
@@ -272,13 +282,13 @@ _RANKED = (
     .where(RecipeRow.project_id == bindparam("project_id"))
     .order_by(*RECIPE_RANK)
 )
-_REWARDED = _RANKED.where(RecipeRow.avg_reward_score.is_not(None))
-# (paged, rewarded only) -> statement
+_ESTIMATED = _RANKED.where(RecipeRow.estimate.is_not(None))
+# (paged, estimated only) -> statement
 _RANKED_READS = {
     (False, False): _RANKED,
-    (False, True): _REWARDED,
+    (False, True): _ESTIMATED,
     (True, False): _RANKED.limit(bindparam("limit")).offset(bindparam("offset")),
-    (True, True): _REWARDED.limit(bindparam("limit")).offset(bindparam("offset")),
+    (True, True): _ESTIMATED.limit(bindparam("limit")).offset(bindparam("offset")),
 }
 
 
@@ -288,11 +298,11 @@ def ranked_recipe_rows(
     limit: int | None = None,
     offset: int = 0,
     *,
-    rewarded_only: bool = False,
+    estimated_only: bool = False,
 ) -> list[Row[Any]]:
     """Recipes best first (`RECIPE_RANK`), a page of them read from the rank index, as rows
     of `RECIPE_VIEW_COLUMNS`."""
-    stmt = _RANKED_READS[limit is not None, rewarded_only]
+    stmt = _RANKED_READS[limit is not None, estimated_only]
     params = {"project_id": project_id, "limit": limit, "offset": offset}
     return list(session.connection().execute(stmt, params))
 

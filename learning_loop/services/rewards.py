@@ -13,8 +13,15 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import MetricSnapshot, Project, VideoJob, VideoReward
-from learning_loop.db.queries import BULK, REWARDS_LOCK, chunks, lock_date
+from learning_loop.db.models import (
+    MetricSnapshot,
+    Project,
+    RewardDate,
+    SettledReward,
+    VideoJob,
+    VideoReward,
+)
+from learning_loop.db.queries import BULK, REWARDS_LOCK, chunks, dialect_insert, lock_date
 from learning_loop.db.reward_history import (
     DEFAULT_HISTORY_DAYS,
     analyze_date,
@@ -42,6 +49,8 @@ class RewardsResult(BaseModel):
     # Dates that left the daily history during this run (reward history, contract §3).
     retired_dates: list[dt.date] = []
     settled_rewards: int = 0
+    # Videos older than the window that got their reward this run (contract §3, history).
+    history_rewarded: int = 0
 
 
 def select_projects(session: Session, project_ids: Sequence[uuid.UUID] | None) -> list[Project]:
@@ -142,6 +151,10 @@ def compute_rewards_for_date(
                         window_rewards_select(db.dialect, part, as_of, start, end),
                     )
                 )
+        history = 0
+        for length, group in by_length.items():
+            for part in [None] if everyone else list(chunks(group, 10_000)):
+                history += reward_history(session, db.dialect, as_of, length, part)
         register_date(session, as_of, dt.datetime.now(dt.UTC))
         analyze_date(session, as_of)
         counted = (
@@ -161,4 +174,58 @@ def compute_rewards_for_date(
         per_project={str(k): int(v) for k, v in per_project.items()},
         retired_dates=retirement.retired,
         settled_rewards=retirement.settled_rows,
+        history_rewarded=history,
     )
+
+
+def reward_history(
+    session: Session,
+    dialect: str,
+    as_of: dt.date,
+    length: int,
+    project_ids: Sequence[uuid.UUID] | None,
+) -> int:
+    """Give every video published before the window of `as_of` that has a snapshot by its end
+    and no reward yet the reward of its own window (contract §3, history): the last window of
+    `length` days that holds it, the one of the date ``published date + length - 1``, with each
+    video of that window measured by its latest snapshot up to the end of `as_of`. The reward
+    is settled (`video_settled_rewards`), dated with that window's date. Returns the videos
+    rewarded.
+
+    Only videos without any reward are looked for, so a history is rewarded once, by the first
+    run that sees its metrics, and a run in steady state finds none.
+    """
+    start, end = window_bounds(as_of, length)
+    held = select(RewardDate.reward_date)
+    pending = select(VideoJob.id, VideoJob.published_at).where(
+        VideoJob.published_at < start,
+        select(MetricSnapshot.id)
+        .where(MetricSnapshot.video_id == VideoJob.id, MetricSnapshot.captured_at < end)
+        .exists(),
+        ~select(SettledReward.video_id).where(SettledReward.video_id == VideoJob.id).exists(),
+        ~select(VideoReward.video_id)
+        .where(VideoReward.video_id == VideoJob.id, VideoReward.reward_date.in_(held))
+        .exists(),
+    )
+    if project_ids is not None:
+        pending = pending.where(VideoJob.project_id.in_(list(project_ids)))
+    days: dict[dt.date, list[uuid.UUID]] = {}
+    for video_id, published_at in session.execute(pending).tuples():
+        if published_at is not None:  # the filter on it leaves none without
+            days.setdefault(published_at.date(), []).append(video_id)
+    table = SettledReward.__table__
+    written = 0
+    for day in sorted(days):
+        anchor = day + dt.timedelta(days=length - 1)
+        own_start, own_end = window_bounds(anchor, length)
+        for part in chunks(days[day]):
+            rows = window_rewards_select(
+                dialect, project_ids, anchor, own_start, own_end, measured_by=end
+            ).subquery("own_window")
+            chosen = select(*(rows.c[c] for c in REWARD_INSERT_COLUMNS)).where(
+                rows.c.video_id.in_(list(part))
+            )
+            stmt = dialect_insert(session, table).from_select(list(REWARD_INSERT_COLUMNS), chosen)
+            session.execute(stmt.on_conflict_do_nothing(index_elements=["video_id"]))
+            written += len(part)
+    return written

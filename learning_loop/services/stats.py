@@ -91,7 +91,7 @@ def project_stats(db: Database, project_id: uuid.UUID) -> StatsView:
                 RecipeRow.project_id == pid
             )
         ).one()
-        top = ranked_recipe_rows(session, pid, 1, rewarded_only=True)
+        top = ranked_recipe_rows(session, pid, 1, estimated_only=True)
         batches = session.scalar(
             select(func.count()).select_from(PlannedBatch).where(PlannedBatch.project_id == pid)
         )

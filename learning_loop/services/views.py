@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from learning_loop.domain.statuses import (
     ExperimentStatus,
+    ExploitScope,
     GenerationMode,
     JobStatus,
     PlannerBackend,
@@ -49,6 +50,8 @@ class ProjectView(View):
     auto_plan_count: int
     topic_backlog: list[str]
     planner_backend: PlannerBackend = PlannerBackend.TEMPLATE
+    half_life_days: int | None = 90  # None: old evidence never fades
+    exploit_scope: ExploitScope = ExploitScope.CATALOGUE
 
 
 class RewardWeightsView(BaseModel):
@@ -84,6 +87,8 @@ class ProjectSettingsView(BaseModel):
     auto_plan: bool
     auto_plan_count: int
     planner_backend: PlannerBackend = PlannerBackend.TEMPLATE
+    half_life_days: int | None = 90  # None: old evidence never fades
+    exploit_scope: ExploitScope = ExploitScope.CATALOGUE
     changes: list[SettingChangeView] = []
 
 
@@ -94,10 +99,44 @@ class RecipeView(RecipeFields):
     id: uuid.UUID
     recipe_hash: str
     times_used: int
+    # The window's raw stats (contract §4): mean and best reward of the recipe's videos
+    # published in the stats window, and how many there are.
     avg_reward_score: float | None
     best_reward_score: float | None
     rewarded_videos: int
     stats_as_of: dt.date | None
+    # The whole history (contract §4, estimates): the model's expected reward with its 95%
+    # interval, and the rewarded videos made with the recipe, however old.
+    estimate: float | None = None
+    estimate_low: float | None = None
+    estimate_high: float | None = None
+    evidence_videos: int = 0
+
+
+class ValueInsightView(BaseModel):
+    value: str | int
+    effect: float
+    low: float
+    high: float
+    videos: int
+    p_best: float
+
+
+class FieldInsightView(BaseModel):
+    field: str
+    reference: str | int
+    summary: str
+    values: list[ValueInsightView]
+
+
+class InsightsView(BaseModel):
+    """What each value of each recipe field does to the expected reward (`learn insights`)."""
+
+    project_id: uuid.UUID
+    as_of: dt.date | None
+    videos: int
+    half_life_days: int | None
+    fields: list[FieldInsightView]
 
 
 class VideoView(View):

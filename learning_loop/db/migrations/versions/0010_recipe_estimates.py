@@ -1,0 +1,101 @@
+"""recipe estimates from the whole history: evidence sums, estimates, and two project settings
+
+`recipes` gains the whole-history evidence of the additive model (contract §4): the rewarded
+videos behind the recipe (`evidence_videos`) and the sums of their recency weights, weighted
+rewards and weighted squared rewards (`evidence_weight`, `evidence_sum`, `evidence_sumsq`), and
+the model's `estimate` with its 95% interval (`estimate_low`, `estimate_high`). The leaderboard
+is ordered by estimate: `ix_recipes_ranked` is rebuilt on the new rank.
+
+`projects` gains `half_life_days` (how fast old evidence fades; null: never; 90 by default) and
+`exploit_scope` (`catalogue`, the default, or `made`).
+
+Every stored reward, stat and verdict stays as it is; the estimates appear at the next daily
+recipe-stats run, and the next rewards run gives the videos of the history their rewards.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-06 10:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# The values as of this revision (learning_loop.domain.statuses); a migration stays frozen.
+SCOPES = ("catalogue", "made")
+OLD_RANK: list[str | sa.TextClause] = [
+    "project_id",
+    sa.text("(avg_reward_score IS NULL)"),
+    sa.text("avg_reward_score DESC"),
+    sa.text("times_used DESC"),
+    "recipe_hash",
+]
+NEW_RANK: list[str | sa.TextClause] = [
+    "project_id",
+    sa.text("(estimate IS NULL)"),
+    sa.text("estimate DESC"),
+    sa.text("evidence_videos DESC"),
+    sa.text("times_used DESC"),
+    "recipe_hash",
+]
+
+
+def upgrade() -> None:
+    scope_check = f"exploit_scope IN ({', '.join(repr(v) for v in SCOPES)})"
+    if op.get_bind().dialect.name == "sqlite":
+        # In place (see 0007): a batch rebuild of `projects` would cascade its DELETE.
+        for statement in (
+            "ALTER TABLE projects ADD COLUMN half_life_days INTEGER DEFAULT 90",
+            "ALTER TABLE projects ADD COLUMN exploit_scope VARCHAR(20) DEFAULT 'catalogue' "
+            f"NOT NULL CONSTRAINT ck_projects_exploit_scope CHECK ({scope_check})",
+        ):
+            op.execute(statement)
+    else:
+        op.add_column("projects", sa.Column("half_life_days", sa.Integer(), server_default="90"))
+        op.add_column(
+            "projects",
+            sa.Column(
+                "exploit_scope", sa.String(length=20), nullable=False, server_default="catalogue"
+            ),
+        )
+        op.create_check_constraint(op.f("ck_projects_exploit_scope"), "projects", scope_check)
+    op.add_column(
+        "recipes", sa.Column("evidence_videos", sa.Integer(), nullable=False, server_default="0")
+    )
+    for name in (
+        "evidence_weight",
+        "evidence_sum",
+        "evidence_sumsq",
+        "estimate",
+        "estimate_low",
+        "estimate_high",
+    ):
+        op.add_column("recipes", sa.Column(name, sa.Float()))
+    op.drop_index("ix_recipes_ranked", table_name="recipes")
+    op.create_index("ix_recipes_ranked", "recipes", NEW_RANK)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_recipes_ranked", table_name="recipes")
+    op.create_index("ix_recipes_ranked", "recipes", OLD_RANK)
+    with op.batch_alter_table("recipes") as batch_op:
+        for name in (
+            "estimate_high",
+            "estimate_low",
+            "estimate",
+            "evidence_sumsq",
+            "evidence_sum",
+            "evidence_weight",
+            "evidence_videos",
+        ):
+            batch_op.drop_column(name)
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_constraint(op.f("ck_projects_exploit_scope"), "projects", type_="check")
+    op.drop_column("projects", "exploit_scope")
+    op.drop_column("projects", "half_life_days")
