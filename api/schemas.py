@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
 from learning_loop.domain.recipe import InvalidRecipe, Recipe
 from learning_loop.domain.rewards import RewardWeights
@@ -77,6 +77,18 @@ class WeightsBody(Body):
     engagement: float
 
 
+def _days_or_never(value: object) -> object:
+    """A half-life is a whole number or a word (the service reads it); anything else is named
+    here, as one error of the field."""
+    if (
+        value is None
+        or isinstance(value, str)
+        or (isinstance(value, int) and not isinstance(value, bool))
+    ):
+        return value
+    raise ValueError("must be a whole number of days or 'never'")
+
+
 class SettingsBody(Body):
     """Settings to set; a field left out keeps its value (its default at creation)."""
 
@@ -99,7 +111,7 @@ class SettingsBody(Body):
         description="Who writes the jobs' video plans: `template` (offline, at planning) or "
         "`openai` (after planning, by the `video_plans` run)",
     )
-    half_life_days: StrictInt | Literal["never"] | None = Field(
+    half_life_days: Annotated[int | str | None, BeforeValidator(_days_or_never)] = Field(
         default=None,
         description='How fast old evidence fades in the recipe estimates: 7..3650 days, or "never"',
     )

@@ -30,6 +30,7 @@ from learning_loop.cli.output import print_fields, print_json, print_table
 from learning_loop.cli.plan_video import plan_video
 from learning_loop.cli.progress import import_progress
 from learning_loop.cli.progress import wanted as progress_wanted
+from learning_loop.domain.formatting import interval_text
 from learning_loop.domain.statuses import ExperimentStatus, JobStatus, PlanStatus
 
 if TYPE_CHECKING:
@@ -168,8 +169,9 @@ def update_stats(
     else:
         typer.echo(
             f"run {info.run_id} {info.status}: as of {day}, {summary.videos_rewarded} video "
-            f"reward(s), {summary.rewarded_recipes} of {summary.recipes} recipe(s) scored over "
-            f"{days} days"
+            f"reward(s) in the window, {summary.history_rewarded} video(s) rewarded in all, "
+            f"{summary.estimated_recipes} of {summary.recipes} recipe(s) estimated, "
+            f"{summary.rewarded_recipes} scored over {days} days"
         )
 
 
@@ -378,16 +380,28 @@ def echo_skipped(skipped: list[SkippedTopicView], note: str | None) -> None:
 def print_recipes(title: str, rows: list[RecipeView]) -> None:
     print_table(
         title,
-        ["#", "recipe_hash", *RECIPE_COLUMNS, "used", "avg reward", "best", "videos"],
+        [
+            "#",
+            "recipe_hash",
+            *RECIPE_COLUMNS,
+            "estimate [95%]",
+            "videos (all)",
+            "avg (window)",
+            "best (window)",
+            "videos (window)",
+            "used",
+        ],
         [
             (
                 i,
                 _short(r.recipe_hash),
                 *recipe_cells(r),
-                r.times_used,
+                interval_text(r.estimate, r.estimate_low, r.estimate_high),
+                r.evidence_videos,
                 r.avg_reward_score,
                 r.best_reward_score,
                 r.rewarded_videos,
+                r.times_used,
             )
             for i, r in enumerate(rows, start=1)
         ],
@@ -396,7 +410,9 @@ def print_recipes(title: str, rows: list[RecipeView]) -> None:
 
 @app.command("recipes")
 def recipes(project: ProjectOpt, json_: JsonOpt = False) -> None:
-    """Recipes, best first, with times_used, avg_reward_score and best_reward_score."""
+    """Recipes, best first by estimate (the model's expected reward over the whole history,
+    with its 95% interval), with the raw window stats (avg_reward_score, best_reward_score)
+    and times_used."""
     from learning_loop.services.recipes import list_recipes
 
     rows = list_recipes(database(), project)
@@ -404,6 +420,42 @@ def recipes(project: ProjectOpt, json_: JsonOpt = False) -> None:
         print_json(rows)
     else:
         print_recipes("Recipes (best first)", rows)
+
+
+@app.command("insights")
+def insights(project: ProjectOpt, json_: JsonOpt = False) -> None:
+    """Which value of each recipe field works on this channel: each value's effect on the
+    expected reward against the default recipe's value, with a 95% interval, the videos behind
+    it and the chance it is the best, and one sentence per field."""
+    from learning_loop.services.estimates import insights as project_insights
+
+    view = project_insights(database(), project)
+    if json_:
+        print_json(view)
+        return
+    fading = (
+        "evidence never fades"
+        if view.half_life_days is None
+        else f"evidence counts half every {view.half_life_days} days"
+    )
+    typer.echo(f"{view.videos} rewarded video(s) as of {view.as_of or '-'}; {fading}")
+    for f in view.fields:
+        typer.echo(f.summary)
+    for f in view.fields:
+        print_table(
+            f"{f.field} (against {f.reference})",
+            ["value", "effect", "95% interval", "videos", "P(best)"],
+            [
+                (
+                    v.value,
+                    f"{v.effect:+.3f}",
+                    f"[{v.low:+.3f}, {v.high:+.3f}]",
+                    v.videos,
+                    f"{100 * v.p_best:.0f}%",
+                )
+                for v in f.values
+            ],
+        )
 
 
 @app.command("experiments")

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -120,7 +121,8 @@ class Project(Base):
     planner_backend: Mapped[str] = mapped_column(
         String(20), default=PlannerBackend.TEMPLATE.value, server_default="template"
     )
-    # How fast old evidence fades in the recipe estimates, in days; None: never (0010).
+    # How fast old evidence fades in the recipe estimates, in days; None: never (0010). An
+    # INSERT takes None for the default: write `sqlalchemy.null()` for "never".
     half_life_days: Mapped[int | None] = mapped_column(Integer, default=90, server_default="90")
     # Which recipes exploit slots may take (0010).
     exploit_scope: Mapped[str] = mapped_column(
@@ -195,6 +197,30 @@ RECIPE_RANK = (
     Recipe.recipe_hash,
 )
 Index("ix_recipes_ranked", Recipe.project_id, *RECIPE_RANK)
+# The recipes a fit reads: those with evidence (0010).
+_HAS_EVIDENCE = text("evidence_videos > 0")
+Index(
+    "ix_recipes_evidence",
+    Recipe.project_id,
+    sqlite_where=_HAS_EVIDENCE,
+    postgresql_where=_HAS_EVIDENCE,
+)
+
+
+class RecipeModel(Base):
+    """A project's evidence in field space as of its last recipe-stats date (0010): the
+    sufficient statistics of the additive model (`domain.additive_model.EvidenceSummary`, as
+    float64 bytes), so a plan or the insights fit the model from one row."""
+
+    __tablename__ = "recipe_models"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    presets: Mapped[list[str]] = mapped_column(JSON)
+    videos: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class RecipeDailyStats(Base):

@@ -3,6 +3,7 @@
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from dagster import (
     AssetExecutionContext,
@@ -14,6 +15,8 @@ from dagster import (
 
 from learning_loop.defs.partitions import daily_partitions
 from learning_loop.defs.resources import LearningLoopDatabase, retry_transient_errors
+from learning_loop.domain.formatting import interval_text
+from learning_loop.services.estimates import insights
 from learning_loop.services.experiments import evaluate_experiments
 from learning_loop.services.recipes import compute_recipe_stats, top_recipes_of_day
 from learning_loop.services.rewards import compute_rewards_for_date, window_summary
@@ -88,6 +91,7 @@ def video_rewards(
             "projects_touched": len(result.per_project),
             "retired_dates": ", ".join(d.isoformat() for d in result.retired_dates) or "none",
             "settled_rewards": result.settled_rewards,
+            "history_rewarded": result.history_rewarded,
         }
     )
 
@@ -96,8 +100,9 @@ def video_rewards(
     partitions_def=daily_partitions,
     group_name=GROUP,
     deps=[video_rewards],
-    description="Per recipe: mean and best current reward over the window, times used "
-    "(contract §4).",
+    description="Per recipe: mean and best current reward over the window, times used, and the "
+    "estimate of its expected reward with a 95% interval from the model of the whole weighted "
+    "history (contract §4).",
 )
 @retry_transient_errors()
 def recipe_stats(
@@ -108,18 +113,28 @@ def recipe_stats(
     result = compute_recipe_stats(db, day, config.days, project_scope(config))
     scope = project_scope(config)
     top = top_recipes_of_day(db, day, scope[0] if scope else None)
-    table = "| recipe | preset | hook | scenes | wpm | captions | ending | videos | avg | best |\n"
-    table += "|---|---|---|---|---|---|---|---|---|---|\n"
+    table = (
+        "| recipe | preset | hook | scenes | wpm | captions | ending | estimate [95%] | "
+        "videos | avg | best |\n"
+    )
+    table += "|---|---|---|---|---|---|---|---|---|---|---|\n"
     table += "\n".join(
         f"| {r.recipe_hash[:12]} | {r.preset} | {r.hook_type} | {r.scene_count} | "
         f"{r.narration_wpm_bucket} | {r.caption_density_bucket} | {r.ending_type} | "
+        f"{interval_text(r.estimate, r.estimate_low, r.estimate_high)} | "
         f"{r.rewarded_videos} | {r.avg_reward_score:.3f} | {r.best_reward_score:.3f} |"
         for r in top
     )
+    extra: dict[str, Any] = {}
+    if scope and len(scope) == 1:
+        found = insights(db, scope[0])
+        extra["insights"] = MetadataValue.md("\n".join(f"- {f.summary}" for f in found.fields))
     return MaterializeResult(
         metadata={
             "recipes": result.recipes,
             "rewarded_recipes": result.rewarded_recipes,
+            "estimated_recipes": result.estimated_recipes,
+            **extra,
             "projects": result.projects,
             "window_days": result.days if result.days is not None else "each project's own",
             "top_recipes": MetadataValue.md(table),

@@ -262,22 +262,98 @@ def fit_additive_model(
     return fit_evidence(evidence_from_videos(rows, rewards), key)
 
 
+@dataclass(frozen=True)
+class EvidenceSummary:
+    """The evidence in field space: everything the fit needs, of a size fixed by the catalogue
+    (p design columns), whatever the videos and recipes behind it. The daily run stores it per
+    project, so a plan reads one row.
+
+    With x_r the one-hot row of recipe r, W_r, Y_r, YY_r its sums (`Evidence`):
+    ``gram = sum W_r x_r x_r'``, ``xw = sum W_r x_r``, ``xy = sum Y_r x_r``, and the totals;
+    ``counts`` are the videos behind each design column (a field value).
+    """
+
+    presets: tuple[str, ...]
+    videos: int
+    distinct_recipes: int
+    weight: float
+    total: float
+    squares: float
+    xw: FloatArray
+    xy: FloatArray
+    counts: FloatArray
+    gram: FloatArray
+
+    def to_bytes(self) -> bytes:
+        """The numbers as float64 bytes (the presets are stored beside them)."""
+        head = np.array(
+            [self.videos, self.distinct_recipes, self.weight, self.total, self.squares],
+            dtype=np.float64,
+        )
+        parts = [head, self.xw, self.xy, self.counts, self.gram.ravel()]
+        return b"".join(np.ascontiguousarray(x, dtype="<f8").tobytes() for x in parts)
+
+    @classmethod
+    def from_bytes(cls, presets: Sequence[str], data: bytes) -> EvidenceSummary:
+        key = _catalogue_key(presets)
+        p = len(catalogue(key).columns)
+        values = np.frombuffer(data, dtype="<f8").astype(np.float64)
+        if values.shape[0] != 5 + 3 * p + p * p:
+            raise ValueError(f"an evidence summary of {p} columns has {5 + 3 * p + p * p} numbers")
+        head = values[:5]
+        return cls(
+            presets=key,
+            videos=int(head[0]),
+            distinct_recipes=int(head[1]),
+            weight=float(head[2]),
+            total=float(head[3]),
+            squares=float(head[4]),
+            xw=values[5 : 5 + p],
+            xy=values[5 + p : 5 + 2 * p],
+            counts=values[5 + 2 * p : 5 + 3 * p],
+            gram=values[5 + 3 * p :].reshape(p, p),
+        )
+
+
+def summarise_evidence(evidence: Evidence, presets: Sequence[str]) -> EvidenceSummary:
+    key = _catalogue_key(presets)
+    cat = catalogue(key)
+    x = cat.design[evidence.index]
+    w = evidence.weight
+    return EvidenceSummary(
+        presets=key,
+        videos=evidence.n_videos,
+        distinct_recipes=len(evidence.index),
+        weight=float(w.sum()),
+        total=float(evidence.total.sum()),
+        squares=float(evidence.squares.sum()),
+        xw=w @ x,
+        xy=evidence.total @ x,
+        counts=evidence.videos.astype(np.float64) @ x,
+        gram=(x * w[:, None]).T @ x,
+    )
+
+
 def fit_evidence(evidence: Evidence, presets: Sequence[str]) -> AdditiveModel:
-    """Posterior of the additive model from per-recipe sums (`Evidence`), tau^2 and sigma^2
-    learnt by empirical Bayes.
+    """`fit_summary` of the evidence's summary."""
+    return fit_summary(summarise_evidence(evidence, presets))
+
+
+def fit_summary(summary: EvidenceSummary) -> AdditiveModel:
+    """Posterior of the additive model from the evidence's summary, tau^2 and sigma^2 learnt by
+    empirical Bayes.
 
     With weights w_i the model is reward_i = mu + x_i @ beta + e_i, e_i ~ N(0, sigma^2 / w_i):
     the weighted least-squares form of the conjugate regression. The profile likelihood keeps
     n - 1 degrees of freedom (n videos), so a weighted fit with every weight 1 is the unweighted
     one.
     """
-    key = _catalogue_key(presets)
-    cat = catalogue(key)
-    p = len(cat.columns)
-    n = evidence.n_videos
-    distinct = len(evidence.index)
-    total_weight = float(evidence.weight.sum())
-    intercept = float(evidence.total.sum() / total_weight) if total_weight > 0 else None
+    key = summary.presets
+    p = len(catalogue(key).columns)
+    n = summary.videos
+    distinct = summary.distinct_recipes
+    total_weight = summary.weight
+    intercept = summary.total / total_weight if total_weight > 0 else None
     if n < 3 or distinct < 2:
         # Nothing to compare: the prior at its floor, centred on zero.
         return AdditiveModel(
@@ -294,17 +370,15 @@ def fit_evidence(evidence: Evidence, presets: Sequence[str]) -> AdditiveModel:
             total_weight=total_weight,
         )
     assert intercept is not None
-    x = cat.design[evidence.index]
-    w = evidence.weight
-    centre = (w @ x) / total_weight
-    xc = x - centre
-    # Per recipe: the weighted residual sum of its videos around the grand mean.
-    yc = evidence.total - w * intercept
-    gram = (xc * w[:, None]).T @ xc
+    centre = summary.xw / total_weight
+    # The centred sums: sum W_r (x_r - c)(x_r - c)', sum (x_r - c)(Y_r - W_r ybar), and the
+    # weighted squares around the mean.
+    gram = summary.gram - total_weight * np.outer(centre, centre)
+    gram = (gram + gram.T) / 2
     d, basis = np.linalg.eigh(gram)
     d = np.clip(d, 0.0, None)
-    z = basis.T @ (xc.T @ yc)
-    yy = max(float(evidence.squares.sum()) - total_weight * intercept * intercept, 0.0)
+    z = basis.T @ (summary.xy - intercept * summary.xw)
+    yy = max(summary.squares - total_weight * intercept * intercept, 0.0)
     dof = n - 1
     # Profile log marginal likelihood of lambda = sigma^2 / tau^2 (sigma^2 maximised out):
     # -dof/2 log(Q(lambda)/dof) - 1/2 sum log(1 + d/lambda), Q = yy - sum z^2 / (d + lambda).

@@ -1,6 +1,6 @@
 """Recipe estimates and field insights from the additive model fitted on the whole history.
 
-Every rewarded video counts, weighted by its age (`decay_weight`: a half-life in days, or no
+Every rewarded video counts, weighted by its age (`decay.decay_weight`: a half-life in days, or no
 fading at all), and the model (`additive_model.fit_evidence`) pools what recipes share, their
 field values. From its posterior:
 
@@ -34,11 +34,13 @@ import numpy as np
 from learning_loop.domain.additive_model import (
     AdditiveModel,
     Evidence,
+    EvidenceSummary,
     FloatArray,
     IntArray,
     catalogue,
     catalogue_hashes,
-    fit_evidence,
+    fit_summary,
+    summarise_evidence,
 )
 from learning_loop.domain.batch import RankedRecipe
 from learning_loop.domain.recipe import RECIPE_FIELDS, Recipe, format_field_value
@@ -46,24 +48,6 @@ from learning_loop.domain.recipe import RECIPE_FIELDS, Recipe, format_field_valu
 Z_95 = 1.959963984540054  # the standard normal's 97.5% quantile
 P_BEST_DRAWS = 4000
 _P_BEST_SEED = 20261206
-DEFAULT_HALF_LIFE_DAYS = 90
-HALF_LIFE_MIN_DAYS = 7
-HALF_LIFE_MAX_DAYS = 3650
-
-
-def decay_weight(
-    age_days: FloatArray | Sequence[float] | float, half_life_days: int | None
-) -> FloatArray:
-    """The weight of a video `age_days` old (publication day to the evaluation date):
-    ``0.5 ** (age / half_life)``, 1 at age 0 (and for a video dated later), 1 for every age
-    when nothing fades (`half_life_days` None)."""
-    age = np.maximum(np.asarray(age_days, dtype=np.float64), 0.0)
-    if half_life_days is None:
-        return np.ones_like(age)
-    if half_life_days <= 0:
-        raise ValueError(f"half_life_days must be positive or None; got {half_life_days!r}")
-    weights: FloatArray = np.exp2(-age / float(half_life_days))
-    return weights
 
 
 @lru_cache(maxsize=8)
@@ -82,11 +66,13 @@ class RecipeEstimates:
     """The model's estimates for every recipe of the catalogue (catalogue order)."""
 
     model: AdditiveModel
-    evidence: Evidence
+    summary: EvidenceSummary
     estimate: FloatArray | None  # None: no rewarded video at all
     low: FloatArray | None
     high: FloatArray | None
-    videos: IntArray  # rewarded videos of each recipe
+    # Rewarded videos of each recipe; None when only the summary is known (a plan of an
+    # informative model needs no more).
+    videos: IntArray | None
 
     @property
     def presets(self) -> tuple[str, ...]:
@@ -103,29 +89,37 @@ class RecipeEstimates:
 
 def estimate_recipes(evidence: Evidence, presets: Sequence[str]) -> RecipeEstimates:
     """Fit the model on the evidence and estimate every recipe of the catalogue."""
-    model = fit_evidence(evidence, presets)
-    cat = catalogue(model.presets)
-    videos = np.zeros(cat.size, dtype=np.int64)
+    summary = summarise_evidence(evidence, presets)
+    videos = np.zeros(catalogue(summary.presets).size, dtype=np.int64)
     videos[evidence.index] = evidence.videos
+    return estimate_from_summary(summary, videos)
+
+
+def estimate_from_summary(
+    summary: EvidenceSummary, videos: IntArray | None = None
+) -> RecipeEstimates:
+    """Fit the model on an evidence summary and estimate every recipe of the catalogue."""
+    model = fit_summary(summary)
+    cat = catalogue(model.presets)
     if model.intercept is None:
-        return RecipeEstimates(model, evidence, None, None, None, videos)
+        return RecipeEstimates(model, summary, None, None, None, videos)
     if not model.is_informative or model.centre is None:
         estimate = np.full(cat.size, model.intercept)
         return RecipeEstimates(
-            model, evidence, estimate, np.zeros(cat.size), np.ones(cat.size), videos
+            model, summary, estimate, np.zeros(cat.size), np.ones(cat.size), videos
         )
     rows = cat.design - model.centre
     estimate = model.intercept + rows @ model.mean
     sd = np.sqrt(model.contrast_sd(rows) ** 2 + model.sigma2 / model.total_weight)
     low = np.clip(estimate - Z_95 * sd, 0.0, 1.0)
     high = np.clip(estimate + Z_95 * sd, 0.0, 1.0)
-    return RecipeEstimates(model, evidence, estimate, low, high, videos)
+    return RecipeEstimates(model, summary, estimate, low, high, videos)
 
 
 def rank_order(estimates: RecipeEstimates, default: Recipe, made_only: bool = False) -> IntArray:
-    """Catalogue indices best first: estimate (desc), videos behind it (desc), fields shared
-    with the default recipe (desc), recipe_hash. With `made_only`, only recipes that have a
-    rewarded video; without any, an empty order."""
+    """Catalogue indices best first: estimate (desc), videos behind it (desc, where known),
+    fields shared with the default recipe (desc), recipe_hash. With `made_only`, only recipes
+    that have a rewarded video (which needs the videos); without any, an empty order."""
     cat = catalogue(estimates.presets)
     if estimates.estimate is None:
         return np.zeros(0, dtype=np.int64)
@@ -135,11 +129,12 @@ def rank_order(estimates: RecipeEstimates, default: Recipe, made_only: bool = Fa
     else:
         shared = (cat.codes == cat.codes[default_index]).sum(axis=1)
     # lexsort: the last key is the primary one.
-    order = np.lexsort(
-        (_hash_rank(estimates.presets), -shared, -estimates.videos, -estimates.estimate)
-    )
+    videos = estimates.videos if estimates.videos is not None else np.zeros(cat.size, np.int64)
+    order = np.lexsort((_hash_rank(estimates.presets), -shared, -videos, -estimates.estimate))
     if made_only:
-        order = order[estimates.videos[order] > 0]
+        if estimates.videos is None:
+            raise ValueError("ranking the recipes made needs each recipe's videos")
+        order = order[videos[order] > 0]
     return order.astype(np.int64)
 
 
@@ -154,11 +149,13 @@ def rank_recipes(
     """The `depth` best recipes by estimate (`rank_order`), as the planners take them.
 
     `averages` and `times_used` (by recipe_hash) carry the stored raw stats of recipes that
-    have them, for the reasons a plan gives.
+    have them, for the reasons a plan gives. Without the per-recipe videos (a summary only),
+    each entry's `rewarded_videos` is 0: the caller fills in those of the few ranked ones.
     """
     if estimates.estimate is None or estimates.low is None or estimates.high is None:
         return []
     cat = catalogue(estimates.presets)
+    videos = estimates.videos
     result: list[RankedRecipe] = []
     for index in rank_order(estimates, default, made_only)[:depth].tolist():
         recipe = cat.recipe(index)
@@ -171,7 +168,7 @@ def rank_recipes(
                 estimate=float(estimates.estimate[index]),
                 estimate_low=float(estimates.low[index]),
                 estimate_high=float(estimates.high[index]),
-                rewarded_videos=int(estimates.videos[index]),
+                rewarded_videos=0 if videos is None else int(videos[index]),
             )
         )
     return result
@@ -215,8 +212,7 @@ def field_insights(estimates: RecipeEstimates, default: Recipe) -> list[FieldIns
         if informative
         else None
     )
-    evidence = estimates.evidence
-    codes = cat.codes[evidence.index] if len(evidence.index) else np.zeros((0, 6), np.int64)
+    counts_by_column = estimates.summary.counts
     insights: list[FieldInsight] = []
     for f, name in enumerate(RECIPE_FIELDS):
         values = cat.values[f]
@@ -234,7 +230,7 @@ def field_insights(estimates: RecipeEstimates, default: Recipe) -> list[FieldIns
             p_best = np.bincount(best, minlength=len(values)) / P_BEST_DRAWS
         else:
             p_best = np.full(len(values), 1.0 / len(values))
-        counts = [int(evidence.videos[codes[:, f] == col].sum()) for col in cols]
+        counts = [int(round(counts_by_column[col])) for col in cols]
         items = [
             ValueInsight(
                 value=v,

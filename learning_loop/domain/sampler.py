@@ -27,6 +27,7 @@ from learning_loop.domain.batch import (
     check_request,
     run_batch,
 )
+from learning_loop.domain.formatting import interval_text
 from learning_loop.domain.recipe import RECIPE_FIELDS, Recipe, field_values, format_field_value
 from learning_loop.domain.statuses import ExploitScope
 
@@ -222,7 +223,7 @@ class _SeedPolicy:
                 f"{label} #{index + 1} (avg reward {entry.avg_reward_score:.3f}, "
                 f"{entry.times_used} {uses})"
             )
-        interval = f"{entry.estimate:.3f} [{entry.estimate_low:.3f}, {entry.estimate_high:.3f}]"
+        interval = interval_text(entry.estimate, entry.estimate_low, entry.estimate_high)
         if entry.rewarded_videos == 0:
             behind = "predicted from its fields, never made"
         else:

@@ -34,13 +34,13 @@ import numpy as np
 
 from learning_loop.domain.additive_model import (
     AdditiveModel,
-    Evidence,
+    EvidenceSummary,
     FloatArray,
     Observation,
     catalogue,
     catalogue_hashes,
     fit_additive_model,
-    fit_evidence,
+    fit_summary,
 )
 from learning_loop.domain.batch import (
     BatchPlan,
@@ -239,12 +239,12 @@ def plan_batch_thompson(
     seed: int | None = None,
     observations: Sequence[Observation] = (),
     probability_draws: int = PROBABILITY_DRAWS,
-    evidence: Evidence | None = None,
+    summary: EvidenceSummary | None = None,
 ) -> BatchPlan:
     """Plan n recommendations by Thompson sampling; the same shapes and topic rules as plan_batch.
 
-    The model learns from `evidence` (the project's per-recipe sums, weighted to the recent)
-    when given, else from `observations`, (recipe, current reward) pairs of weight 1.
+    The model learns from `summary` (the project's evidence, weighted to the recent) when
+    given, else from `observations`, (recipe, current reward) pairs of weight 1.
     `state.running` and `state.existing_keys` are used as in the seed policy; `state.ranked` and
     `state.tested` only by the cold start (which is the seed policy's plan).
     """
@@ -257,8 +257,8 @@ def plan_batch_thompson(
         raise ValueError(f"probability_draws must be an integer >= 1; got {probability_draws!r}")
     model = (
         fit_additive_model(observations, settings.presets)
-        if evidence is None
-        else fit_evidence(evidence, settings.presets)
+        if summary is None
+        else fit_summary(summary)
     )
     if not model.is_informative:
         return _cold_start(n, topics, state, settings, seed, probability_draws)

@@ -14,13 +14,14 @@ from sqlalchemy import Date, Float, bindparam, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import Project, VideoJob
+from learning_loop.db.models import Project, RecipeModel, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.db.queries import BULK
+from learning_loop.db.queries import BULK, dialect_insert
 from learning_loop.db.reward_history import current_rewards
-from learning_loop.domain.additive_model import Evidence, catalogue
+from learning_loop.domain.additive_model import Evidence, EvidenceSummary, catalogue
 from learning_loop.domain.estimates import (
     RecipeEstimates,
+    estimate_from_summary,
     estimate_recipes,
     field_insights,
 )
@@ -42,6 +43,15 @@ _EVIDENCE = select(
     RecipeRow.stats_as_of,
 ).where(RecipeRow.project_id == bindparam("project_id"))
 _WITH_EVIDENCE = _EVIDENCE.where(RecipeRow.evidence_videos > 0)
+_MODEL = select(RecipeModel.presets, RecipeModel.summary).where(
+    RecipeModel.project_id == bindparam("project_id")
+)
+# `created_at` is in no index: SQLite would otherwise scan the project's whole rank index (it
+# covers both columns) instead of probing the (project_id, recipe_hash) key.
+_VIDEOS_OF = select(RecipeRow.recipe_hash, RecipeRow.evidence_videos, RecipeRow.created_at).where(
+    RecipeRow.project_id == bindparam("project_id"),
+    RecipeRow.recipe_hash.in_(bindparam("hashes", expanding=True)),
+)
 # Every recipe of the projects a stats run covers, with its project (the same columns, the
 # project's id second).
 _ALL_EVIDENCE = select(
@@ -151,10 +161,20 @@ def write_estimates(
             by_project.setdefault(row[1], []).append((row[0], *row[2:8], *fresh, row[12]))
     estimated = 0
     changes: list[dict[str, Any]] = []
+    models: list[dict[str, Any]] = []
     for project_id, rows in by_project.items():
         presets = presets_of[project_id]
         found, indices = _evidence_of(rows, presets)
         estimates = estimate_recipes(found, presets)
+        models.append(
+            {
+                "project_id": project_id,
+                "as_of": as_of,
+                "presets": list(estimates.presets),
+                "videos": estimates.summary.videos,
+                "summary": estimates.summary.to_bytes(),
+            }
+        )
         for row, index in zip(rows, indices, strict=True):
             values: dict[str, Any] = {
                 "id": row[0],
@@ -179,14 +199,48 @@ def write_estimates(
             changes.append(values)
     if changes:
         session.execute(update(RecipeRow), changes, **BULK)
+    if models:
+        stmt = dialect_insert(session, RecipeModel.__table__)
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["project_id"],
+                set_={c: stmt.excluded[c] for c in ("as_of", "presets", "videos", "summary")},
+            ),
+            models,
+        )
     return estimated
 
 
-def project_estimates(session: Session, project: Project) -> RecipeEstimates:
-    """The model of the project's stored evidence (as of its last recipe-stats run)."""
-    rows = session.connection().execute(_WITH_EVIDENCE, {"project_id": project.id}).all()
+def project_estimates(
+    session: Session, project: Project, with_videos: bool = False
+) -> RecipeEstimates:
+    """The model of the project's stored evidence (as of its last recipe-stats run).
+
+    One row, the project's evidence summary, is enough to estimate every recipe. The recipes'
+    own evidence is read instead (each made recipe's row, through `ix_recipes_evidence`) when
+    the per-recipe videos are needed (`with_videos`: the ranking of the recipes made), when
+    the model is not informative (then there are at most two such rows, or one recipe), or
+    when the preset catalogue changed since the summary was stored."""
+    conn = session.connection()
+    stored = conn.execute(_MODEL, {"project_id": project.id}).one_or_none()
+    presets = tuple(dict.fromkeys(project.presets))
+    if stored is not None and not with_videos and tuple(stored.presets) == presets:
+        summary = EvidenceSummary.from_bytes(presets, stored.summary)
+        if summary.videos >= 3 and summary.distinct_recipes >= 2:
+            return estimate_from_summary(summary)
+    rows = conn.execute(_WITH_EVIDENCE, {"project_id": project.id}).all()
     evidence, _ = _evidence_of(rows, project.presets)
     return estimate_recipes(evidence, project.presets)
+
+
+def videos_of(session: Session, project_id: uuid.UUID, hashes: Sequence[str]) -> dict[str, int]:
+    """The rewarded videos behind each of these recipes (by hash; absent: never made)."""
+    if not hashes:
+        return {}
+    rows = session.connection().execute(
+        _VIDEOS_OF, {"project_id": project_id, "hashes": list(hashes)}
+    )
+    return {h: int(n) for h, n, _ in rows.tuples()}
 
 
 def insights(db: Database, project_id: uuid.UUID) -> InsightsView:
@@ -201,7 +255,7 @@ def insights(db: Database, project_id: uuid.UUID) -> InsightsView:
     return InsightsView(
         project_id=project.id,
         as_of=as_of,
-        videos=estimates.evidence.n_videos,
+        videos=estimates.summary.videos,
         half_life_days=project.half_life_days,
         fields=[
             FieldInsightView(

@@ -3,6 +3,7 @@ write."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import uuid
@@ -46,7 +47,7 @@ from learning_loop.domain.statuses import (
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
 from learning_loop.planner.template import build_template_plan
 from learning_loop.services.errors import Conflict, InvalidInput
-from learning_loop.services.estimates import project_estimates
+from learning_loop.services.estimates import project_estimates, videos_of
 from learning_loop.services.projects import get_project, no_such_project, planner_settings
 from learning_loop.services.recipes import ranked_recipe_rows, recipe_views
 from learning_loop.services.views import (
@@ -168,9 +169,16 @@ def sampler_state(
             rows = conn.execute(_TAKEN_PAIRS, params).tuples()
             keys.update((t, r) for t, r in rows if t is not None and r is not None)
     depth = ranked_depth(settings.top_k, len(keys), n)
-    estimates = project_estimates(session, project)
     made_only = settings.exploit_scope == ExploitScope.MADE
+    estimates = project_estimates(session, project, with_videos=made_only)
     ranked = rank_recipes(estimates, settings.default_recipe, depth, made_only)
+    if estimates.videos is None:
+        # The summary knows no recipe's videos: the reasons need those of the ranked few.
+        counts = videos_of(session, project.id, [r.recipe.recipe_hash for r in ranked])
+        ranked = [
+            dataclasses.replace(r, rewarded_videos=counts.get(r.recipe.recipe_hash, 0))
+            for r in ranked
+        ]
     baseline_hash = explore_baseline(ranked, settings.default_recipe).recipe_hash
     width = len(RECIPE_FIELDS)
     running: list[RunningExperiment] = []
@@ -211,7 +219,7 @@ def sample(
     if project.policy == Policy.THOMPSON:
         from learning_loop.domain.thompson import plan_batch_thompson
 
-        return plan_batch_thompson(n, topics, state, settings, seed, evidence=estimates.evidence)
+        return plan_batch_thompson(n, topics, state, settings, seed, summary=estimates.summary)
     return plan_batch(n, topics, state, settings, seed)
 
 

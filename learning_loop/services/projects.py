@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Experiment, Project, ProjectSettingChange, utcnow
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.domain.estimates import (
+from learning_loop.domain.decay import (
     DEFAULT_HALF_LIFE_DAYS,
     HALF_LIFE_MAX_DAYS,
     HALF_LIFE_MIN_DAYS,
@@ -214,7 +214,8 @@ def create_project(db: Database, name: str, settings: ProjectSettings | None = N
                 policy=s.policy.value,
                 target_duration_s=s.target_duration_s,
                 planner_backend=s.planner_backend.value,
-                half_life_days=s.half_life_days,
+                # None would take the column's default: null() is "never".
+                half_life_days=null() if s.half_life_days is None else s.half_life_days,
                 exploit_scope=s.exploit_scope.value,
                 topic_backlog=[],
             )

@@ -369,12 +369,17 @@ class DayRecipeStats(BaseModel):
     rewarded_videos: int
     avg_reward_score: float
     best_reward_score: float
+    # The recipe's current estimate (whole history) and its 95% interval.
+    estimate: float | None = None
+    estimate_low: float | None = None
+    estimate_high: float | None = None
 
 
 def top_recipes_of_day(
     db: Database, day: dt.date, project_id: uuid.UUID | None = None, limit: int = 10
 ) -> list[DayRecipeStats]:
-    """The best scored recipes of a date's stats (every project's, or one project's)."""
+    """The scored recipes of a date's stats (every project's, or one project's), best first by
+    their current estimate, then by the date's average."""
     stmt = (
         select(RecipeDailyStats, RecipeRow)
         .join(RecipeRow, RecipeRow.id == RecipeDailyStats.recipe_id)
@@ -382,7 +387,12 @@ def top_recipes_of_day(
             RecipeDailyStats.stats_date == day,
             RecipeDailyStats.avg_reward_score.is_not(None),
         )
-        .order_by(RecipeDailyStats.avg_reward_score.desc(), RecipeRow.recipe_hash)
+        .order_by(
+            RecipeRow.estimate.is_(None),
+            RecipeRow.estimate.desc(),
+            RecipeDailyStats.avg_reward_score.desc(),
+            RecipeRow.recipe_hash,
+        )
         .limit(limit)
     )
     if project_id is not None:
@@ -400,6 +410,9 @@ def top_recipes_of_day(
                 rewarded_videos=d.rewarded_videos,
                 avg_reward_score=float(d.avg_reward_score),
                 best_reward_score=float(d.best_reward_score),
+                estimate=r.estimate,
+                estimate_low=r.estimate_low,
+                estimate_high=r.estimate_high,
             )
             for d, r in session.execute(stmt).all()
         ]

@@ -133,9 +133,12 @@ def project_stats(db: Database, project_id: uuid.UUID) -> StatsView:
 class DaySummary(BaseModel):
     project_id: str
     as_of: dt.date
-    videos_rewarded: int
+    videos_rewarded: int  # in the date's window
     recipes: int
-    rewarded_recipes: int
+    rewarded_recipes: int  # with videos in the stats window
+    # The whole history: videos with a reward up to the date, and recipes with an estimate.
+    history_rewarded: int = 0
+    estimated_recipes: int = 0
 
 
 def day_summary(db: Database, project_id: uuid.UUID, as_of: dt.date) -> DaySummary:
@@ -154,10 +157,18 @@ def day_summary(db: Database, project_id: uuid.UUID, as_of: dt.date) -> DaySumma
                 RecipeDailyStats.project_id == pid, RecipeDailyStats.stats_date == as_of
             )
         ).one()
+        history = session.scalar(
+            select(func.count()).select_from(current_rewards(db.dialect, as_of, [pid]))
+        )
+        estimated = session.scalar(
+            select(func.count(RecipeRow.estimate)).where(RecipeRow.project_id == pid)
+        )
     return DaySummary(
         project_id=str(pid),
         as_of=as_of,
         videos_rewarded=rewarded or 0,
         recipes=recipes or 0,
         rewarded_recipes=scored or 0,
+        history_rewarded=history or 0,
+        estimated_recipes=estimated or 0,
     )

@@ -8,13 +8,12 @@ policy can know) are the yardsticks of the gap a policy closes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import numpy.typing as npt
 
+from learning_loop.domain.additive_model import Evidence, summarise_evidence
 from learning_loop.domain.sampler import BatchPlan, PlannerSettings, SamplerState, plan_batch
-from learning_loop.domain.thompson import Observation, plan_batch_thompson
+from learning_loop.domain.thompson import plan_batch_thompson
 from learning_loop.simulation.channel import SimulatedChannel
 from learning_loop.simulation.policy_names import (
     LEARNING_POLICIES,
@@ -27,14 +26,16 @@ def plan_learning(
     state: SamplerState,
     settings: PlannerSettings,
     seed: int,
-    observations: Sequence[Observation],
+    evidence: Evidence,
 ) -> BatchPlan:
     """One day's batch from a production planner (no topics: the simulator's topics are
-    anonymous, so duplicate prevention never triggers)."""
+    anonymous, so duplicate prevention never triggers). The seed policy reads its ranking from
+    `state`, Thompson sampling fits `evidence`."""
     if policy == "seed":
         return plan_batch(n, None, state, settings, seed)
     if policy == "thompson":
-        return plan_batch_thompson(n, None, state, settings, seed, observations)
+        summary = summarise_evidence(evidence, settings.presets)
+        return plan_batch_thompson(n, None, state, settings, seed, summary=summary)
     raise ValueError(f"{policy!r} is not a learning policy ({', '.join(LEARNING_POLICIES)})")
 
 

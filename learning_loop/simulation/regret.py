@@ -14,6 +14,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from learning_loop.domain.additive_model import Evidence, evidence_from_videos
+from learning_loop.domain.decay import DEFAULT_HALF_LIFE_DAYS, decay_weight
+from learning_loop.domain.estimates import estimate_recipes, rank_recipes
 from learning_loop.domain.experiments import (
     BASELINE_RATIO,
     EARLY_ALPHA_SHARE,
@@ -24,9 +27,15 @@ from learning_loop.domain.experiments import (
 )
 from learning_loop.domain.recipe import Recipe
 from learning_loop.domain.rewards import RewardWeights, compute_rewards
-from learning_loop.domain.sampler import PlannerSettings, RankedRecipe, RunningExperiment
+from learning_loop.domain.sampler import (
+    PlannerSettings,
+    RankedRecipe,
+    RunningExperiment,
+    ranked_depth,
+)
 from learning_loop.domain.sampler import SamplerState as _SamplerState
 from learning_loop.domain.stats import recipe_stats
+from learning_loop.domain.statuses import ExploitScope
 from learning_loop.simulation.channel import METRIC_NAMES, ChannelConfig, SimulatedChannel
 from learning_loop.simulation.policies import oracle_indices, plan_learning, random_indices
 from learning_loop.simulation.policy_names import LEARNING_POLICIES, POLICIES
@@ -39,10 +48,15 @@ from learning_loop.simulation.policy_names import LEARNING_POLICIES, POLICIES
 #
 # - rewards: contract §3 over the 30-day window of the day (each video's metrics are final once
 #   drawn); a video keeps the last reward it got while in a window (its current reward);
-# - ranked recipes: recipe stats of that window, ``times_used`` = every video ever made with it;
+# - ranked recipes (the seed policy's exploit and explore baseline): the product's estimates
+#   (``estimates.estimate_recipes`` and ``rank_recipes``) fitted on every rewarded video with
+#   its current reward, weighted by ``decay_weight`` of its age, over the whole catalogue (or
+#   the recipes made, by ``exploit_scope``); for comparison, the former rule: recipe stats of
+#   the day's window (``ranking="window"``);
 # - experiments (contract §7): variant arm = the videos linked to it, baseline arm = exploit videos
 #   with the baseline recipe published since it started; evaluated daily until the verdict;
-# - Thompson's observations: every rewarded video with its current reward.
+# - Thompson's evidence: the same weighted evidence (``thompson_history="window"``: only the
+#   window's videos, unweighted).
 #
 # Regret of a video = ``expected_reward(best) - expected_reward(chosen)`` on its day; a run's
 # cumulative regret is the sum over its videos. ``random`` and ``oracle`` learn nothing, so their
@@ -77,9 +91,14 @@ class LoopSettings:
     window_days: int = WINDOW_DAYS
     max_days: int = 28
     alpha: float = 0.05
-    # Thompson's observations: "all" = every rewarded video with its current reward (the
-    # product's rule); "window" = only the videos of the current 30-day window.
+    # Thompson's evidence: "all" = every rewarded video with its current reward, weighted by
+    # age (the product's rule); "window" = only the videos of the current 30-day window.
     thompson_history: str = "all"
+    # The seed policy's ranking: "estimate" = the product's (the model's estimates over the
+    # whole weighted history); "window" = the former rule, the raw averages of the window.
+    ranking: str = "estimate"
+    # How fast old evidence fades (the project setting; None: never).
+    half_life_days: int | None = DEFAULT_HALF_LIFE_DAYS
     # Experiment verdicts: "sequential" = the product's rule (``decide``: an always-valid early
     # look every day at ``early_share * alpha`` with mixing sd ``tau``, None for the product's,
     # then one Welch look at min_samples); "fixed" = the former rule, Welch's t-test once at
@@ -191,6 +210,7 @@ class _Loop:
         self.count = 0
         self.times_used = np.zeros(len(recipes), dtype=np.int64)
         self.ranked: list[RankedRecipe] = []
+        self.evidence = Evidence.empty()
         self.experiments: list[_Experiment] = []
         self.tested: set[tuple[str, str, str]] = set()
         self.plan_rng = _rng(seed, _POLICY_TAGS[policy])
@@ -219,27 +239,33 @@ class _Loop:
             existing_keys=frozenset(),
         )
 
-    def _observations(self) -> list[tuple[Recipe, float]]:
+    def learn_evidence(self, day: int) -> None:
+        """What the daily stats run of `day` leaves for the next plans: the weighted evidence
+        of every rewarded video and, for the seed policy, the ranking by estimate."""
         done = np.flatnonzero(~np.isnan(self.reward[: self.count]))
-        if self.settings.thompson_history == "window" and self.count:
-            last_day = int(self.day_of[self.count - 1])
-            done = done[done >= self.window_start(last_day)]
-        recipes = self.recipes
-        return [
-            (recipes[i], r)
-            for i, r in zip(self.recipe_of[done].tolist(), self.reward[done].tolist(), strict=True)
-        ]
+        if self.policy == "thompson" and self.settings.thompson_history == "window":
+            done = done[done >= self.window_start(day)]
+            weights = None
+        else:
+            ages = (day - self.day_of[done]).astype(np.float64)
+            weights = decay_weight(ages, self.settings.half_life_days)
+        self.evidence = evidence_from_videos(self.recipe_of[done], self.reward[done], weights)
+        if self.policy == "seed" and self.settings.ranking == "estimate":
+            planner = self.settings.planner
+            estimates = estimate_recipes(self.evidence, planner.presets)
+            depth = ranked_depth(planner.top_k, 0, self.per_day)
+            made_only = planner.exploit_scope == ExploitScope.MADE
+            self.ranked = rank_recipes(estimates, planner.default_recipe, depth, made_only)
 
     def plan_and_publish(self, day: int) -> None:
         n = self.per_day
-        observations = self._observations() if self.policy == "thompson" else []
         plan = plan_learning(
             self.policy,
             n,
             self._state(),
             self.settings.planner,
             int(self.plan_rng.integers(2**63)),
-            observations,
+            self.evidence,
         )
         refs = {e.id: e for e in self.experiments}
         for new in plan.new_experiments:
@@ -373,8 +399,10 @@ def _learn_day(loops: Sequence[_Loop], day: int) -> None:
     for i, (loop, start, size) in enumerate(zip(loops, starts, sizes, strict=True)):
         loop.reward[start : loop.count] = rewards[offset : offset + size]
         offset += size
-        lo, hi = bounds[i], bounds[i + 1]
-        loop.set_ranked(stat_ids[lo:hi] % n_recipes, stat_avgs[lo:hi])
+        if loop.settings.ranking == "window":
+            lo, hi = bounds[i], bounds[i + 1]
+            loop.set_ranked(stat_ids[lo:hi] % n_recipes, stat_avgs[lo:hi])
+        loop.learn_evidence(day)
         loop.evaluate_experiments(day)
 
 

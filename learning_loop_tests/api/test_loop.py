@@ -65,8 +65,11 @@ async def test_the_loop_from_outside(client, samples, db, counts, fake_runs):
     assert fake_runs.calls[-1].partition_key == "2026-10-30"
 
     recipes = (await client.get(f"{ADMIN}/recipes", params={"project_id": pid})).json()["items"]
-    scores = [r["avg_reward_score"] for r in recipes if r["avg_reward_score"] is not None]
-    assert scores and scores == sorted(scores, reverse=True)
+    # The leaderboard goes by estimate (the whole history's model), each with its interval.
+    estimates = [r["estimate"] for r in recipes]
+    assert None not in estimates and estimates == sorted(estimates, reverse=True)
+    assert all(r["estimate_low"] <= r["estimate"] <= r["estimate_high"] for r in recipes)
+    assert sum(r["evidence_videos"] for r in recipes) == 60
     for key in ("recipe_hash", "times_used", "best_reward_score", "preset", "ending_type"):
         assert key in recipes[0]
 

@@ -7,6 +7,7 @@ from learning_loop_tests.api.conftest import ADMIN
 ROUTES = {
     ("get", "/recommendations"),
     ("get", "/recipes"),
+    ("get", "/insights"),
     ("get", "/experiments"),
     ("get", "/stats"),
     ("post", "/backfill-recipes"),

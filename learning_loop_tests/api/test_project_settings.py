@@ -31,6 +31,8 @@ CUSTOM = {
     "target_duration_s": 30.0,
     "policy": "thompson",
     "planner_backend": "openai",
+    "half_life_days": 30,
+    "exploit_scope": "made",
 }
 
 
@@ -72,6 +74,9 @@ async def test_create_with_settings_get_and_patch(client):
         ({"top_k": 0}, "top_k"),
         ({"alpha": 0.9}, "alpha"),
         ({"window_days": "x"}, "window_days"),
+        ({"half_life_days": 3}, "half_life_days"),
+        ({"half_life_days": "soon"}, "half_life_days"),
+        ({"exploit_scope": "all"}, "exploit_scope"),
         ({"presets": []}, "presets"),
         ({"remove_presets": ["DARK_DYSTOPIAN_ANIME"]}, "remove_preset"),
         ({"default_recipe": {"preset": "NOPE"}}, "default_recipe"),

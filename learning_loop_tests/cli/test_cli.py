@@ -60,10 +60,14 @@ def test_onboarding_flow_with_json(cli, samples):
         "times_used",
         "avg_reward_score",
         "best_reward_score",
+        "estimate",
+        "estimate_low",
+        "estimate_high",
+        "evidence_videos",
     ):
         assert key in recipes[0]
-    scores = [r["avg_reward_score"] for r in recipes if r["avg_reward_score"] is not None]
-    assert scores == sorted(scores, reverse=True)
+    estimates = [r["estimate"] for r in recipes]
+    assert None not in estimates and estimates == sorted(estimates, reverse=True)
 
     table = cli("learn", "recipes", "--project", pid)
     assert (

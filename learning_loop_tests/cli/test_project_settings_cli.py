@@ -31,6 +31,10 @@ EVERY_SETTING = (
     "thompson",
     "--planner-backend",
     "openai",
+    "--half-life-days",
+    "never",
+    "--exploit-scope",
+    "made",
 )
 
 
@@ -64,6 +68,8 @@ def test_create_with_every_setting_then_show(cli):
         "auto_plan": False,
         "auto_plan_count": 5,
         "planner_backend": "openai",
+        "half_life_days": None,
+        "exploit_scope": "made",
         "changes": [],
     }
     text = cli("projects", "show", "--project", pid)
@@ -100,12 +106,14 @@ def test_configure_every_setting_is_recorded_and_shown(cli):
     assert ("alpha", 0.05, 0.1) in changed
     assert ("policy", "seed", "thompson") in changed
     assert ("planner_backend", "template", "openai") in changed
+    assert ("half_life_days", 90, None) in changed
+    assert ("exploit_scope", "catalogue", "made") in changed
     assert changed[-1] == (
         "presets",
         ["DARK_DYSTOPIAN_ANIME", "New_1", "N2"],
         ["DARK_DYSTOPIAN_ANIME", "New_1"],
     )
-    assert len({c["setting"] for c in doc["changes"]}) == 13  # every setting but auto-planning
+    assert len({c["setting"] for c in doc["changes"]}) == 15  # every setting but auto-planning
     text = cli("projects", "show", "--project", pid).out
     assert "window_days" in text and "thompson" in text
 
@@ -118,6 +126,9 @@ def test_bad_settings_are_one_line_errors_and_write_nothing(cli):
         (("--reward-weights", "-0.2,0.6,0.6"), ">= 0"),
         (("--reward-weights", "0.5,0.5"), "W1,W2,W3"),
         (("--explore-rate", "2"), "explore_rate must be within 0..1"),
+        (("--half-life-days", "3"), "half_life_days must be within 7..3650"),
+        (("--half-life-days", "soon"), "half_life_days must be a whole number of days or 'never'"),
+        (("--exploit-scope", "all"), "exploit-scope"),
         (("--top-k", "0"), "top_k must be within 1..100"),
         (("--alpha", "0.7"), "alpha must be within (0, 0.5]"),
         (("--default-recipe", "NOPE/question/7/medium/medium/loop"), "not in the preset"),

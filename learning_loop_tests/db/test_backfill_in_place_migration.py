@@ -65,7 +65,7 @@ def test_the_upgrade_keeps_every_row_and_drops_the_index_and_key(own_url, sample
     assert keys == {"projects", "video_jobs"}
     engine = make_engine(own_url)
     upgrade(engine)
-    assert current_revision(engine) == "0009"
+    assert current_revision(engine) == "0010"
     engine.dispose()
     indexes, keys = _schema(own_url)
     assert "ix_video_jobs_recipe_id" not in indexes and "ix_video_jobs_exploit_recipe" in indexes

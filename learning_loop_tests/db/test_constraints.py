@@ -10,6 +10,7 @@ from learning_loop.db.engine import Database, current_revision, head_revision
 from learning_loop.db.models import Base
 from learning_loop.domain.statuses import (
     ExperimentStatus,
+    ExploitScope,
     GenerationMode,
     JobStatus,
     PlannerBackend,
@@ -33,11 +34,12 @@ ENUM_COLUMNS = [
     ("video_jobs", "status", JobStatus),
     ("video_jobs", "plan_status", PlanStatus),
     ("projects", "planner_backend", PlannerBackend),
+    ("projects", "exploit_scope", ExploitScope),
 ]
 
 
 def test_the_migrations_reach_the_models_head(db: Database):
-    assert current_revision(db.engine) == head_revision() == "0009"
+    assert current_revision(db.engine) == head_revision() == "0010"
 
 
 @pytest.mark.parametrize(("table", "column", "enum"), ENUM_COLUMNS)

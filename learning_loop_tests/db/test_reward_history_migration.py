@@ -10,7 +10,13 @@ import pytest
 from sqlalchemy import select, text
 
 from learning_loop.db.engine import Database, make_engine, upgrade
-from learning_loop.db.models import Experiment, RewardDate, VideoJob, VideoReward
+from learning_loop.db.models import (
+    Experiment,
+    RewardDate,
+    SettledReward,
+    VideoJob,
+    VideoReward,
+)
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.services.experiments import evaluate_experiments
 from learning_loop.services.planning import plan_and_write
@@ -51,6 +57,37 @@ def _table(db: Database, model: type) -> list[tuple[object, ...]]:
         return [tuple(r) for r in rows]
 
 
+ESTIMATE_COLUMNS = {
+    "estimate",
+    "estimate_low",
+    "estimate_high",
+    "evidence_videos",
+    "evidence_weight",
+    "evidence_sum",
+    "evidence_sumsq",
+}
+
+
+def _without(state: tuple, history: set) -> tuple:
+    """A state with the history's own-window rewards and the recipes' estimates left out."""
+    current, (videos, recipes, stats), recipe_rows, experiments = state
+    names = [c.name for c in RecipeRow.__table__.columns]
+    keep = [i for i, name in enumerate(names) if name not in ESTIMATE_COLUMNS]
+    return (
+        {k: v for k, v in current.items() if k not in history},
+        (
+            [v for v in videos if v[0] not in history],
+            sorted(
+                ({k: v for k, v in r.items() if k not in ESTIMATE_COLUMNS} for r in recipes),
+                key=lambda r: r["recipe_hash"],
+            ),
+            {k: v for k, v in stats.items() if k not in ("best_recipe", "rewarded_videos")},
+        ),
+        [tuple(row[i] for i in keep) for row in recipe_rows],
+        experiments,
+    )
+
+
 def test_upgrading_a_database_with_history_keeps_rewards_stats_and_verdicts(own_url):
     db = Database.from_url(own_url)
     pid = _channel(db)
@@ -64,6 +101,11 @@ def test_upgrading_a_database_with_history_keeps_rewards_stats_and_verdicts(own_
         evaluate_experiments(db, day)
     before = (_current(db), _shown(db, pid), _table(db, RecipeRow), _table(db, Experiment))
     assert any(e[-1] is not None for e in before[3]) or before[3]
+    # Every date is kept, so any settled row is a history's own-window reward (0010's rule),
+    # and the recipes carry estimates (0010's columns): the layout of 0003 has neither, and the
+    # next daily run makes them again.
+    with db.read() as session:
+        from_history = set(session.scalars(select(SettledReward.video_id)))
     db.dispose()
 
     _downgrade(own_url, "0003")  # the previous layout, holding 16 dates of history
@@ -87,7 +129,13 @@ def test_upgrading_a_database_with_history_keeps_rewards_stats_and_verdicts(own_
         assert {d for d, _, _ in daily} == set(held)
         assert all(mine == theirs for _, mine, theirs in daily)  # recipe_id filled in
         after = (_current(db), _shown(db, pid), _table(db, RecipeRow), _table(db, Experiment))
-        assert after == before
+        assert _without(after, from_history) == _without(before, from_history)
+        # The last date again, as its nightly run would: the history's rewards and the
+        # estimates are back, and everything else is as it was.
+        compute_rewards_for_date(db, DATES[-1], history_days=3650)
+        compute_recipe_stats(db, DATES[-1], None)
+        again = (_current(db), _shown(db, pid), _table(db, RecipeRow), _table(db, Experiment))
+        assert again == before
         # The next date runs on the new layout and retires what it should.
         nxt = DATES[-1] + dt.timedelta(days=1)
         result = compute_rewards_for_date(db, nxt, history_days=7)

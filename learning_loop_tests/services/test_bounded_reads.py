@@ -1,5 +1,8 @@
 """A page of recipes and a preview read as much from a 20,000-video project as from a small one.
 
+A preview fits the model from the project's stored evidence summary: one row, whatever the
+videos and recipes behind it.
+
 The project is written with bulk inserts (its shape is what imports, stats and planning make:
 scored recipes, published videos with topics and current rewards, running experiments with
 their jobs). Each read is measured by the statements it issues and by the work the database
@@ -120,6 +123,8 @@ def _build(db: Database, videos: int, recipe_count: int) -> uuid.UUID:
         register_date(session, DAY, now)
         for part in range(0, len(rewards), 5000):
             session.execute(insert(VideoReward), rewards[part : part + 5000])
+    # What the daily stats run leaves: every recipe's estimate, the project's evidence summary.
+    recipes.compute_recipe_stats(db, DAY, None, [pid])
     if db.dialect == "postgresql":
         with db.transaction() as session:
             session.execute(text("ANALYZE"))

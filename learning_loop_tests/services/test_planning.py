@@ -14,7 +14,7 @@ from learning_loop.domain.recipe import (
     parse_field_value,
 )
 from learning_loop.domain.recipe import Recipe as DomainRecipe
-from learning_loop.domain.sampler import REASON_NO_CANDIDATE
+from learning_loop.domain.statuses import ExploitScope
 from learning_loop.domain.topics import topic_hash
 from learning_loop.services import planning
 from learning_loop.services.errors import InvalidInput, NotFound
@@ -98,28 +98,15 @@ def test_no_topic_recipe_twice_across_batches(db):
     for seed in range(6):
         out = planning.plan_and_write(db, pid, 5, given, seed=seed)
         planned = [j.topic for j in out.jobs]
-        skipped = [s.topic for s in out.skipped_topics]
-        if seed == 0:
-            # Only topics 0-2 can be skipped at first (on exploit slots): eight topics are
-            # enough for five slots, so the first batch is whole.
-            assert len(planned) == 5
-            assert set(skipped) <= set(TOPICS[:3])
-        # The sampler walks the list in order: each topic it reached is planned or skipped,
-        # never both, and a short batch reached them all.
-        reached = len(given) if len(planned) < 5 else given.index(planned[-1]) + 1
-        assert skipped == [t for t in given[:reached] if t not in planned]
-        assert [t for t in given if t in planned] == planned
-        assert all(s.reason == REASON_NO_CANDIDATE for s in out.skipped_topics)
-        # Explore always finds a fresh variant here (fewer than three experiments run), so a
-        # topic is skipped only when it already has the exploit recipe.
-        for topic in skipped:
-            assert (topic_hash(topic), default) in keys
+        # The catalogue always has a recipe left for a topic (contract §5): nothing is skipped,
+        # and the topics are taken in the list's order.
+        assert out.skipped_topics == [] and planned == given[:5]
         for job in out.jobs:
             key = (topic_hash(job.topic), job.recipe_hash)
             assert key not in keys
             keys.add(key)
         planned_total += len(planned)
-    assert len(list_experiments(db, pid)) < 3
+    assert len(list_experiments(db, pid)) <= 6  # the cap of running experiments
     with db.read() as s:
         stored = (
             s.execute(
@@ -134,13 +121,30 @@ def test_no_topic_recipe_twice_across_batches(db):
 
 
 def test_topics_exhausted_gives_a_smaller_batch_that_says_why(db):
-    pid = create_project(db, "p", ProjectSettings(explore_rate=0.0)).id
+    # Exploit restricted to recipes already made: at cold start that is the default recipe.
+    settings = ProjectSettings(explore_rate=0.0, exploit_scope=ExploitScope.MADE)
+    pid = create_project(db, "p", settings).id
     planning.plan_and_write(db, pid, 2, ["a", "b"], seed=1)
     out = planning.plan_and_write(db, pid, 3, ["a", "b", "c"], seed=1)
     # Cold start exploit has one recipe only: a and b are taken with it, so only c is left.
     assert [j.topic for j in out.jobs] == ["c"]
     assert {s.topic for s in out.skipped_topics} == {"a", "b"}
     assert out.batch.note and "1 of 3" in out.batch.note
+
+
+def test_a_used_topic_takes_the_nearest_recipe_of_the_catalogue_at_cold_start(db):
+    pid = create_project(db, "p", ProjectSettings(explore_rate=0.0)).id
+    planning.plan_and_write(db, pid, 2, ["a", "b"], seed=1)
+    out = planning.plan_and_write(db, pid, 3, ["a", "b", "c"], seed=1)
+    assert [j.topic for j in out.jobs] == ["a", "b", "c"] and out.skipped_topics == []
+    recipes = {j.topic: j.recipe for j in out.jobs}
+    default = DEFAULT_RECIPE
+    for topic in ("a", "b"):
+        recipe = DomainRecipe.from_dict(recipes[topic].model_dump())
+        assert len(default.differing_fields(recipe)) == 1  # one field from the default
+    assert DomainRecipe.from_dict(recipes["c"].model_dump()) == default
+    preview = planning.preview(db, pid, 2, ["a", "b"], seed=1)
+    assert all("Alternative: the default recipe with" in r.reason for r in preview.recommendations)
 
 
 def test_no_topics_means_topic_null(db):

@@ -84,7 +84,7 @@ def test_window_bounds_and_latest_snapshot(db):
     import_videos(db, pid, numbered(rows))
     backfill_recipes(db, pid)
     snaps = [
-        metric_row("out_early", utc(2026, 10, 8, 1)),
+        metric_row("out_early", utc(2026, 10, 8, 1), views_6h=50),
         metric_row("first_in", utc(2026, 10, 9), views=500, views_6h=100),
         metric_row("first_in", utc(2026, 10, 10, 23, 59, 59), views=900, views_6h=100),
         # Captured at the first instant of the next day: not yet known on D.
@@ -94,10 +94,16 @@ def test_window_bounds_and_latest_snapshot(db):
     ]
     ingest_metrics(db, pid, numbered(snaps))
     result = compute_rewards_for_date(db, D)
-    assert result.videos_rewarded == 2
+    assert result.videos_rewarded == 2 and result.history_rewarded == 1
     got = {v.external_id: v for v in list_videos(db, pid)}
-    assert got["out_early"].reward is None and got["out_late"].reward is None
+    assert got["out_late"].reward is None  # published after D
     assert got["first_in"].reward is not None and got["last_in"].reward is not None
+    assert {got["first_in"].reward_date, got["last_in"].reward_date} == {D}
+    # Published before D's window: the reward of its own window, the last one that holds it
+    # (the date 2026-10-07 + 3 - 1), among out_early and first_in, measured as of D.
+    assert got["out_early"].reward_date == dt.date(2026, 10, 9)
+    # 50 views in its first 6 h against first_in's 100 (its latest snapshot by the end of D).
+    assert got["out_early"].pct_views_6h == 0.25
     # first_in's latest snapshot by the end of D has 900 views and 44 interactions.
     with db.read() as s:
         eng = s.scalar(
@@ -151,8 +157,10 @@ def test_recipe_stats_and_update_stats(db):
     assert by_hook["story"].best_reward_score == pytest.approx(max(rewards["v1"], rewards["v2"]))
     assert by_hook["story"].times_used == 2 and by_hook["story"].rewarded_videos == 2
     assert by_hook["mystery"].avg_reward_score is None and by_hook["mystery"].times_used == 1
-    assert recipes[-1].hook_type == "mystery"
-    assert top.avg_reward_score == max(r.avg_reward_score or 0 for r in recipes)
+    # The leaderboard goes by estimate; a recipe with no rewarded video is predicted.
+    assert by_hook["mystery"].evidence_videos == 0 and by_hook["mystery"].estimate is not None
+    assert [r.estimate for r in recipes] == sorted((r.estimate for r in recipes), reverse=True)
+    assert by_hook["story"].evidence_videos == 2 and result.recipe_stats.estimated_recipes == 3
     with db.read() as s:
         daily = s.scalars(select(RecipeDailyStats)).all()
     assert {d.stats_date for d in daily} == {D} and len(daily) == 3

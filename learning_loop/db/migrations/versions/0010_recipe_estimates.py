@@ -4,7 +4,11 @@
 videos behind the recipe (`evidence_videos`) and the sums of their recency weights, weighted
 rewards and weighted squared rewards (`evidence_weight`, `evidence_sum`, `evidence_sumsq`), and
 the model's `estimate` with its 95% interval (`estimate_low`, `estimate_high`). The leaderboard
-is ordered by estimate: `ix_recipes_ranked` is rebuilt on the new rank.
+is ordered by estimate: `ix_recipes_ranked` is rebuilt on the new rank. A plan fits the model
+from the recipes that have evidence, found through the partial index `ix_recipes_evidence`.
+
+`recipe_models` holds each project's evidence in field space (the model's sufficient
+statistics, a fixed size per catalogue), so a plan reads one row to fit the model.
 
 `projects` gains `half_life_days` (how fast old evidence fades; null: never; 90 by default) and
 `exploit_scope` (`catalogue`, the default, or `made`).
@@ -29,6 +33,7 @@ depends_on: str | Sequence[str] | None = None
 
 # The values as of this revision (learning_loop.domain.statuses); a migration stays frozen.
 SCOPES = ("catalogue", "made")
+EVIDENCE = sa.text("evidence_videos > 0")
 OLD_RANK: list[str | sa.TextClause] = [
     "project_id",
     sa.text("(avg_reward_score IS NULL)"),
@@ -79,22 +84,48 @@ def upgrade() -> None:
         op.add_column("recipes", sa.Column(name, sa.Float()))
     op.drop_index("ix_recipes_ranked", table_name="recipes")
     op.create_index("ix_recipes_ranked", "recipes", NEW_RANK)
+    op.create_index(
+        "ix_recipes_evidence",
+        "recipes",
+        ["project_id"],
+        sqlite_where=EVIDENCE,
+        postgresql_where=EVIDENCE,
+    )
+
+    op.create_table(
+        "recipe_models",
+        sa.Column("project_id", sa.Uuid(), nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("presets", sa.JSON(), nullable=False),
+        sa.Column("videos", sa.Integer(), nullable=False),
+        sa.Column("summary", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_recipe_models_project_id_projects"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("project_id", name=op.f("pk_recipe_models")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("recipe_models")
+    op.drop_index("ix_recipes_evidence", table_name="recipes")
     op.drop_index("ix_recipes_ranked", table_name="recipes")
     op.create_index("ix_recipes_ranked", "recipes", OLD_RANK)
-    with op.batch_alter_table("recipes") as batch_op:
-        for name in (
-            "estimate_high",
-            "estimate_low",
-            "estimate",
-            "evidence_sumsq",
-            "evidence_sum",
-            "evidence_weight",
-            "evidence_videos",
-        ):
-            batch_op.drop_column(name)
+    # Plain ALTER TABLE on both databases (see 0007): a batch rebuild of `recipes` would drop
+    # the table the experiments and jobs refer to.
+    for name in (
+        "estimate_high",
+        "estimate_low",
+        "estimate",
+        "evidence_sumsq",
+        "evidence_sum",
+        "evidence_weight",
+        "evidence_videos",
+    ):
+        op.drop_column("recipes", name)
     if op.get_bind().dialect.name != "sqlite":
         op.drop_constraint(op.f("ck_projects_exploit_scope"), "projects", type_="check")
     op.drop_column("projects", "exploit_scope")
