@@ -385,10 +385,8 @@ def print_recipes(title: str, rows: list[RecipeView]) -> None:
             "recipe_hash",
             *RECIPE_COLUMNS,
             "estimate [95%]",
-            "videos (all)",
-            "avg (window)",
-            "best (window)",
-            "videos (window)",
+            "videos",
+            "window avg",
             "used",
         ],
         [
@@ -399,8 +397,6 @@ def print_recipes(title: str, rows: list[RecipeView]) -> None:
                 interval_text(r.estimate, r.estimate_low, r.estimate_high),
                 r.evidence_videos,
                 r.avg_reward_score,
-                r.best_reward_score,
-                r.rewarded_videos,
                 r.times_used,
             )
             for i, r in enumerate(rows, start=1)
@@ -533,8 +529,15 @@ def project_stats(project: ProjectOpt, json_: JsonOpt = False) -> None:
         print_json(result)
     else:
         data = result.model_dump(mode="json")
-        best = data.pop("best_recipe")
-        data["best_recipe"] = best["recipe_hash"][:12] if best else None
+        best = result.best_recipe
+        data.pop("best_recipe")
+        data["best_recipe"] = (
+            f"{best.recipe_hash[:12]}: estimate "
+            f"{interval_text(best.estimate, best.estimate_low, best.estimate_high)}, "
+            f"{best.evidence_videos} rewarded video(s)"
+            if best
+            else None
+        )
         print_fields("Learning loop statistics", data)
 
 

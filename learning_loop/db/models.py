@@ -123,7 +123,7 @@ class Project(Base):
     )
     # How fast old evidence fades in the recipe estimates, in days; None: never (0010). An
     # INSERT takes None for the default: write `sqlalchemy.null()` for "never".
-    half_life_days: Mapped[int | None] = mapped_column(Integer, default=90, server_default="90")
+    half_life_days: Mapped[int | None] = mapped_column(Integer, default=180, server_default="180")
     # Which recipes exploit slots may take (0010).
     exploit_scope: Mapped[str] = mapped_column(
         String(20), default=ExploitScope.CATALOGUE.value, server_default="catalogue"

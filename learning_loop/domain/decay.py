@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-DEFAULT_HALF_LIFE_DAYS = 90
+DEFAULT_HALF_LIFE_DAYS = 180
 HALF_LIFE_MIN_DAYS = 7
 HALF_LIFE_MAX_DAYS = 3650
 

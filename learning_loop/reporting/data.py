@@ -20,7 +20,8 @@ class RewardSeries:
 
 @dataclass(frozen=True)
 class LeaderboardRow:
-    """One recipe's mean current reward with its 95% Student-t interval (n - 1 df)."""
+    """One recipe's estimate (the model's expected reward over the whole weighted history) with
+    its 95% interval, and the rewarded videos behind it (n)."""
 
     recipe_hash: str
     preset: str
@@ -31,7 +32,7 @@ class LeaderboardRow:
     ending_type: str
     n: int
     mean: float
-    ci_low: float | None  # None when the recipe has a single rewarded video
+    ci_low: float | None
     ci_high: float | None
 
     @property
@@ -110,6 +111,33 @@ class PlanRow:
 
 
 @dataclass(frozen=True)
+class ValueEffect:
+    """One field value's effect on the expected reward against the reference value."""
+
+    value: str
+    effect: float
+    low: float
+    high: float
+    videos: int
+    p_best: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.value} (n={self.videos}, {100 * self.p_best:.0f}% best)"
+
+
+@dataclass(frozen=True)
+class FieldEffects:
+    """A recipe field's values against its reference (the default recipe's), with the sentence
+    a creator can act on."""
+
+    field: str
+    reference: str
+    summary: str
+    values: tuple[ValueEffect, ...]
+
+
+@dataclass(frozen=True)
 class ProjectReportData:
     project_name: str
     generated_at: dt.datetime
@@ -124,3 +152,4 @@ class ProjectReportData:
     running: tuple[RunningExperimentRow, ...] = ()  # where each running experiment stands
     plan_counts: tuple[tuple[str, int], ...] = ()  # (plan_status, jobs) of the planned jobs
     plans_not_ready: tuple[PlanRow, ...] = ()  # the latest pending or failed plans, a few
+    insights: tuple[FieldEffects, ...] = ()  # one per recipe field, empty before any reward

@@ -65,8 +65,9 @@ def report_charts(data: ProjectReportData) -> list[Chart]:
         ),
         Chart(
             "Recipe leaderboard",
-            "Mean current reward per recipe with its 95% confidence interval (Student's t, "
-            "n − 1 degrees of freedom); a recipe with a single video shows its mean alone.",
+            "Each recipe's estimate: the expected reward from the model of every rewarded video "
+            "(the recipes' shared field values pooled, old videos weighted down), with its 95% "
+            "interval; n is the rewarded videos made with the recipe.",
             Markup(
                 interval_chart(
                     "leaderboard",
@@ -115,6 +116,37 @@ def report_charts(data: ProjectReportData) -> list[Chart]:
                 )
             ),
         ),
+    ] + insight_charts(data)
+
+
+def insight_charts(data: ProjectReportData) -> list[Chart]:
+    """One forest plot per recipe field: each value's effect on the expected reward against the
+    field's reference value, with its 95% interval."""
+    if not data.insights:
+        return [
+            Chart(
+                "Field insights",
+                "What each value of each recipe field does to the expected reward.",
+                Markup(
+                    interval_chart("insight", "Field insights", [], empty="No rewarded videos yet.")
+                ),
+            )
+        ]
+    return [
+        Chart(
+            f"Field insight: {f.field}",
+            f"{f.summary}. Effect on the expected reward against {f.reference} (the default "
+            "recipe's value), with its 95% interval; n videos, chance of being the best value.",
+            Markup(
+                interval_chart(
+                    f"insight-{f.field}",
+                    f"Field insight: {f.field}",
+                    [(v.label, v.effect, v.low, v.high) for v in f.values],
+                    zero_line=True,
+                )
+            ),
+        )
+        for f in data.insights
     ]
 
 

@@ -7,58 +7,38 @@ import datetime as dt
 import math
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
 
 from sqlalchemy import func, select
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import PlannedBatch, VideoJob
-from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.reward_history import current_rewards
-from learning_loop.domain.experiments import CI_LEVEL
 from learning_loop.domain.statuses import ExperimentStatus, Winner
 from learning_loop.reporting.data import (
     GENERATION_MODES,
     BatchMix,
     ExperimentRow,
+    FieldEffects,
     LeaderboardRow,
     PlanRow,
     ProjectReportData,
     RewardSeries,
     RunningExperimentRow,
+    ValueEffect,
 )
 from learning_loop.reporting.page import render_report
+from learning_loop.services.estimates import insights
 from learning_loop.services.experiments import experiment_views
 from learning_loop.services.projects import get_project
+from learning_loop.services.recipes import ranked_recipe_rows, recipe_views
+from learning_loop.services.views import InsightsView, RecipeView
 
 LEADERBOARD_ROWS = 15
 PLAN_ROWS = 20
 
 
-def mean_interval(values: Sequence[float]) -> tuple[float, float | None, float | None]:
-    """Mean and its 95% Student-t interval with n - 1 degrees of freedom.
-
-    One value has no interval: (mean, None, None). Identical values give a zero-width interval
-    at exactly their value.
-    """
-    n = len(values)
-    if n == 0:
-        raise ValueError("mean_interval needs at least one value")
-    if all(v == values[0] for v in values):
-        mean = float(values[0])
-        return (mean, None, None) if n < 2 else (mean, mean, mean)
-    mean = math.fsum(values) / n
-    if n < 2:
-        return mean, None, None
-    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
-    from scipy import stats as sps  # imported on use: the CLI's start must not pay for it
-
-    half = float(sps.t.ppf(0.5 + CI_LEVEL / 2.0, n - 1)) * sd / math.sqrt(n)
-    return mean, mean - half, mean + half
-
-
-def _leaderboard_row(recipe: RecipeRow, values: Sequence[float]) -> LeaderboardRow:
-    mean, low, high = mean_interval(values)
+def _leaderboard_row(recipe: RecipeView) -> LeaderboardRow:
+    assert recipe.estimate is not None  # the rows read are the estimated ones
     return LeaderboardRow(
         recipe_hash=recipe.recipe_hash,
         preset=recipe.preset,
@@ -67,10 +47,27 @@ def _leaderboard_row(recipe: RecipeRow, values: Sequence[float]) -> LeaderboardR
         narration_wpm_bucket=recipe.narration_wpm_bucket,
         caption_density_bucket=recipe.caption_density_bucket,
         ending_type=recipe.ending_type,
-        n=len(values),
-        mean=mean,
-        ci_low=low,
-        ci_high=high,
+        n=recipe.evidence_videos,
+        mean=recipe.estimate,
+        ci_low=recipe.estimate_low,
+        ci_high=recipe.estimate_high,
+    )
+
+
+def _field_effects(found: InsightsView) -> tuple[FieldEffects, ...]:
+    if found.videos == 0:
+        return ()
+    return tuple(
+        FieldEffects(
+            field=f.field,
+            reference=str(f.reference),
+            summary=f.summary,
+            values=tuple(
+                ValueEffect(str(v.value), v.effect, v.low, v.high, v.videos, v.p_best)
+                for v in f.values
+            ),
+        )
+        for f in found.fields
     )
 
 
@@ -82,16 +79,19 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
             select(
                 VideoJob.generation_mode,
                 VideoJob.published_at,
-                VideoJob.recipe_id,
                 current.c.reward,
             )
             .join(current, current.c.video_id == VideoJob.id)
             .where(VideoJob.project_id == project.id)
         ).all()
-        recipes = {
-            r.id: r
-            for r in session.scalars(select(RecipeRow).where(RecipeRow.project_id == project.id))
-        }
+        # The project's recipes by estimate (one planned but not rewarded yet is predicted,
+        # n=0).
+        leaderboard = [
+            _leaderboard_row(r)
+            for r in recipe_views(
+                ranked_recipe_rows(session, project.id, LEADERBOARD_ROWS, estimated_only=True)
+            )
+        ]
         batches = list(
             session.scalars(
                 select(PlannedBatch)
@@ -128,12 +128,9 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
         )
         name = project.name
     daily: dict[dt.date, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    by_recipe: dict[uuid.UUID, list[float]] = defaultdict(list)
-    for mode, published_at, recipe_id, reward in videos:
+    for mode, published_at, reward in videos:
         if published_at is not None:
             daily[published_at.date()][mode].append(float(reward))
-        if recipe_id is not None:
-            by_recipe[recipe_id].append(float(reward))
     days = tuple(sorted(daily))
     series = tuple(
         RewardSeries(
@@ -146,10 +143,6 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
         for mode in GENERATION_MODES
         if any(daily[d][mode] for d in days)
     )
-    leaderboard = sorted(
-        (_leaderboard_row(recipes[rid], values) for rid, values in by_recipe.items()),
-        key=lambda row: (-row.mean, row.recipe_hash),
-    )[:LEADERBOARD_ROWS]
     decided = tuple(
         ExperimentRow(
             variable_tested=e.variable_tested,
@@ -180,6 +173,7 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
         batches=tuple(BatchMix(b.batch_date, b.exploit_count, b.explore_count) for b in batches),
         plan_counts=plan_counts,
         plans_not_ready=not_ready,
+        insights=_field_effects(insights(db, project_id)),
         running=tuple(
             RunningExperimentRow(
                 variable_tested=e.variable_tested,

@@ -86,10 +86,12 @@ def project_stats(db: Database, project_id: uuid.UUID) -> StatsView:
             .tuples()
             .all()
         )
-        recipes, rewarded_recipes = session.execute(
-            select(func.count(), func.count(RecipeRow.avg_reward_score)).where(
-                RecipeRow.project_id == pid
-            )
+        recipes, rewarded_recipes, estimated_recipes = session.execute(
+            select(
+                func.count(),
+                func.count(RecipeRow.avg_reward_score),
+                func.count(RecipeRow.estimate),
+            ).where(RecipeRow.project_id == pid)
         ).one()
         top = ranked_recipe_rows(session, pid, 1, estimated_only=True)
         batches = session.scalar(
@@ -114,6 +116,7 @@ def project_stats(db: Database, project_id: uuid.UUID) -> StatsView:
             rewarded_videos=rewarded,
             recipes=recipes,
             rewarded_recipes=rewarded_recipes,
+            estimated_recipes=estimated_recipes,
             experiments_running=exp_counts.get(ExperimentStatus.RUNNING.value, 0),
             experiments_completed=exp_counts.get(ExperimentStatus.COMPLETED.value, 0),
             verdicts={k: int(v) for k, v in verdicts.items() if k is not None},

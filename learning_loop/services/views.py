@@ -50,7 +50,7 @@ class ProjectView(View):
     auto_plan_count: int
     topic_backlog: list[str]
     planner_backend: PlannerBackend = PlannerBackend.TEMPLATE
-    half_life_days: int | None = 90  # None: old evidence never fades
+    half_life_days: int | None = 180  # None: old evidence never fades
     exploit_scope: ExploitScope = ExploitScope.CATALOGUE
 
 
@@ -87,7 +87,7 @@ class ProjectSettingsView(BaseModel):
     auto_plan: bool
     auto_plan_count: int
     planner_backend: PlannerBackend = PlannerBackend.TEMPLATE
-    half_life_days: int | None = 90  # None: old evidence never fades
+    half_life_days: int | None = 180  # None: old evidence never fades
     exploit_scope: ExploitScope = ExploitScope.CATALOGUE
     changes: list[SettingChangeView] = []
 
@@ -285,6 +285,7 @@ class StatsView(View):
     rewarded_videos: int
     recipes: int
     rewarded_recipes: int
+    estimated_recipes: int = 0  # with an estimate from the whole history
     experiments_running: int
     experiments_completed: int
     verdicts: dict[str, int]

@@ -69,7 +69,33 @@ async def test_the_loop_from_outside(client, samples, db, counts, fake_runs):
     estimates = [r["estimate"] for r in recipes]
     assert None not in estimates and estimates == sorted(estimates, reverse=True)
     assert all(r["estimate_low"] <= r["estimate"] <= r["estimate_high"] for r in recipes)
-    assert sum(r["evidence_videos"] for r in recipes) == 60
+    # Every sample video published by the end of 2026-10-30 (59 of the 60) is evidence.
+    assert sum(r["evidence_videos"] for r in recipes) == 59
+
+    insights = (await client.get(f"{ADMIN}/insights", params={"project_id": pid})).json()
+    assert set(insights) >= {"project_id", "as_of", "videos", "fields"}
+    assert insights["project_id"] == pid and insights["videos"] == 59
+    assert insights["as_of"] == "2026-10-30"
+    assert [f["field"] for f in insights["fields"]] == [
+        "preset",
+        "hook_type",
+        "scene_count",
+        "narration_wpm_bucket",
+        "caption_density_bucket",
+        "ending_type",
+    ]
+    for f in insights["fields"]:
+        assert set(f) >= {"field", "reference", "summary", "values"} and f["summary"]
+        assert f["reference"] == project["default_recipe"][f["field"]]
+        assert sum(v["p_best"] for v in f["values"]) == pytest.approx(1.0)
+        assert sum(v["videos"] for v in f["values"]) == 59
+        for v in f["values"]:
+            assert set(v) == {"value", "effect", "low", "high", "videos", "p_best"}
+            assert isinstance(v["value"], int if f["field"] == "scene_count" else str)
+            if v["value"] == f["reference"]:
+                assert v["effect"] == 0
+    missing = await client.get(f"{ADMIN}/insights", params={"project_id": str(uuid.uuid4())})
+    assert missing.status_code == 404
     for key in ("recipe_hash", "times_used", "best_reward_score", "preset", "ending_type"):
         assert key in recipes[0]
 

@@ -106,7 +106,7 @@ def test_configure_every_setting_is_recorded_and_shown(cli):
     assert ("alpha", 0.05, 0.1) in changed
     assert ("policy", "seed", "thompson") in changed
     assert ("planner_backend", "template", "openai") in changed
-    assert ("half_life_days", 90, None) in changed
+    assert ("half_life_days", 180, None) in changed
     assert ("exploit_scope", "catalogue", "made") in changed
     assert changed[-1] == (
         "presets",

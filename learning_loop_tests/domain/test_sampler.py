@@ -16,9 +16,11 @@ from learning_loop.domain.sampler import (
     SamplerState,
     explore_slot_count,
     mutations,
+    nearest_recipes,
     plan_batch,
     top_recipes,
 )
+from learning_loop.domain.statuses import ExploitScope
 from learning_loop.domain.topics import topic_hash
 
 EXPLOIT_ONLY = PlannerSettings(explore_rate=0.0)
@@ -302,3 +304,88 @@ def test_reason_and_hash_fields() -> None:
         assert rec.recipe_hash == rec.recipe.recipe_hash
         assert rec.reason
         assert set(rec.recipe.to_dict()) == set(RECIPE_FIELDS)
+
+
+# Ranking by estimate (contract §5 with the amendment of 2026-12-06) -------------------------
+
+
+def _estimated(recipe: Recipe, estimate: float, videos: int) -> RankedRecipe:
+    return RankedRecipe(
+        recipe,
+        None,
+        0,
+        estimate=estimate,
+        estimate_low=estimate - 0.1,
+        estimate_high=estimate + 0.1,
+        rewarded_videos=videos,
+    )
+
+
+BY_ESTIMATE = [
+    _estimated(R2, 0.80, 12),
+    _estimated(R1, 0.70, 0),  # never made: predicted from its fields
+    _estimated(R3, 0.60, 4),
+    _estimated(R4, 0.55, 2),
+    _estimated(R5, 0.50, 1),
+]
+
+
+def test_exploit_takes_the_top_recipes_by_estimate_and_says_so():
+    plan = plan_batch(3, None, _state(BY_ESTIMATE), EXPLOIT_ONLY, seed=1)
+    assert [r.recipe for r in plan.recommendations] == [R2, R1, R3]
+    first, second, _ = (r.reason for r in plan.recommendations)
+    assert first == "Top recipe #1 by estimate (0.800 [0.700, 0.900], 12 rewarded videos)"
+    assert second.endswith("predicted from its fields, never made)")
+    # Estimates, not raw averages: an entry's average does not move it.
+    assert [r.recipe for r in top_recipes(BY_ESTIMATE)] == [R2, R1, R3, R4, R5]
+
+
+def test_a_topic_used_with_the_top_recipes_takes_the_next_by_estimate():
+    used = {(topic_hash("cats"), r.recipe_hash) for r in (R2, R1, R3)}
+    plan = plan_batch(1, ["cats"], _state(BY_ESTIMATE, existing=used), EXPLOIT_ONLY, seed=1)
+    (rec,) = plan.recommendations
+    assert rec.recipe == R4 and plan.skipped_topics == []
+    assert rec.reason.startswith("Alternative: recipe #4 by estimate (0.550")
+    assert rec.reason.endswith("top recipe #1 was already used with this topic")
+
+
+def test_an_explore_slot_whose_variants_are_all_used_takes_an_exploit_recipe():
+    settings = PlannerSettings(explore_rate=1.0, max_running_experiments=1)
+    running = [_experiment("e1", R2, "ending_type", "loop", 8)]
+    used = {(topic_hash("cats"), R2.with_field("ending_type", "loop").recipe_hash)}
+    state = _state(BY_ESTIMATE, running=running, existing=used)
+    plan = plan_batch(1, ["cats"], state, settings, seed=1)
+    (rec,) = plan.recommendations
+    assert rec.type == "exploit" and rec.recipe == R2 and rec.experiment is None
+    assert "no experiment's variant was free for this topic" in rec.reason
+
+
+def test_at_cold_start_a_used_topic_takes_the_nearest_recipe_and_made_only_skips_it():
+    used = {(topic_hash("cats"), DEFAULT_RECIPE.recipe_hash)}
+    plan = plan_batch(1, ["cats"], _state(existing=used), EXPLOIT_ONLY, seed=1)
+    (rec,) = plan.recommendations
+    assert len(DEFAULT_RECIPE.differing_fields(rec.recipe)) == 1
+    assert rec.reason.startswith("Alternative: the default recipe with preset=")
+    made_only = PlannerSettings(explore_rate=0.0, exploit_scope=ExploitScope.MADE)
+    skipped = plan_batch(1, ["cats"], _state(existing=used), made_only, seed=1)
+    assert skipped.recommendations == [] and skipped.skipped_topics[0].topic == "cats"
+
+
+def test_nearest_recipes_walk_the_whole_catalogue_from_the_default():
+    walked = list(nearest_recipes(DEFAULT_RECIPE, DEFAULT_PRESETS))
+    assert walked[0] == DEFAULT_RECIPE and len(walked) == len(set(walked)) == 2 * 6 * 6 * 3 * 3 * 4
+    distances = [len(DEFAULT_RECIPE.differing_fields(r)) for r in walked]
+    assert distances == sorted(distances)
+
+
+def test_a_topic_is_skipped_only_when_the_whole_catalogue_is_used_with_it():
+    every = {
+        (topic_hash("cats"), r.recipe_hash)
+        for r in nearest_recipes(DEFAULT_RECIPE, DEFAULT_PRESETS)
+    }
+    last = list(nearest_recipes(DEFAULT_RECIPE, DEFAULT_PRESETS))[-1]
+    almost = every - {(topic_hash("cats"), last.recipe_hash)}
+    plan = plan_batch(1, ["cats"], _state(existing=frozenset(almost)), EXPLOIT_ONLY, seed=1)
+    assert [r.recipe for r in plan.recommendations] == [last]
+    plan = plan_batch(1, ["cats"], _state(existing=frozenset(every)), EXPLOIT_ONLY, seed=1)
+    assert plan.recommendations == [] and plan.skipped_topics[0].reason == REASON_NO_CANDIDATE

@@ -20,14 +20,17 @@ from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.reporting.data import (
     BatchMix,
     ExperimentRow,
+    FieldEffects,
     LeaderboardRow,
     ProjectReportData,
     RewardSeries,
     RunningExperimentRow,
+    ValueEffect,
 )
 from learning_loop.reporting.page import render_report
 from learning_loop.reporting.svg import interval_chart, line_chart, nice_ticks, stacked_bars
-from learning_loop.services.report import mean_interval, project_report, report_data
+from learning_loop.services.recipes import list_recipes
+from learning_loop.services.report import project_report, report_data
 from learning_loop_tests.factories import channel, metric_row, video_row
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -41,7 +44,14 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-T_975_1 = 12.706204736174698  # scipy.stats.t.ppf(0.975, 1)
+FIELDS = (
+    "preset",
+    "hook_type",
+    "scene_count",
+    "narration_wpm_bucket",
+    "caption_density_bucket",
+    "ending_type",
+)
 
 
 def recipe_row(i: int, n: int, mean: float, low: float | None, high: float | None):
@@ -84,6 +94,18 @@ def full_data() -> ProjectReportData:
         experiments_running=2,
         experiments_completed=2,
         batches=tuple(BatchMix(d, 3 + i % 2, 2 - i % 2) for i, d in enumerate(days)),
+        insights=tuple(
+            FieldEffects(
+                field,
+                "ref",
+                f"{field}: `b` beats `ref` by 0.05 [0.01, 0.09]; 90% likely the best",
+                (
+                    ValueEffect("ref", 0.0, 0.0, 0.0, 20, 0.1),
+                    ValueEffect("b", 0.05, 0.01, 0.09, 22, 0.9),
+                ),
+            )
+            for field in FIELDS
+        ),
     )
 
 
@@ -205,48 +227,38 @@ def test_every_numeric_axis_has_round_ticks():
     assert tick_values(charts[5]) == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
 
 
-def test_mean_interval_uses_student_t():
-    mean, low, high = mean_interval([0.2, 0.6])
-    half = T_975_1 * math.sqrt(0.08) / math.sqrt(2)  # sd of [0.2, 0.6] is sqrt(0.08)
-    assert mean == pytest.approx(0.4)
-    assert low == pytest.approx(0.4 - half) and high == pytest.approx(0.4 + half)
-    values = [0.1, 0.4, 0.35, 0.8, 0.55]
-    _, low5, high5 = mean_interval(values)
-    sd = math.sqrt(sum((v - 0.44) ** 2 for v in values) / 4)
-    assert (high5 - low5) / 2 == pytest.approx(2.7764451051977987 * sd / math.sqrt(5))
-    assert mean_interval([0.7]) == (0.7, None, None)  # one video: no interval
-    assert mean_interval([0.3, 0.3, 0.3]) == (0.3, 0.3, 0.3)
-    with pytest.raises(ValueError):
-        mean_interval([])
-
-
 def test_report_is_self_contained_and_escaped():
     html = render_report(full_data())
-    assert html.count('<svg class="chart"') == 4
+    assert html.count('<svg class="chart"') == 10  # four, and a forest plot per field
     for name in ("reward-per-day", "leaderboard", "experiments", "mix"):
         assert_round(tick_values(chart(html, name)))
+    for field in FIELDS:
+        forest = chart(html, f"insight-{field}")
+        assert_round(tick_values(forest))
+        assert forest.count('class="mark interval"') == 2 and "b (n=22, 90% best)" in forest
+        assert f"{field}: `b` beats `ref` by 0.05" in html
     assert "Report &lt;test&gt; &amp; co" in html and "<test>" not in html
     assert "hook_type: question → story (variant)" in html
     assert "DDA · question · 7 · medium · medium · cliffhanger (n=1)" in html
     # Five recipes with an interval bar, the single-video one as a dot alone.
     assert chart(html, "leaderboard").count('class="mark interval"') == 5
-    assert "Student" in html and "data-charts-rendered" in html
+    assert "Each recipe&#39;s estimate" in html and "data-charts-rendered" in html
     assert not re.search(r'(src|href)="(https?:)?//', html)
 
 
-def test_empty_report_still_has_four_charts():
+def test_empty_report_still_has_five_charts():
     empty = ProjectReportData(
         "empty", dt.datetime(2026, 11, 1, tzinfo=dt.UTC), 0, (), (), (), (), 0, 0, ()
     )
     html = render_report(empty)
-    assert html.count('<svg class="chart"') == 4
+    assert html.count('<svg class="chart"') == 5  # the insights one says there is nothing yet
     for message in ("No rewarded videos yet.", "No recipe has a reward yet.", "No batch planned"):
         assert message in html
 
 
 def test_every_chart_renders_in_chromium(tmp_path):
     counts, shot = render_in_browser(render_report(full_data()), tmp_path)
-    assert counts == {"total": 4, "rendered": 4}
+    assert counts == {"total": 10, "rendered": 10}
     assert png_size(shot) == (900, 2200) and shot.stat().st_size > 20_000
 
 
@@ -306,22 +318,28 @@ def test_report_data_of_a_seeded_project(db):
     # Imported videos are manual: one series, one video per day, so each mean is its reward.
     (series,) = data.reward_per_day
     assert series.mode == "manual" and len(series.means) == 3
-    story = [series.means[0], series.means[1]]
-    question = series.means[2]
     assert all(isinstance(v, float) and 0 <= v <= 1 for v in series.means)
+    # The leaderboard: the recipes by estimate, with their intervals and videos behind them.
     by_hook = {row.hook_type: row for row in data.leaderboard}
     assert set(by_hook) == {"story", "question"}
     assert [r.mean for r in data.leaderboard] == sorted(
         (r.mean for r in data.leaderboard), reverse=True
     )
-    one = by_hook["question"]
-    assert (one.n, one.mean, one.ci_low, one.ci_high) == (1, question, None, None)
-    two = by_hook["story"]
-    assert two.n == 2 and two.mean == pytest.approx(sum(story) / 2)
-    half = T_975_1 * abs(story[0] - story[1]) / math.sqrt(2) / math.sqrt(2)  # t(1) * sd / sqrt(2)
-    assert two.ci_low == pytest.approx(two.mean - half, rel=1e-6)
-    assert two.ci_high == pytest.approx(two.mean + half, rel=1e-6)
-    assert two.label.endswith("(n=2)") and len(two.recipe_hash) == 64
+    listed = {r.hook_type: r for r in list_recipes(db, pid)}
+    for hook, row in by_hook.items():
+        assert (row.mean, row.ci_low, row.ci_high, row.n) == (
+            listed[hook].estimate,
+            listed[hook].estimate_low,
+            listed[hook].estimate_high,
+            listed[hook].evidence_videos,
+        )
+    assert by_hook["story"].n == 2 and by_hook["story"].label.endswith("(n=2)")
+    assert len(by_hook["story"].recipe_hash) == 64
+    # The insights: a forest plot's rows per field, as `learn insights` gives them.
+    assert [f.field for f in data.insights] == list(FIELDS)
+    hooks = data.insights[1]
+    assert hooks.reference == "question" and len(hooks.values) == 6
+    assert sum(v.videos for v in hooks.values) == 3
     assert data.experiments == (
         ExperimentRow("hook_type", "story", "question", "inconclusive", 0.25, -0.43, 0.30),
     )
@@ -332,7 +350,7 @@ def test_report_data_of_a_seeded_project(db):
 def test_project_report_from_the_database(db, tmp_path):
     pid = seeded(db)
     html = project_report(db, pid)
-    assert html.count('<svg class="chart"') == 4
+    assert html.count('<svg class="chart"') == 10
     assert "question" in html and "(n=2)" in html  # the two story videos share a recipe
     assert "hook_type: story → question (inconclusive)" in html
     assert tick_values(chart(html, "experiments")) == [
@@ -349,7 +367,7 @@ def test_project_report_from_the_database(db, tmp_path):
     for name in ("reward-per-day", "leaderboard", "mix"):
         assert_round(tick_values(chart(html, name)))
     counts, _ = render_in_browser(html, tmp_path)
-    assert counts == {"total": 4, "rendered": 4}
+    assert counts == {"total": 10, "rendered": 10}
 
 
 def test_project_report_without_batches_or_verdicts(db, tmp_path):
@@ -358,8 +376,10 @@ def test_project_report_without_batches_or_verdicts(db, tmp_path):
     html = project_report(db, pid)
     assert "No experiment has a verdict yet." in html and "No batch planned yet." in html
     counts, _ = render_in_browser(html, tmp_path)
-    # Without batches or verdicts those charts say so: still drawn, never blank.
-    assert counts == {"total": 4, "rendered": 4}
+    # Without batches, verdicts or a stats run those charts say so: still drawn, never blank
+    # (the insights as one chart until the stats run has estimated the fields).
+    assert "No rewarded videos yet." in html
+    assert counts == {"total": 5, "rendered": 5}
 
 
 def test_running_experiments_show_where_they_stand_and_decided_ones_their_mde():

@@ -10,7 +10,7 @@ from the recipes that have evidence, found through the partial index `ix_recipes
 `recipe_models` holds each project's evidence in field space (the model's sufficient
 statistics, a fixed size per catalogue), so a plan reads one row to fit the model.
 
-`projects` gains `half_life_days` (how fast old evidence fades; null: never; 90 by default) and
+`projects` gains `half_life_days` (how fast old evidence fades; null: never; 180 by default) and
 `exploit_scope` (`catalogue`, the default, or `made`).
 
 Every stored reward, stat and verdict stays as it is; the estimates appear at the next daily
@@ -56,13 +56,13 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         # In place (see 0007): a batch rebuild of `projects` would cascade its DELETE.
         for statement in (
-            "ALTER TABLE projects ADD COLUMN half_life_days INTEGER DEFAULT 90",
+            "ALTER TABLE projects ADD COLUMN half_life_days INTEGER DEFAULT 180",
             "ALTER TABLE projects ADD COLUMN exploit_scope VARCHAR(20) DEFAULT 'catalogue' "
             f"NOT NULL CONSTRAINT ck_projects_exploit_scope CHECK ({scope_check})",
         ):
             op.execute(statement)
     else:
-        op.add_column("projects", sa.Column("half_life_days", sa.Integer(), server_default="90"))
+        op.add_column("projects", sa.Column("half_life_days", sa.Integer(), server_default="180"))
         op.add_column(
             "projects",
             sa.Column(
