@@ -128,6 +128,11 @@ class Project(Base):
     exploit_scope: Mapped[str] = mapped_column(
         String(20), default=ExploitScope.CATALOGUE.value, server_default="catalogue"
     )
+    # The date the recipes' history sums are as of, and the window length and half-life they
+    # were built with; null: to be built by the next recipe-stats run (0010).
+    evidence_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    evidence_window_days: Mapped[int | None] = mapped_column(Integer)
+    evidence_half_life_days: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         CheckConstraint("explore_rate >= 0 AND explore_rate <= 1", name="explore_rate_range"),
@@ -178,6 +183,13 @@ class Recipe(Base):
     evidence_weight: Mapped[float | None] = mapped_column(Float)
     evidence_sum: Mapped[float | None] = mapped_column(Float)
     evidence_sumsq: Mapped[float | None] = mapped_column(Float)
+    # The same sums over the history alone (the videos published before the window of the
+    # project's `evidence_as_of`), weighted as of that date: kept from run to run, so a daily
+    # run adds the videos that left the window instead of reading the whole history.
+    history_videos: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    history_weight: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    history_sum: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    history_sumsq: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     # The model's expected reward of the recipe and its 95% interval.
     estimate: Mapped[float | None] = mapped_column(Float)
     estimate_low: Mapped[float | None] = mapped_column(Float)
@@ -205,6 +217,19 @@ Index(
     sqlite_where=_HAS_EVIDENCE,
     postgresql_where=_HAS_EVIDENCE,
 )
+
+
+class RewardBacklog(Base):
+    """Videos that received a snapshot and may still need a reward of their own window
+    (contract §11, history): written by ingests, read and emptied by the daily rewards run, so
+    the run never searches the whole history for them (0010)."""
+
+    __tablename__ = "reward_backlog"
+
+    video_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+    __table_args__ = (Index(None, "project_id"),)
 
 
 class RecipeModel(Base):

@@ -44,10 +44,11 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import Executable
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import MetricSnapshot, UTCDateTime, VideoJob
+from learning_loop.db.models import MetricSnapshot, RewardBacklog, UTCDateTime, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.queries import (
     BULK,
+    dialect_insert,
     ensure_recipes,
     lock_project_imports,
     refresh_statistics,
@@ -513,6 +514,9 @@ def backfill_recipes(db: Database, project_id: uuid.UUID) -> BackfillResult:
             with staged(session, _RECIPE_MAP) as known:
                 _assign_recipes(session, project.id, known, with_source, raw)
             _refresh_times_used(session, project.id)
+            # Videos already rewarded may have got their recipe: the recipes' history sums
+            # are rebuilt by the next recipe-stats run (contract §11).
+            project.evidence_as_of = None
         result = BackfillResult(
             project_id=project.id,
             videos_backfilled=videos,
@@ -818,6 +822,12 @@ def ingest_metrics(
                     .order_by(s.line),
                 ),
             )
+            # The videos measured here may need a reward of their own window (contract §11).
+            backlog = dialect_insert(session, RewardBacklog.__table__).from_select(
+                ["video_id", "project_id"],
+                select(VideoJob.id, VideoJob.project_id).join(stage, video).distinct(),
+            )
+            session.execute(backlog.on_conflict_do_nothing(index_elements=["video_id"]))
         result = IngestResult(
             project_id=project.id, rows=count, ingested=ingested, unchanged=unchanged
         )

@@ -115,7 +115,7 @@ def compute_recipe_stats(
             for (length, own), group in sorted(groups.items()):
                 for part in chunks(group, 10_000):
                     _stats_for_window(session, db.dialect, as_of, length, list(part), held and own)
-        estimated = write_estimates(session, db.dialect, as_of, ids)
+        estimated = write_estimates(session, db.dialect, as_of, ids, held)
         recipes, rewarded = session.execute(
             select(func.count(), func.count(RecipeDailyStats.avg_reward_score)).where(
                 RecipeDailyStats.stats_date == as_of, _scope(RecipeDailyStats.project_id, ids)

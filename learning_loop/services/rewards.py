@@ -9,13 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Date, delete, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import (
     MetricSnapshot,
     Project,
+    RewardBacklog,
     RewardDate,
     SettledReward,
     VideoJob,
@@ -31,6 +32,7 @@ from learning_loop.db.reward_history import (
 )
 from learning_loop.db.reward_sql import REWARD_INSERT_COLUMNS, window_rewards_select
 from learning_loop.domain.rewards import window_bounds
+from learning_loop.services.estimates import add_history_rewards
 
 REWARD_COLUMNS = (
     "engagement",
@@ -186,35 +188,46 @@ def reward_history(
     project_ids: Sequence[uuid.UUID] | None,
 ) -> int:
     """Give every video published before the window of `as_of` that has a snapshot by its end
-    and no reward yet the reward of its own window (contract §3, history): the last window of
+    and no reward yet the reward of its own window (contract §11, history): the last window of
     `length` days that holds it, the one of the date ``published date + length - 1``, with each
     video of that window measured by its latest snapshot up to the end of `as_of`. The reward
     is settled (`video_settled_rewards`), dated with that window's date. Returns the videos
     rewarded.
 
-    Only videos without any reward are looked for, so a history is rewarded once, by the first
-    run that sees its metrics, and a run in steady state finds none.
+    The videos looked at are those of the reward backlog (measured since they were last
+    looked at: ingests write it), so a run's cost follows what was ingested, never the
+    history's length. A video that has a reward leaves the backlog; one still waiting (no
+    snapshot known by `as_of`, or published after it) stays.
     """
     start, end = window_bounds(as_of, length)
-    held = select(RewardDate.reward_date)
-    pending = select(VideoJob.id, VideoJob.published_at).where(
-        VideoJob.published_at < start,
-        select(MetricSnapshot.id)
-        .where(MetricSnapshot.video_id == VideoJob.id, MetricSnapshot.captured_at < end)
-        .exists(),
-        ~select(SettledReward.video_id).where(SettledReward.video_id == VideoJob.id).exists(),
-        ~select(VideoReward.video_id)
+    held = select(RewardDate.reward_date).union(select(literal(as_of, Date)))
+    rewarded = or_(
+        select(SettledReward.video_id).where(SettledReward.video_id == VideoJob.id).exists(),
+        select(VideoReward.video_id)
         .where(VideoReward.video_id == VideoJob.id, VideoReward.reward_date.in_(held))
         .exists(),
     )
+    measured = (
+        select(MetricSnapshot.id)
+        .where(MetricSnapshot.video_id == VideoJob.id, MetricSnapshot.captured_at < end)
+        .exists()
+    )
+    candidates = select(VideoJob.id, VideoJob.published_at, rewarded, measured).join(
+        RewardBacklog, RewardBacklog.video_id == VideoJob.id
+    )
     if project_ids is not None:
-        pending = pending.where(VideoJob.project_id.in_(list(project_ids)))
+        candidates = candidates.where(RewardBacklog.project_id.in_(list(project_ids)))
+    done: list[uuid.UUID] = []
     days: dict[dt.date, list[uuid.UUID]] = {}
-    for video_id, published_at in session.execute(pending).tuples():
-        if published_at is not None:  # the filter on it leaves none without
+    for video_id, published_at, has_reward, has_snapshot in session.execute(candidates):
+        if has_reward:
+            done.append(video_id)
+        elif (
+            has_snapshot and published_at is not None and published_at.replace(tzinfo=None) < start
+        ):
             days.setdefault(published_at.date(), []).append(video_id)
     table = SettledReward.__table__
-    written = 0
+    written: list[uuid.UUID] = []
     for day in sorted(days):
         anchor = day + dt.timedelta(days=length - 1)
         own_start, own_end = window_bounds(anchor, length)
@@ -227,5 +240,8 @@ def reward_history(
             )
             stmt = dialect_insert(session, table).from_select(list(REWARD_INSERT_COLUMNS), chosen)
             session.execute(stmt.on_conflict_do_nothing(index_elements=["video_id"]))
-            written += len(part)
-    return written
+            written.extend(part)
+    add_history_rewards(session, dialect, written)
+    for part in chunks(done + written):
+        session.execute(delete(RewardBacklog).where(RewardBacklog.video_id.in_(list(part))), **BULK)
+    return len(written)

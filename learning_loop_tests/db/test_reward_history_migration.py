@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import shutil
 from pathlib import Path
 
@@ -65,7 +66,24 @@ ESTIMATE_COLUMNS = {
     "evidence_weight",
     "evidence_sum",
     "evidence_sumsq",
+    "history_videos",
+    "history_weight",
+    "history_sum",
+    "history_sumsq",
 }
+
+
+def _close(a: object, b: object) -> bool:
+    """Equal structures, floats equal to 1e-9 (relative)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    if hasattr(a, "model_dump") and hasattr(b, "model_dump"):
+        return _close(a.model_dump(), b.model_dump())
+    return a == b
 
 
 def _without(state: tuple, history: set) -> tuple:
@@ -81,7 +99,11 @@ def _without(state: tuple, history: set) -> tuple:
                 ({k: v for k, v in r.items() if k not in ESTIMATE_COLUMNS} for r in recipes),
                 key=lambda r: r["recipe_hash"],
             ),
-            {k: v for k, v in stats.items() if k not in ("best_recipe", "rewarded_videos")},
+            {
+                k: v
+                for k, v in stats.items()
+                if k not in ("best_recipe", "rewarded_videos", "estimated_recipes")
+            },
         ),
         [tuple(row[i] for i in keep) for row in recipe_rows],
         experiments,
@@ -135,7 +157,8 @@ def test_upgrading_a_database_with_history_keeps_rewards_stats_and_verdicts(own_
         compute_rewards_for_date(db, DATES[-1], history_days=3650)
         compute_recipe_stats(db, DATES[-1], None)
         again = (_current(db), _shown(db, pid), _table(db, RecipeRow), _table(db, Experiment))
-        assert again == before
+        # Equal, up to the rounding of sums carried from day to day against sums read whole.
+        assert _close(again, before)
         # The next date runs on the new layout and retires what it should.
         nxt = DATES[-1] + dt.timedelta(days=1)
         result = compute_rewards_for_date(db, nxt, history_days=7)

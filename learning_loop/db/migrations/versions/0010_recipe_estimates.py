@@ -70,9 +70,18 @@ def upgrade() -> None:
             ),
         )
         op.create_check_constraint(op.f("ck_projects_exploit_scope"), "projects", scope_check)
+    for name in ("evidence_as_of",):
+        op.add_column("projects", sa.Column(name, sa.Date()))
+    for name in ("evidence_window_days", "evidence_half_life_days"):
+        op.add_column("projects", sa.Column(name, sa.Integer()))
     op.add_column(
         "recipes", sa.Column("evidence_videos", sa.Integer(), nullable=False, server_default="0")
     )
+    op.add_column(
+        "recipes", sa.Column("history_videos", sa.Integer(), nullable=False, server_default="0")
+    )
+    for name in ("history_weight", "history_sum", "history_sumsq"):
+        op.add_column("recipes", sa.Column(name, sa.Float(), nullable=False, server_default="0"))
     for name in (
         "evidence_weight",
         "evidence_sum",
@@ -107,9 +116,27 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("project_id", name=op.f("pk_recipe_models")),
     )
+    op.create_table(
+        "reward_backlog",
+        sa.Column("video_id", sa.Uuid(), nullable=False),
+        sa.Column("project_id", sa.Uuid(), nullable=False),
+        sa.PrimaryKeyConstraint("video_id", name=op.f("pk_reward_backlog")),
+    )
+    op.create_index("ix_reward_backlog_project_id", "reward_backlog", ["project_id"])
+    # Every video with a snapshot and no reward yet: the next daily run rewards those of the
+    # history (the videos of its window it rewards anyway, and forgets here).
+    op.execute(
+        "INSERT INTO reward_backlog (video_id, project_id) "
+        "SELECT v.id, v.project_id FROM video_jobs v "
+        "WHERE EXISTS (SELECT 1 FROM metric_snapshots s WHERE s.video_id = v.id) "
+        "AND NOT EXISTS (SELECT 1 FROM video_settled_rewards r WHERE r.video_id = v.id) "
+        "AND NOT EXISTS (SELECT 1 FROM video_rewards r WHERE r.video_id = v.id)"
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_reward_backlog_project_id", table_name="reward_backlog")
+    op.drop_table("reward_backlog")
     op.drop_table("recipe_models")
     op.drop_index("ix_recipes_evidence", table_name="recipes")
     op.drop_index("ix_recipes_ranked", table_name="recipes")
@@ -120,6 +147,10 @@ def downgrade() -> None:
         "estimate_high",
         "estimate_low",
         "estimate",
+        "history_sumsq",
+        "history_sum",
+        "history_weight",
+        "history_videos",
         "evidence_sumsq",
         "evidence_sum",
         "evidence_weight",
@@ -129,4 +160,6 @@ def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         op.drop_constraint(op.f("ck_projects_exploit_scope"), "projects", type_="check")
     op.drop_column("projects", "exploit_scope")
+    for name in ("evidence_half_life_days", "evidence_window_days", "evidence_as_of"):
+        op.drop_column("projects", name)
     op.drop_column("projects", "half_life_days")
