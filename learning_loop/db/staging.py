@@ -67,9 +67,13 @@ def staged(session: Session, table: Table) -> Iterator[Table]:
 
 def _copy_column(values: Sequence[Any]) -> list[str]:
     """A column as COPY text cells. Text holds no control character (the checks refuse them),
-    so a backslash is all that needs escaping."""
+    so a backslash is all that needs escaping; None is NULL."""
     if not values:
         return []
+    if any(v is None for v in values):  # NULL is COPY's \N
+        present = _copy_column([v for v in values if v is not None])
+        cells = iter(present)
+        return ["\\N" if v is None else next(cells) for v in values]
     first = values[0]
     if isinstance(first, str):
         if "\\" in "\t".join(values):  # one pass in C over the whole column

@@ -103,17 +103,28 @@ def estimate_from_summary(
     cat = catalogue(model.presets)
     if model.intercept is None:
         return RecipeEstimates(model, summary, None, None, None, videos)
-    if not model.is_informative or model.centre is None:
-        estimate = np.full(cat.size, model.intercept)
-        return RecipeEstimates(
-            model, summary, estimate, np.zeros(cat.size), np.ones(cat.size), videos
-        )
-    rows = cat.design - model.centre
-    estimate = model.intercept + rows @ model.mean
-    sd = np.sqrt(model.contrast_sd(rows) ** 2 + model.sigma2 / model.total_weight)
-    low = np.clip(estimate - Z_95 * sd, 0.0, 1.0)
-    high = np.clip(estimate + Z_95 * sd, 0.0, 1.0)
+    estimate, low, high = estimates_at(model, np.arange(cat.size))
     return RecipeEstimates(model, summary, estimate, low, high, videos)
+
+
+def estimates_at(
+    model: AdditiveModel, indices: IntArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(estimate, low, high) of the recipes at these catalogue indices (see the module's
+    docstring; the uninformative case: the mean, in [0, 1])."""
+    count = len(indices)
+    if model.intercept is None:
+        raise ValueError("a model without observations estimates nothing")
+    if not model.is_informative or model.centre is None:
+        return np.full(count, model.intercept), np.zeros(count), np.ones(count)
+    rows = catalogue(model.presets).design[indices] - model.centre
+    estimate: FloatArray = model.intercept + rows @ model.mean
+    sd = np.sqrt(model.contrast_sd(rows) ** 2 + model.sigma2 / model.total_weight)
+    return (
+        estimate,
+        np.clip(estimate - Z_95 * sd, 0.0, 1.0),
+        np.clip(estimate + Z_95 * sd, 0.0, 1.0),
+    )
 
 
 def rank_order(estimates: RecipeEstimates, default: Recipe, made_only: bool = False) -> IntArray:
