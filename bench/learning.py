@@ -21,6 +21,11 @@ with interactions as strong as the main effects.
    random and oracle, on the same channels (paired over seeds). Goals: the seed policy at least
    50% less regret than before; Thompson no worse than before (within two standard errors).
 
+3. **Half-life** (`--half-lives 60,90,180,365`, instead of 1 and 2): the regret of the seed
+   and Thompson policies with each half-life against `never`, paired over seeds, on the
+   additive channel, the channel with interactions and a drifting one (0.01 a day): how the
+   default of `half_life_days` was chosen (docs/decisions.md).
+
 A missed goal is reported, never fatal. A final markdown block sums it up.
 """
 
@@ -135,6 +140,52 @@ def _covered(share: float) -> str:
     return "yes" if COVERAGE[0] <= share <= COVERAGE[1] else "no"
 
 
+DRIFT_SD_PER_DAY = 0.01
+
+
+def half_life_table(
+    half_lives: list[int], seeds: int, days: int, per_day: int, workers: int
+) -> list[str]:
+    """Regret with each half-life against `never`, per channel and policy (paired)."""
+    lines = [
+        f"Change in cumulative regret against `half_life_days = never` ({seeds} channels, {days} "
+        f"days x {per_day} videos/day, paired over channels, mean +- SE).",
+        "",
+        "| channel | half-life | seed policy | Thompson |",
+        "|---|---|---|---|",
+    ]
+    channels = (
+        ("additive", {}),
+        ("interactions (sd 0.15)", {"interaction_sd": INTERACTION_SD}),
+        (f"drift ({DRIFT_SD_PER_DAY} a day)", {"drift_sd_per_day": DRIFT_SD_PER_DAY}),
+    )
+    for label, knobs in channels:
+
+        def run(half_life: int | None, knobs: dict[str, float] = knobs) -> dict[str, np.ndarray]:
+            return simulate_regrets(
+                ["seed", "thompson"],
+                seeds=seeds,
+                days=days,
+                per_day=per_day,
+                effect_sd=EFFECT_SD,
+                noise_sd=NOISE_SD,
+                workers=workers,
+                settings=LoopSettings(half_life_days=half_life),
+                **knobs,  # type: ignore[arg-type]
+            )
+
+        never = run(None)
+        for half_life in half_lives:
+            found = run(half_life)
+            cells = []
+            for policy in ("seed", "thompson"):
+                change, se = relative_regret(found[policy], never[policy])
+                cells.append(f"{100 * change:+.1f}% +- {100 * se:.1f}%")
+            lines.append(f"| {label} | {half_life} | {cells[0]} | {cells[1]} |")
+            print(lines[-1], flush=True)
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="12 seeds x 30 days")
@@ -143,7 +194,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--histories", type=int, default=None)
     parser.add_argument("--per-day", type=int, default=5)
     parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument(
+        "--half-lives", default=None, help="e.g. 60,90,180,365: the half-life comparison only"
+    )
     args = parser.parse_args(argv)
+    if args.half_lives:
+        seeds = args.seeds or (4 if args.quick else 32)
+        days = args.days or (20 if args.quick else 120)
+        half_lives = [int(h) for h in args.half_lives.split(",")]
+        lines = half_life_table(half_lives, seeds, days, args.per_day, args.workers)
+        print("\n```markdown\n" + "\n".join(lines) + "\n```")
+        if not args.quick:
+            record("Half-life of the evidence (bench.learning --half-lives)", "\n".join(lines))
+        return
     seeds = args.seeds or (12 if args.quick else 200)
     days = args.days or (30 if args.quick else 90)
     histories = args.histories or (20 if args.quick else 200)

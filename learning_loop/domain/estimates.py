@@ -47,6 +47,10 @@ from learning_loop.domain.recipe import RECIPE_FIELDS, Recipe, format_field_valu
 
 Z_95 = 1.959963984540054  # the standard normal's 97.5% quantile
 P_BEST_DRAWS = 4000
+# Estimates are ranked to this many decimals: recipes the evidence cannot tell apart (they
+# differ only in values no video has) tie exactly, whatever the rounding of the sums they came
+# from (the database's or numpy's), and the tie-breaks decide.
+RANK_DECIMALS = 12
 _P_BEST_SEED = 20261206
 
 
@@ -141,7 +145,8 @@ def rank_order(estimates: RecipeEstimates, default: Recipe, made_only: bool = Fa
         shared = (cat.codes == cat.codes[default_index]).sum(axis=1)
     # lexsort: the last key is the primary one.
     videos = estimates.videos if estimates.videos is not None else np.zeros(cat.size, np.int64)
-    order = np.lexsort((_hash_rank(estimates.presets), -shared, -videos, -estimates.estimate))
+    ranked = -np.round(estimates.estimate, RANK_DECIMALS)
+    order = np.lexsort((_hash_rank(estimates.presets), -shared, -videos, ranked))
     if made_only:
         if estimates.videos is None:
             raise ValueError("ranking the recipes made needs each recipe's videos")
@@ -176,7 +181,7 @@ def rank_recipes(
                 recipe=recipe,
                 avg_reward_score=(averages or {}).get(h),
                 times_used=(times_used or {}).get(h, 0),
-                estimate=float(estimates.estimate[index]),
+                estimate=round(float(estimates.estimate[index]), RANK_DECIMALS),
                 estimate_low=float(estimates.low[index]),
                 estimate_high=float(estimates.high[index]),
                 rewarded_videos=0 if videos is None else int(videos[index]),

@@ -28,6 +28,7 @@ from learning_loop.domain.experiments import (
 from learning_loop.domain.recipe import Recipe
 from learning_loop.domain.rewards import RewardWeights, compute_rewards
 from learning_loop.domain.sampler import (
+    BatchPlan,
     PlannerSettings,
     RankedRecipe,
     RunningExperiment,
@@ -257,14 +258,15 @@ class _Loop:
             made_only = planner.exploit_scope == ExploitScope.MADE
             self.ranked = rank_recipes(estimates, planner.default_recipe, depth, made_only)
 
-    def plan_and_publish(self, day: int) -> None:
+    def plan_and_publish(self, day: int) -> BatchPlan:
+        """Plan the day's batch with the production planner, publish it, draw its metrics."""
         n = self.per_day
         plan = plan_learning(
             self.policy,
             n,
             self._state(),
             self.settings.planner,
-            int(self.plan_rng.integers(2**63)),
+            self.next_plan_seed(),
             self.evidence,
         )
         refs = {e.id: e for e in self.experiments}
@@ -300,6 +302,11 @@ class _Loop:
         np.add.at(self.times_used, chosen, 1)
         expected = self.channel.expected_rewards(day)
         self.regret += float(np.sum(expected.max() - expected[chosen]))
+        return plan
+
+    def next_plan_seed(self) -> int:
+        """The seed of the next plan, from the loop's own stream (a test replays it)."""
+        return int(self.plan_rng.integers(2**63))
 
     # Learning -------------------------------------------------------------------------------
 

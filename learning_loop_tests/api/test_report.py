@@ -15,7 +15,7 @@ async def test_report_is_served_as_html(client, anon, world):
     response = await client.get(f"{ADMIN}/report", params={"project_id": world.pid})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    assert response.text.count('<svg class="chart"') == 4
+    assert response.text.count('<svg class="chart"') == 10
     assert "Recipe leaderboard" in response.text
     denied = await anon.get(f"{ADMIN}/report", params={"project_id": world.pid})
     assert denied.status_code == 401 and "WWW-Authenticate" in denied.headers

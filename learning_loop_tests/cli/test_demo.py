@@ -24,7 +24,7 @@ def test_short_demo_runs_the_real_loop(cli, cli_env):
         assert needle in out
     home = Path(cli_env["LEARNING_LOOP_HOME"])
     report = home / "report.html"
-    assert report.is_file() and report.read_text().count('<svg class="chart"') == 4
+    assert report.is_file() and report.read_text().count('<svg class="chart"') == 10
     projects = json.loads(cli("projects", "list", "--json").out)
     (project,) = projects
     # The deployment's instance: SQLite under the home, or the PostgreSQL database itself.

@@ -30,7 +30,8 @@ def _invoke(*args: str) -> object:
 
 
 def test_json_lists_every_policy_by_default() -> None:
-    result = _invoke(*SMALL, "--json")
+    # A month: long enough for the seed policy's first experiments to complete.
+    result = _invoke("--days", "30", *SMALL[2:], "--json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert [r["policy"] for r in rows] == ["seed", "thompson", "random", "oracle"]
