@@ -94,20 +94,10 @@ def _run(
 ) -> ChannelRun:
     start = time.perf_counter()
     estimation = estimation_quality(histories, HISTORY_VIDEOS, EFFECT_SD, NOISE_SD, interaction_sd)
-    regret: dict[str, np.ndarray] = {}
-    yardsticks = simulate_regrets(
-        [p for p in POLICIES if p in ("random", "oracle")],
-        seeds=seeds,
-        days=days,
-        per_day=per_day,
-        effect_sd=EFFECT_SD,
-        noise_sd=NOISE_SD,
-        interaction_sd=interaction_sd,
-        workers=workers,
-    )
-    for name, policy, settings in VARIANTS:
-        regret[name] = simulate_regrets(
-            [policy],
+
+    def regrets(policies: list[str], settings: LoopSettings) -> dict[str, np.ndarray]:
+        return simulate_regrets(
+            policies,
             seeds=seeds,
             days=days,
             per_day=per_day,
@@ -116,7 +106,12 @@ def _run(
             interaction_sd=interaction_sd,
             workers=workers,
             settings=settings,
-        )[policy]
+        )
+
+    regret: dict[str, np.ndarray] = {
+        name: regrets([policy], settings)[policy] for name, policy, settings in VARIANTS
+    }
+    yardsticks = regrets([p for p in POLICIES if p in ("random", "oracle")], LoopSettings())
     regret.update(yardsticks)
     run = ChannelRun(label, estimation, regret, time.perf_counter() - start)
     e = estimation

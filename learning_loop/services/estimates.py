@@ -429,7 +429,7 @@ def write_estimates(
 
 # Each estimated recipe's new values, staged (COPY on PostgreSQL) and written by one UPDATE: a
 # row-by-row UPDATE took most of the run.
-_WRITTEN = (
+WRITTEN_COLUMNS = (
     "evidence_videos",
     "evidence_weight",
     "evidence_sum",
@@ -445,7 +445,7 @@ _WRITTEN = (
 _ESTIMATES_STAGE = stage_table(
     "recipe_estimates_stage",
     Column("recipe_id", Uuid),
-    *(Column(c, Integer if c.endswith("_videos") else Float) for c in _WRITTEN),
+    *(Column(c, Integer if c.endswith("_videos") else Float) for c in WRITTEN_COLUMNS),
 )
 
 
@@ -457,12 +457,12 @@ def _write_recipes(session: Session, changes: list[dict[str, Any]]) -> None:
             session,
             stage,
             list(range(len(changes))),
-            [[c["id"] for c in changes], *([c[name] for c in changes] for name in _WRITTEN)],
+            [[c["id"] for c in changes], *([c[name] for c in changes] for name in WRITTEN_COLUMNS)],
         )
         session.execute(
             update(RecipeRow)
             .where(RecipeRow.id == stage.c.recipe_id)
-            .values({name: stage.c[name] for name in _WRITTEN}),
+            .values({name: stage.c[name] for name in WRITTEN_COLUMNS}),
             **BULK,
         )
 

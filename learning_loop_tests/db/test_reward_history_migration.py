@@ -19,6 +19,7 @@ from learning_loop.db.models import (
     VideoReward,
 )
 from learning_loop.db.models import Recipe as RecipeRow
+from learning_loop.services.estimates import WRITTEN_COLUMNS
 from learning_loop.services.experiments import evaluate_experiments
 from learning_loop.services.planning import plan_and_write
 from learning_loop.services.recipes import compute_recipe_stats
@@ -58,19 +59,8 @@ def _table(db: Database, model: type) -> list[tuple[object, ...]]:
         return [tuple(r) for r in rows]
 
 
-ESTIMATE_COLUMNS = {
-    "estimate",
-    "estimate_low",
-    "estimate_high",
-    "evidence_videos",
-    "evidence_weight",
-    "evidence_sum",
-    "evidence_sumsq",
-    "history_videos",
-    "history_weight",
-    "history_sum",
-    "history_sumsq",
-}
+# The columns 0010 added to the recipes, which its downgrade drops.
+ESTIMATE_COLUMNS = set(WRITTEN_COLUMNS)
 
 
 def _close(a: object, b: object) -> bool:

@@ -94,6 +94,19 @@ def test_project_scope_config(db, resources, sample_channel):
     assert result.success
     assert metadata(result, "video_rewards")["rows"] == 0
     assert rows(db) == ([], [])
+    # Scoped to the sample channel, the stats asset carries its six field insights.
+    config = DailyConfig(project_id=str(sample_channel))
+    scoped = materialize(
+        daily_assets,
+        partition_key=DAY,
+        resources=resources,
+        run_config=RunConfig(ops={a.op.name: config for a in daily_assets}),
+    )
+    stats = metadata(scoped, "recipe_stats")
+    assert stats["estimated_recipes"] == 6
+    lines = stats["insights"].splitlines()
+    assert len(lines) == 6 and lines[1].startswith("- hook type")
+    assert "estimate [95%]" in stats["top_recipes"]
 
 
 def test_blocking_check_stops_the_run_on_bad_rewards(db, resources, sample_channel):
