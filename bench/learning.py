@@ -12,7 +12,8 @@ with interactions as strong as the main effects.
    correlation with the true expected rewards of the recipe estimates and of the raw averages
    (mean +- SE over histories, scipy's spearmanr as the independent computation), and the
    coverage of the 95% intervals of the recipe estimates (every recipe of the catalogue) and of
-   the field effects (every value against its reference), with binomial standard errors.
+   the field effects (every value against its reference), with standard errors over the
+   histories.
    Goals: estimates rank closer than raw averages; coverage 90-98% on both channels.
 2. **Regret**: cumulative regret of the seed policy (70/30, ranking by estimate over the
    catalogue: the product's), of the seed policy as it was (window averages, `ranking="window"`)
@@ -222,8 +223,8 @@ def main(argv: list[str] | None = None) -> None:
         f"Estimates: {histories} histories of {HISTORY_VIDEOS} videos of uniformly random recipes "
         f"per channel (seeds 0..{histories - 1}); Spearman correlation with the true expected "
         "rewards over the recipes made (mean +- SE); coverage of the 95% intervals over every "
-        "recipe of the catalogue and every field value against its reference (share +- "
-        f"binomial SE). effect_sd {EFFECT_SD}, noise_sd {NOISE_SD}.",
+        "recipe of the catalogue and every field value against its reference (share +- SE "
+        f"over the histories). effect_sd {EFFECT_SD}, noise_sd {NOISE_SD}.",
         "",
         "| channel | Spearman, estimates | Spearman, raw averages | recipe coverage | met | "
         "field-effect coverage | met |",

@@ -1,10 +1,10 @@
-"""Recipe estimates over the whole history (contract §4): each recipe's evidence, the additive
-model fitted per project, the estimates written on the recipes, and the field insights."""
+"""Recipe estimates over the whole history (contract §11): the additive model fitted per project
+on its evidence (`services.evidence`), the estimates written on the recipes and read by the
+planner, and the field insights."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -12,25 +12,20 @@ from typing import Any
 import numpy as np
 from sqlalchemy import (
     Column,
-    Date,
     Float,
     Integer,
     Uuid,
     bindparam,
-    case,
-    cast,
     func,
-    literal,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import Project, RecipeModel, SettledReward, VideoJob, VideoReward
+from learning_loop.db.models import Project, RecipeModel
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.queries import BULK, chunks, dialect_insert
-from learning_loop.db.reward_history import current_rewards
 from learning_loop.db.staging import load, stage_table, staged
 from learning_loop.domain.additive_model import (
     Evidence,
@@ -39,7 +34,6 @@ from learning_loop.domain.additive_model import (
     fit_summary,
     summarise_evidence,
 )
-from learning_loop.domain.decay import decay_weight
 from learning_loop.domain.estimates import (
     RecipeEstimates,
     estimate_from_summary,
@@ -48,11 +42,14 @@ from learning_loop.domain.estimates import (
     field_insights,
 )
 from learning_loop.domain.recipe import RECIPE_FIELDS, Recipe
-from learning_loop.domain.rewards import window_bounds
+from learning_loop.services.evidence import (
+    NO_SUMS,
+    Sums,
+    carried_evidence,
+    exact_evidence,
+)
 from learning_loop.services.projects import get_project
 from learning_loop.services.views import FieldInsightView, InsightsView, ValueInsightView
-
-_LN2 = math.log(2.0)
 
 # A project's recipes with their evidence: what a fit reads.
 _EVIDENCE = select(
@@ -75,7 +72,7 @@ _VIDEOS_OF = select(RecipeRow.recipe_hash, RecipeRow.evidence_videos, RecipeRow.
     RecipeRow.recipe_hash.in_(bindparam("hashes", expanding=True)),
 )
 # Every recipe of the projects a stats run covers, with its project and its history sums.
-_ALL_EVIDENCE = select(
+_RUN_RECIPES = select(
     RecipeRow.id,
     RecipeRow.project_id,
     *(getattr(RecipeRow, f) for f in RECIPE_FIELDS),
@@ -85,180 +82,6 @@ _ALL_EVIDENCE = select(
     RecipeRow.history_sumsq,
     RecipeRow.stats_as_of,
 ).order_by(RecipeRow.project_id, RecipeRow.id)
-
-
-Sums = tuple[int, float, float, float]  # videos, and the sums of weight, w*reward, w*reward^2
-_NONE: Sums = (0, 0.0, 0.0, 0.0)
-
-
-def _days_from(dialect: str, day: Any, stamp: Any) -> Any:
-    """Whole days from the date of `stamp` (a timestamp column) to `day` (a date)."""
-    if dialect == "postgresql":
-        return day - cast(stamp, Date)
-    return func.julianday(day) - func.julianday(func.date(stamp))
-
-
-def _day(dialect: str, day: dt.date) -> Any:
-    return literal(day, Date) if dialect == "postgresql" else literal(day.isoformat())
-
-
-def _weighted_sums(
-    session: Session,
-    dialect: str,
-    as_of: dt.date,
-    rewarded: Any,
-    *where: Any,
-) -> dict[uuid.UUID, Sums]:
-    """Per recipe, over the videos of `rewarded` (a subquery of `video_id` and `reward`) that
-    meet `where`: the videos and the sums of their weights, weighted rewards and weighted
-    squared rewards, each video weighted ``0.5 ** (age / half_life_days)`` as of `as_of` (1
-    when its project never fades evidence), age in whole days from its publication date."""
-    age = _days_from(dialect, _day(dialect, as_of), VideoJob.published_at)
-    weight = case(
-        (Project.half_life_days.is_(None), literal(1.0, Float)),
-        else_=func.exp(-_LN2 * cast(age, Float) / Project.half_life_days),
-    )
-    reward = rewarded.c.reward
-    stmt = (
-        select(
-            VideoJob.recipe_id,
-            func.count(),
-            func.sum(weight),
-            func.sum(weight * reward),
-            func.sum(weight * reward * reward),
-        )
-        .join(rewarded, rewarded.c.video_id == VideoJob.id)
-        .join(Project, Project.id == VideoJob.project_id)
-        .where(VideoJob.recipe_id.is_not(None), *where)
-        .group_by(VideoJob.recipe_id)
-    )
-    return {
-        recipe_id: (int(n), float(w or 0.0), float(q or 0.0), float(r or 0.0))
-        for recipe_id, n, w, q, r in session.execute(stmt).tuples()
-    }
-
-
-def _add(a: Sums, b: Sums, scale: float = 1.0) -> Sums:
-    """`a`'s sums weighted by `scale` (its videos' weights, aged), plus `b`'s."""
-    return (a[0] + b[0], a[1] * scale + b[1], a[2] * scale + b[2], a[3] * scale + b[3])
-
-
-def _age_at_least_window(dialect: str, as_of: dt.date) -> Any:
-    """The video was published before the window of `as_of` (its project's own length)."""
-    return _days_from(dialect, _day(dialect, as_of), VideoJob.published_at) >= Project.window_days
-
-
-def exact_evidence(
-    session: Session, dialect: str, as_of: dt.date, ids: Sequence[uuid.UUID]
-) -> tuple[dict[uuid.UUID, Sums], dict[uuid.UUID, Sums]]:
-    """(evidence, history part) of every recipe of the projects `ids`, read from every video:
-    the evidence is over every video published by the end of `as_of` with a reward up to it
-    (its newest), the history part over those published before the window of `as_of`. What
-    a run computes when its projects' history sums cannot be carried forward."""
-    _, end = window_bounds(as_of, 1)
-    current = current_rewards(dialect, as_of, ids)
-    scope = (VideoJob.project_id.in_(list(ids)), VideoJob.published_at < end)
-    every = _weighted_sums(session, dialect, as_of, current, *scope)
-    history = _weighted_sums(
-        session, dialect, as_of, current, *scope, _age_at_least_window(dialect, as_of)
-    )
-    return every, history
-
-
-def carried_evidence(
-    session: Session,
-    dialect: str,
-    as_of: dt.date,
-    groups: dict[tuple[dt.date, int], list[uuid.UUID]],
-    stored: dict[uuid.UUID, Sums],
-    scale: dict[uuid.UUID, float],
-) -> tuple[dict[uuid.UUID, Sums], dict[uuid.UUID, Sums]]:
-    """(evidence, history part) as of `as_of`, carried forward from the history sums stored as
-    of each project's `evidence_as_of` (`groups`: (that date, window length) -> projects): the
-    stored sums weighted down to `as_of` (`scale`, per recipe), plus the videos that left the
-    window since, plus the window itself (`as_of`'s reward rows, held). Reads what changed,
-    never the whole history."""
-    history = {rid: _add(sums, _NONE, scale[rid]) for rid, sums in stored.items()}
-    for (since, length), ids in groups.items():
-        # Videos published from the first day of `since`'s window to the last day before
-        # `as_of`'s: in `since`'s window, out of `as_of`'s.
-        first, _ = window_bounds(since, length)
-        last, _ = window_bounds(as_of, length)
-        if first >= last:
-            continue
-        for part in chunks(ids, 10_000):
-            leavers = list(
-                session.scalars(
-                    select(VideoJob.id).where(
-                        VideoJob.project_id.in_(list(part)),
-                        VideoJob.published_at >= first,
-                        VideoJob.published_at < last,
-                    )
-                )
-            )
-            for videos in chunks(leavers):
-                current = current_rewards(dialect, as_of, list(part), list(videos))
-                for rid, sums in _weighted_sums(session, dialect, as_of, current).items():
-                    history[rid] = _add(history.get(rid, _NONE), sums)
-    every = dict(history)
-    window = (
-        select(VideoReward.video_id, VideoReward.reward)
-        .where(
-            VideoReward.reward_date == as_of,
-            VideoReward.project_id.in_([p for ids in groups.values() for p in ids]),
-        )
-        .subquery("window_rewards")
-    )
-    for rid, sums in _weighted_sums(session, dialect, as_of, window).items():
-        every[rid] = _add(every.get(rid, _NONE), sums)
-    return every, history
-
-
-def add_history_rewards(session: Session, dialect: str, video_ids: Sequence[uuid.UUID]) -> None:
-    """Add the rewards just given to videos of the history (`rewards.reward_history`) to the
-    history sums of their recipes, where those sums already reach past the videos (they were
-    published before the window of their project's `evidence_as_of`); the next run's carried
-    evidence counts the others as videos that left the window."""
-    increments: dict[uuid.UUID, Sums] = {}
-    for part in chunks(list(video_ids)):
-        rows = session.execute(
-            select(
-                VideoJob.recipe_id,
-                SettledReward.reward,
-                _days_from(dialect, Project.evidence_as_of, VideoJob.published_at),
-                Project.evidence_window_days,
-                Project.evidence_half_life_days,
-            )
-            .join(SettledReward, SettledReward.video_id == VideoJob.id)
-            .join(Project, Project.id == VideoJob.project_id)
-            .where(
-                VideoJob.id.in_(list(part)),
-                VideoJob.recipe_id.is_not(None),
-                Project.evidence_as_of.is_not(None),
-            )
-        ).tuples()
-        for recipe_id, reward, age, length, half_life in rows:
-            if age is None or length is None or age < length:
-                continue
-            w = float(decay_weight(float(age), half_life))
-            y = float(reward)
-            increments[recipe_id] = _add(increments.get(recipe_id, _NONE), (1, w, w * y, w * y * y))
-    if increments:
-        recipes = RecipeRow.__table__.c
-        session.connection().execute(
-            update(RecipeRow.__table__)
-            .where(recipes.id == bindparam("rid"))
-            .values(
-                history_videos=recipes.history_videos + bindparam("n"),
-                history_weight=recipes.history_weight + bindparam("w"),
-                history_sum=recipes.history_sum + bindparam("s"),
-                history_sumsq=recipes.history_sumsq + bindparam("q"),
-            ),
-            [
-                {"rid": rid, "n": n, "w": w, "s": s_, "q": q}
-                for rid, (n, w, s_, q) in increments.items()
-            ],
-        )
 
 
 def _evidence_of(rows: Sequence[Any], presets: Sequence[str]) -> tuple[Evidence, list[int | None]]:
@@ -314,7 +137,7 @@ def write_estimates(
         scope = scope.where(Project.id.in_(list(ids)))
     projects = {row[0]: row for row in session.execute(scope)}
     recipes = (
-        _ALL_EVIDENCE if ids is None else _ALL_EVIDENCE.where(RecipeRow.project_id.in_(list(ids)))
+        _RUN_RECIPES if ids is None else _RUN_RECIPES.where(RecipeRow.project_id.in_(list(ids)))
     )
     by_project: dict[uuid.UUID, list[Any]] = {}
     newest: dict[uuid.UUID, dt.date] = {}
@@ -361,7 +184,7 @@ def write_estimates(
     models: list[dict[str, Any]] = []
     for pid in [*[p for ids_ in carry.values() for p in ids_], *exact]:
         presets = projects[pid][1]
-        rows = [(row.id, *row[2:8], *every.get(row.id, _NONE)) for row in by_project[pid]]
+        rows = [(row.id, *row[2:8], *every.get(row.id, NO_SUMS)) for row in by_project[pid]]
         found, indices = _evidence_of(rows, presets)
         summary = summarise_evidence(found, presets)
         model = fit_summary(summary)
@@ -383,7 +206,7 @@ def write_estimates(
             }
         )
         for item, index in zip(rows, indices, strict=True):
-            past = history.get(item[0], _NONE)
+            past = history.get(item[0], NO_SUMS)
             values: dict[str, Any] = {
                 "id": item[0],
                 "evidence_videos": item[7],

@@ -32,7 +32,7 @@ from learning_loop.db.reward_history import (
 )
 from learning_loop.db.reward_sql import REWARD_INSERT_COLUMNS, window_rewards_select
 from learning_loop.domain.rewards import window_bounds
-from learning_loop.services.estimates import add_history_rewards
+from learning_loop.services.evidence import add_history_rewards
 
 REWARD_COLUMNS = (
     "engagement",

@@ -44,7 +44,9 @@ class EstimationSummary:
     runs: int
     spearman_estimate: tuple[float, float]  # mean, standard error over runs
     spearman_raw: tuple[float, float]
-    recipe_coverage: tuple[float, float]  # share, binomial standard error
+    # share of the intervals covering the truth, and its standard error over the histories
+    # (the intervals of one history are not independent: the history is the unit)
+    recipe_coverage: tuple[float, float]
     effect_coverage: tuple[float, float]
 
 
@@ -54,9 +56,14 @@ def _mean_se(values: list[float]) -> tuple[float, float]:
     return float(arr.mean()), se
 
 
-def _share(hits: int, total: int) -> tuple[float, float]:
-    p = hits / total
-    return p, math.sqrt(p * (1 - p) / total)
+def _share(hits: list[int], totals: list[int]) -> tuple[float, float]:
+    """The pooled share and its standard error over the runs (a ratio estimator)."""
+    h, t = np.asarray(hits, dtype=np.float64), np.asarray(totals, dtype=np.float64)
+    share = float(h.sum() / t.sum())
+    if len(h) < 2:
+        return share, 0.0
+    residuals = (h - share * t) / t.mean()
+    return share, float(residuals.std(ddof=1) / math.sqrt(len(h)))
 
 
 def estimation_run(config: ChannelConfig, videos: int) -> EstimationRun:
@@ -119,6 +126,6 @@ def estimation_quality(
         runs=len(runs),
         spearman_estimate=_mean_se([r.spearman_estimate for r in runs]),
         spearman_raw=_mean_se([r.spearman_raw for r in runs]),
-        recipe_coverage=_share(sum(r.recipes_covered for r in runs), sum(r.recipes for r in runs)),
-        effect_coverage=_share(sum(r.effects_covered for r in runs), sum(r.effects for r in runs)),
+        recipe_coverage=_share([r.recipes_covered for r in runs], [r.recipes for r in runs]),
+        effect_coverage=_share([r.effects_covered for r in runs], [r.effects for r in runs]),
     )

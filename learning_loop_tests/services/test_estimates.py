@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from learning_loop.db.models import Project, RewardBacklog
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.services.estimates import exact_evidence
+from learning_loop.services.evidence import exact_evidence
 from learning_loop.services.ingest import backfill_recipes, import_videos, ingest_metrics
 from learning_loop.services.projects import SettingsChange, configure_project
 from learning_loop.services.recipes import compute_recipe_stats
