@@ -239,8 +239,14 @@ def reward_history(
                 rows.c.video_id.in_(list(part))
             )
             stmt = dialect_insert(session, table).from_select(list(REWARD_INSERT_COLUMNS), chosen)
-            session.execute(stmt.on_conflict_do_nothing(index_elements=["video_id"]))
-            written.extend(part)
+            # Only the rows written here count: a concurrent run of another date may have
+            # given some of these videos their reward first.
+            inserted = session.execute(
+                stmt.on_conflict_do_nothing(index_elements=["video_id"]).returning(
+                    table.c.video_id
+                )
+            )
+            written.extend(inserted.scalars())
     add_history_rewards(session, dialect, written)
     for part in chunks(done + written):
         session.execute(delete(RewardBacklog).where(RewardBacklog.video_id.in_(list(part))), **BULK)
