@@ -242,9 +242,7 @@ def reward_history(
             # Only the rows written here count: a concurrent run of another date may have
             # given some of these videos their reward first.
             inserted = session.execute(
-                stmt.on_conflict_do_nothing(index_elements=["video_id"]).returning(
-                    table.c.video_id
-                )
+                stmt.on_conflict_do_nothing(index_elements=["video_id"]).returning(table.c.video_id)
             )
             written.extend(inserted.scalars())
     add_history_rewards(session, dialect, written)
