@@ -34,6 +34,10 @@ IntArray = npt.NDArray[np.int64]
 SIGMA_FLOOR = 0.01
 TAU_FLOOR = 0.01
 TAU_CEILING = 0.5
+# Videos beyond one per recipe needed before the recipes' own deviations are estimated.
+MIN_WITHIN_DOF = 10
+# The numbers before the arrays in a stored summary.
+_HEAD = 7
 # lambda = sigma^2 / tau^2 searched on this log10 grid (0.05-decade steps).
 _LAMBDA_GRID = np.logspace(-3.0, 6.0, 181)
 
@@ -202,6 +206,9 @@ class AdditiveModel:
     intercept: float | None = None  # weighted mean reward; None without observations
     centre: FloatArray | None = None  # weighted mean design row
     total_weight: float = 0.0
+    # Variance of a recipe's expected reward around its additive prediction (what the fields'
+    # interactions add), from the videos of recipes made more than once; 0 without them.
+    recipe_var: float = 0.0
 
     @property
     def is_informative(self) -> bool:
@@ -279,6 +286,10 @@ class EvidenceSummary:
     weight: float
     total: float
     squares: float
+    # The weighted squares of the videos around their own recipe's mean, and their degrees of
+    # freedom (videos minus recipes): the noise alone, whatever the recipes' means.
+    within_squares: float
+    within_dof: int
     xw: FloatArray
     xy: FloatArray
     counts: FloatArray
@@ -287,7 +298,15 @@ class EvidenceSummary:
     def to_bytes(self) -> bytes:
         """The numbers as float64 bytes (the presets are stored beside them)."""
         head = np.array(
-            [self.videos, self.distinct_recipes, self.weight, self.total, self.squares],
+            [
+                self.videos,
+                self.distinct_recipes,
+                self.weight,
+                self.total,
+                self.squares,
+                self.within_squares,
+                self.within_dof,
+            ],
             dtype=np.float64,
         )
         parts = [head, self.xw, self.xy, self.counts, self.gram.ravel()]
@@ -298,9 +317,10 @@ class EvidenceSummary:
         key = _catalogue_key(presets)
         p = len(catalogue(key).columns)
         values = np.frombuffer(data, dtype="<f8").astype(np.float64)
-        if values.shape[0] != 5 + 3 * p + p * p:
-            raise ValueError(f"an evidence summary of {p} columns has {5 + 3 * p + p * p} numbers")
-        head = values[:5]
+        h = _HEAD
+        if values.shape[0] != h + 3 * p + p * p:
+            raise ValueError(f"an evidence summary of {p} columns has {h + 3 * p + p * p} numbers")
+        head = values[:h]
         return cls(
             presets=key,
             videos=int(head[0]),
@@ -308,10 +328,12 @@ class EvidenceSummary:
             weight=float(head[2]),
             total=float(head[3]),
             squares=float(head[4]),
-            xw=values[5 : 5 + p],
-            xy=values[5 + p : 5 + 2 * p],
-            counts=values[5 + 2 * p : 5 + 3 * p],
-            gram=values[5 + 3 * p :].reshape(p, p),
+            within_squares=float(head[5]),
+            within_dof=int(head[6]),
+            xw=values[h : h + p],
+            xy=values[h + p : h + 2 * p],
+            counts=values[h + 2 * p : h + 3 * p],
+            gram=values[h + 3 * p :].reshape(p, p),
         )
 
 
@@ -320,6 +342,7 @@ def summarise_evidence(evidence: Evidence, presets: Sequence[str]) -> EvidenceSu
     cat = catalogue(key)
     x = cat.design[evidence.index]
     w = evidence.weight
+    within = np.maximum(evidence.squares - evidence.total**2 / np.where(w > 0, w, 1.0), 0.0)
     return EvidenceSummary(
         presets=key,
         videos=evidence.n_videos,
@@ -327,6 +350,8 @@ def summarise_evidence(evidence: Evidence, presets: Sequence[str]) -> EvidenceSu
         weight=float(w.sum()),
         total=float(evidence.total.sum()),
         squares=float(evidence.squares.sum()),
+        within_squares=float(within.sum()),
+        within_dof=evidence.n_videos - len(evidence.index),
         xw=w @ x,
         xy=evidence.total @ x,
         counts=evidence.videos.astype(np.float64) @ x,
@@ -391,6 +416,12 @@ def fit_summary(summary: EvidenceSummary) -> AdditiveModel:
     tau2 = min(max(sigma2 / float(_LAMBDA_GRID[best]), TAU_FLOOR**2), TAU_CEILING**2)
     precision = d / sigma2 + 1.0 / tau2
     mean = basis @ ((z / sigma2) / precision)
+    # What the additive fit leaves unexplained beyond the noise measured within recipes: the
+    # recipes' own deviations (interactions), when enough recipes were made more than once.
+    recipe_var = 0.0
+    if summary.within_dof >= MIN_WITHIN_DOF:
+        noise = summary.within_squares / summary.within_dof
+        recipe_var = max(sigma2 - noise, 0.0)
     return AdditiveModel(
         presets=key,
         tau2=tau2,
@@ -403,4 +434,5 @@ def fit_summary(summary: EvidenceSummary) -> AdditiveModel:
         intercept=intercept,
         centre=centre,
         total_weight=total_weight,
+        recipe_var=recipe_var,
     )

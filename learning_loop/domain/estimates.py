@@ -5,9 +5,11 @@ fading at all), and the model (`additive_model.fit_evidence`) pools what recipes
 field values. From its posterior:
 
 - each recipe of the catalogue gets ``estimate`` (its expected reward) and a 95% interval,
-  ``estimate +- 1.96 sd`` with ``sd^2 = sigma^2 / W + (x_r - centre)' Cov(beta) (x_r - centre)``
-  (the intercept and the centred effects are independent a posteriori), clipped to [0, 1]
-  where rewards live. A recipe never made is predicted from its fields alone;
+  ``estimate +- 1.96 sd`` with ``sd^2 = sigma^2 / W + (x_r - centre)' Cov(beta) (x_r - centre)
+  + recipe_var`` (the intercept and the centred effects are independent a posteriori;
+  `recipe_var` is how far recipes stray from the additive prediction: the additive fit's
+  residual variance beyond the noise measured within recipes made more than once), clipped to
+  [0, 1] where rewards live. A recipe never made is predicted from its fields alone;
 - each field value gets its effect against the field's reference value (the project's default
   recipe's), with a 95% interval, the videos behind it, and the posterior probability that it is
   the field's best value (from `P_BEST_DRAWS` posterior draws of a fixed seed, so a report is
@@ -123,7 +125,9 @@ def estimates_at(
         return np.full(count, model.intercept), np.zeros(count), np.ones(count)
     rows = catalogue(model.presets).design[indices] - model.centre
     estimate: FloatArray = model.intercept + rows @ model.mean
-    sd = np.sqrt(model.contrast_sd(rows) ** 2 + model.sigma2 / model.total_weight)
+    sd = np.sqrt(
+        model.contrast_sd(rows) ** 2 + model.sigma2 / model.total_weight + model.recipe_var
+    )
     return (
         estimate,
         np.clip(estimate - Z_95 * sd, 0.0, 1.0),

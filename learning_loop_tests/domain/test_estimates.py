@@ -68,7 +68,8 @@ def test_estimates_match_the_closed_form_of_the_posterior(weighted):
     mean, sd = _oracle(picks, rewards, w, model.tau2, model.sigma2)
     assert found.estimate is not None and found.low is not None and found.high is not None
     assert np.allclose(found.estimate, mean, atol=1e-9)
-    # The interval is +-1.96 sd, clipped to [0, 1].
+    # The interval is +-1.96 sd, clipped to [0, 1], sd with the recipes' own deviation added.
+    sd = np.sqrt(sd**2 + model.recipe_var)
     assert np.allclose(found.low, np.clip(mean - Z_95 * sd, 0, 1), atol=1e-9)
     assert np.allclose(found.high, np.clip(mean + Z_95 * sd, 0, 1), atol=1e-9)
 
@@ -94,6 +95,24 @@ def test_the_summary_is_sufficient_and_survives_storage():
     assert np.array_equal(direct.low, again.low)
     with pytest.raises(ValueError, match="numbers"):
         EvidenceSummary.from_bytes(DEFAULT_PRESETS, summary.to_bytes()[:-8])
+
+
+def test_recipe_deviations_are_what_the_additive_fit_leaves_beyond_the_noise():
+    rng = np.random.default_rng(9)
+    picks = np.repeat(rng.integers(0, CAT.size, size=150), 4)  # every recipe made 4 times
+    beta = 0.05 * rng.standard_normal(CAT.design.shape[1])
+    additive = 0.5 + CAT.design @ beta
+    deviation = 0.1 * rng.standard_normal(CAT.size)  # interactions, sd 0.1
+    noise = 0.05 * rng.standard_normal(len(picks))
+    flat = fit_evidence(evidence_from_videos(picks, additive[picks] + noise), DEFAULT_PRESETS)
+    bent = fit_evidence(
+        evidence_from_videos(picks, (additive + deviation)[picks] + noise), DEFAULT_PRESETS
+    )
+    assert flat.recipe_var < 0.0005  # nothing beyond the noise
+    assert 0.005 < bent.recipe_var < 0.02  # about 0.1^2
+    # Without recipes made more than once there is nothing to tell them apart by.
+    once = fit_evidence(evidence_from_videos(np.arange(200), additive[:200]), DEFAULT_PRESETS)
+    assert once.recipe_var == 0.0
 
 
 def test_decay_halves_at_the_half_life_and_never_fades_without_one():
