@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from learning_loop.domain.recipe import RECIPE_FIELDS
 from learning_loop.domain.statuses import PlanRequestStatus
 from learning_loop.services import planning
 from learning_loop.services.plan_requests import mark_plan_request
@@ -76,14 +77,7 @@ async def test_the_loop_from_outside(client, samples, db, counts, fake_runs):
     assert set(insights) >= {"project_id", "as_of", "videos", "fields"}
     assert insights["project_id"] == pid and insights["videos"] == 59
     assert insights["as_of"] == "2026-10-30"
-    assert [f["field"] for f in insights["fields"]] == [
-        "preset",
-        "hook_type",
-        "scene_count",
-        "narration_wpm_bucket",
-        "caption_density_bucket",
-        "ending_type",
-    ]
+    assert [f["field"] for f in insights["fields"]] == list(RECIPE_FIELDS)
     for f in insights["fields"]:
         assert set(f) >= {"field", "reference", "summary", "values"} and f["summary"]
         assert f["reference"] == project["default_recipe"][f["field"]]

@@ -82,27 +82,23 @@ def test_daily_assets_materialize_and_rerun_identically(db, resources, sample_ch
     assert rows(db) == first
 
 
-def test_project_scope_config(db, resources, sample_channel):
-    other = project(db, "empty")
-    config = DailyConfig(project_id=str(other))
-    result = materialize(
+def _scoped(resources, project_id):
+    config = DailyConfig(project_id=str(project_id))
+    return materialize(
         daily_assets,
         partition_key=DAY,
         resources=resources,
         run_config=RunConfig(ops={a.op.name: config for a in daily_assets}),
     )
+
+
+def test_project_scope_config(db, resources, sample_channel):
+    result = _scoped(resources, project(db, "empty"))
     assert result.success
     assert metadata(result, "video_rewards")["rows"] == 0
     assert rows(db) == ([], [])
     # Scoped to the sample channel, the stats asset carries its six field insights.
-    config = DailyConfig(project_id=str(sample_channel))
-    scoped = materialize(
-        daily_assets,
-        partition_key=DAY,
-        resources=resources,
-        run_config=RunConfig(ops={a.op.name: config for a in daily_assets}),
-    )
-    stats = metadata(scoped, "recipe_stats")
+    stats = metadata(_scoped(resources, sample_channel), "recipe_stats")
     assert stats["estimated_recipes"] == 6
     lines = stats["insights"].splitlines()
     assert len(lines) == 6 and lines[1].startswith("- hook type")

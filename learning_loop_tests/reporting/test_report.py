@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from learning_loop.db.models import Experiment, PlannedBatch
 from learning_loop.db.models import Recipe as RecipeRow
+from learning_loop.domain.recipe import RECIPE_FIELDS
 from learning_loop.reporting.data import (
     BatchMix,
     ExperimentRow,
@@ -44,14 +45,7 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-FIELDS = (
-    "preset",
-    "hook_type",
-    "scene_count",
-    "narration_wpm_bucket",
-    "caption_density_bucket",
-    "ending_type",
-)
+FIELDS = RECIPE_FIELDS
 
 
 def recipe_row(i: int, n: int, mean: float, low: float | None, high: float | None):
