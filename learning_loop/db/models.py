@@ -244,7 +244,6 @@ class RecipeModel(Base):
     )
     as_of: Mapped[dt.date] = mapped_column(Date)
     presets: Mapped[list[str]] = mapped_column(JSON)
-    videos: Mapped[int] = mapped_column(Integer)
     summary: Mapped[bytes] = mapped_column(LargeBinary)
 
 

@@ -84,14 +84,6 @@ class RecipeEstimates:
     def presets(self) -> tuple[str, ...]:
         return self.model.presets
 
-    def of(self, recipe: Recipe) -> tuple[float, float, float] | None:
-        """(estimate, low, high) of one recipe; None when unknown (no video, or not in the
-        catalogue)."""
-        index = catalogue(self.presets).index(recipe)
-        if index is None or self.estimate is None or self.low is None or self.high is None:
-            return None
-        return float(self.estimate[index]), float(self.low[index]), float(self.high[index])
-
 
 def estimate_recipes(evidence: Evidence, presets: Sequence[str]) -> RecipeEstimates:
     """Fit the model on the evidence and estimate every recipe of the catalogue."""
@@ -163,13 +155,10 @@ def rank_recipes(
     default: Recipe,
     depth: int,
     made_only: bool = False,
-    averages: dict[str, float] | None = None,
-    times_used: dict[str, int] | None = None,
 ) -> list[RankedRecipe]:
     """The `depth` best recipes by estimate (`rank_order`), as the planners take them.
 
-    `averages` and `times_used` (by recipe_hash) carry the stored raw stats of recipes that
-    have them, for the reasons a plan gives. Without the per-recipe videos (a summary only),
+    Without the per-recipe videos (a summary only),
     each entry's `rewarded_videos` is 0: the caller fills in those of the few ranked ones.
     """
     if estimates.estimate is None or estimates.low is None or estimates.high is None:
@@ -178,13 +167,11 @@ def rank_recipes(
     videos = estimates.videos
     result: list[RankedRecipe] = []
     for index in rank_order(estimates, default, made_only)[:depth].tolist():
-        recipe = cat.recipe(index)
-        h = recipe.recipe_hash
         result.append(
             RankedRecipe(
-                recipe=recipe,
-                avg_reward_score=(averages or {}).get(h),
-                times_used=(times_used or {}).get(h, 0),
+                recipe=cat.recipe(index),
+                avg_reward_score=None,
+                times_used=0,
                 estimate=round(float(estimates.estimate[index]), RANK_DECIMALS),
                 estimate_low=float(estimates.low[index]),
                 estimate_high=float(estimates.high[index]),

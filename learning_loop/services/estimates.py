@@ -16,7 +16,6 @@ from sqlalchemy import (
     Integer,
     Uuid,
     bindparam,
-    func,
     select,
     update,
 )
@@ -59,7 +58,6 @@ _EVIDENCE = select(
     RecipeRow.evidence_weight,
     RecipeRow.evidence_sum,
     RecipeRow.evidence_sumsq,
-    RecipeRow.stats_as_of,
 ).where(RecipeRow.project_id == bindparam("project_id"))
 _WITH_EVIDENCE = _EVIDENCE.where(RecipeRow.evidence_videos > 0)
 _MODEL = select(RecipeModel.presets, RecipeModel.summary).where(
@@ -89,7 +87,11 @@ def _evidence_of(rows: Sequence[Any], presets: Sequence[str]) -> tuple[Evidence,
     a recipe outside the catalogue, which the model leaves out)."""
     cat = catalogue(tuple(dict.fromkeys(presets)))
     indices: list[int | None] = [cat.index(Recipe(*row[1:7])) for row in rows]
-    used = [i for i, index in enumerate(indices) if index is not None and rows[i][7] > 0]
+    # The recipes with videos, in catalogue order (Evidence's).
+    used = sorted(
+        (i for i, index in enumerate(indices) if index is not None and rows[i][7] > 0),
+        key=lambda i: indices[i] or 0,
+    )
     evidence = Evidence(
         index=np.asarray([indices[i] for i in used], dtype=np.int64),
         videos=np.asarray([rows[i][7] for i in used], dtype=np.int64),
@@ -97,15 +99,7 @@ def _evidence_of(rows: Sequence[Any], presets: Sequence[str]) -> tuple[Evidence,
         total=np.asarray([rows[i][9] or 0.0 for i in used]),
         squares=np.asarray([rows[i][10] or 0.0 for i in used]),
     )
-    order = np.argsort(evidence.index, kind="stable")
-    sorted_evidence = Evidence(
-        index=evidence.index[order],
-        videos=evidence.videos[order],
-        weight=evidence.weight[order],
-        total=evidence.total[order],
-        squares=evidence.squares[order],
-    )
-    return sorted_evidence, indices
+    return evidence, indices
 
 
 def write_estimates(
@@ -182,7 +176,8 @@ def write_estimates(
     estimated = 0
     changes: list[dict[str, Any]] = []
     models: list[dict[str, Any]] = []
-    for pid in [*[p for ids_ in carry.values() for p in ids_], *exact]:
+    done = [*[p for ids_ in carry.values() for p in ids_], *exact]
+    for pid in done:
         presets = projects[pid][1]
         rows = [(row.id, *row[2:8], *every.get(row.id, NO_SUMS)) for row in by_project[pid]]
         found, indices = _evidence_of(rows, presets)
@@ -201,7 +196,6 @@ def write_estimates(
                 "project_id": pid,
                 "as_of": as_of,
                 "presets": list(summary.presets),
-                "videos": summary.videos,
                 "summary": summary.to_bytes(),
             }
         )
@@ -226,7 +220,6 @@ def write_estimates(
                 estimated += 1
             changes.append(values)
     _write_recipes(session, changes)
-    done = [*[p for ids_ in carry.values() for p in ids_], *exact]
     for part in chunks(done, 10_000):
         session.execute(
             update(Project)
@@ -243,7 +236,7 @@ def write_estimates(
         session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["project_id"],
-                set_={c: stmt.excluded[c] for c in ("as_of", "presets", "videos", "summary")},
+                set_={c: stmt.excluded[c] for c in ("as_of", "presets", "summary")},
             ),
             models,
         )
@@ -328,7 +321,7 @@ def insights(db: Database, project_id: uuid.UUID) -> InsightsView:
         project = get_project(session, project_id)
         estimates = project_estimates(session, project)
         as_of = session.scalar(
-            select(func.max(RecipeRow.stats_as_of)).where(RecipeRow.project_id == project.id)
+            select(RecipeModel.as_of).where(RecipeModel.project_id == project.id)
         )
     default = Recipe.from_dict(project.default_recipe)
     return InsightsView(

@@ -391,16 +391,19 @@ def _learn_day(loops: Sequence[_Loop], day: int) -> None:
     weights: dict[int, RewardWeights] = {i: loop.weights for i, loop in enumerate(loops)}
     rewards = compute_rewards(pd.DataFrame(columns), weights)["reward"].to_numpy()
 
-    n_recipes = len(loops[0].recipes)
-    recipe_ids = np.concatenate(
-        [loop.recipe_of[s : loop.count] for loop, s in zip(loops, starts, strict=True)]
-    )
-    stats = recipe_stats(
-        pd.DataFrame({"recipe_id": project * n_recipes + recipe_ids, "reward": rewards})
-    )
-    stat_ids = stats["recipe_id"].to_numpy(dtype=np.int64)
-    stat_avgs = stats["avg_reward_score"].to_numpy(dtype=np.float64)
-    bounds = np.searchsorted(stat_ids // n_recipes, np.arange(len(loops) + 1), side="left")
+    # The window's recipe stats: only the former rule ranks by them.
+    windowed = any(loop.settings.ranking == "window" for loop in loops)
+    if windowed:
+        n_recipes = len(loops[0].recipes)
+        recipe_ids = np.concatenate(
+            [loop.recipe_of[s : loop.count] for loop, s in zip(loops, starts, strict=True)]
+        )
+        stats = recipe_stats(
+            pd.DataFrame({"recipe_id": project * n_recipes + recipe_ids, "reward": rewards})
+        )
+        stat_ids = stats["recipe_id"].to_numpy(dtype=np.int64)
+        stat_avgs = stats["avg_reward_score"].to_numpy(dtype=np.float64)
+        bounds = np.searchsorted(stat_ids // n_recipes, np.arange(len(loops) + 1), side="left")
 
     offset = 0
     for i, (loop, start, size) in enumerate(zip(loops, starts, sizes, strict=True)):

@@ -106,7 +106,6 @@ def upgrade() -> None:
         sa.Column("project_id", sa.Uuid(), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=False),
         sa.Column("presets", sa.JSON(), nullable=False),
-        sa.Column("videos", sa.Integer(), nullable=False),
         sa.Column("summary", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"],
