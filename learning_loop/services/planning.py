@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import random
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 
@@ -63,9 +65,17 @@ from learning_loop.services.views import (
 MAX_N = MAX_BATCH_SIZE  # the domain planners' bound, under the name the API imports
 MAX_TOPICS = 1000
 RECENT_BATCH_DAYS = 7
-WRITE_ATTEMPTS = 8
+# A unique key fails an attempt only when another planner of the project committed first, so
+# each such failure is another batch written: 16 attempts outlast 15 rival batches in between.
+WRITE_ATTEMPTS = 16
+# Between attempts a planner waits a random time up to base * 2**attempt (capped), so rivals
+# that planned the same recipes from the same state stop colliding in lockstep.
+RETRY_BASE_S = 0.02
+RETRY_CAP_S = 0.5
 
 logger = logging.getLogger(__name__)
+# The wait between attempts is not part of a plan: its randomness must not touch plan seeds.
+_jitter = random.SystemRandom()
 
 
 def check_request(
@@ -492,4 +502,6 @@ def plan_and_write(
                 project_id,
                 type(exc).__name__,
             )
+            if attempt < WRITE_ATTEMPTS:
+                time.sleep(_jitter.uniform(0.0, min(RETRY_BASE_S * 2**attempt, RETRY_CAP_S)))
     raise Conflict(f"could not write the batch after {WRITE_ATTEMPTS} attempts: {last}", "batch")
