@@ -10,7 +10,9 @@ integrated out by centring the data, which leaves a conjugate Bayesian linear re
 Empirical Bayes: ``tau^2`` and ``sigma^2`` are learnt from the project's own observations by
 maximising their marginal likelihood (type-II maximum likelihood). sigma^2 is profiled out in
 closed form and the ratio ``lambda = sigma^2 / tau^2`` is found on a log grid, through one
-eigen-decomposition of the centred design's Gram matrix, so the fit costs microseconds. Floors
+eigen-decomposition of the centred design's Gram matrix, so the fit costs microseconds. sigma^2
+is then taken over the residual degrees of freedom (the videos less the fit's effective
+parameters), the usual correction of the maximum-likelihood variance's downward bias. Floors
 keep a degenerate fit usable (sigma >= 0.01, 0.01 <= tau <= 0.5 on the [0, 1] reward scale);
 nothing is ever read from a simulator.
 """
@@ -412,8 +414,14 @@ def fit_summary(summary: EvidenceSummary) -> AdditiveModel:
     loglik = -0.5 * dof * np.log(q / dof) - 0.5 * np.log1p(d / lam).sum(axis=1)
     # Ties (flat likelihood) go to the largest lambda: the most shrinkage.
     best = len(_LAMBDA_GRID) - 1 - int(np.argmax(loglik[::-1]))
-    sigma2 = max(float(q[best]) / dof, SIGMA_FLOOR**2)
-    tau2 = min(max(sigma2 / float(_LAMBDA_GRID[best]), TAU_FLOOR**2), TAU_CEILING**2)
+    lam_best = float(_LAMBDA_GRID[best])
+    # sigma^2 over the residual degrees of freedom: dof less what the fit spent, its effective
+    # parameters sum d / (d + lambda). The maximum-likelihood Q / dof is biased low by that
+    # share, which shrank every interval and hid the recipes' own deviations (recipe_var).
+    # lambda, hence the posterior mean, is the maximum-likelihood one.
+    spent = float((d / (d + lam_best)).sum())
+    sigma2 = max(float(q[best]) / max(dof - spent, 1.0), SIGMA_FLOOR**2)
+    tau2 = min(max(sigma2 / lam_best, TAU_FLOOR**2), TAU_CEILING**2)
     precision = d / sigma2 + 1.0 / tau2
     mean = basis @ ((z / sigma2) / precision)
     # What the additive fit leaves unexplained beyond the noise measured within recipes: the

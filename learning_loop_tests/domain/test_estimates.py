@@ -83,6 +83,36 @@ def test_a_fit_with_every_weight_one_is_the_unweighted_fit():
     assert np.allclose(plain.mean_scores(), ones.mean_scores(), atol=1e-12)
 
 
+@pytest.mark.parametrize("seed", [12, 13])
+def test_the_noise_variance_is_over_the_residual_degrees_of_freedom(seed):
+    """sigma^2 = Q / (n - trace(H)) at the fitted lambda: Q the penalised residual sum of
+    squares and H the hat matrix of the ridge fit with an unpenalised intercept, computed here
+    by scipy on the uncentred design with data augmentation (no eigen-decomposition). On clear
+    effects it tends to the least-squares RSS / (n - rank)."""
+    picks, rewards, _ = _channel(300, seed=seed)
+    model = fit_evidence(evidence_from_videos(picks, rewards), DEFAULT_PRESETS)
+    lam = model.sigma2 / model.tau2
+    n, p = len(picks), CAT.design.shape[1]
+    x = np.hstack([np.ones((n, 1)), CAT.design[picks]])
+    a = np.vstack([x, np.hstack([np.zeros((p, 1)), math.sqrt(lam) * np.eye(p)])])
+    b = np.concatenate([rewards, np.zeros(p)])
+    theta, *_ = linalg.lstsq(a, b)
+    penalised_rss = float(np.sum((b - a @ theta) ** 2))
+    hat_trace = float(np.trace(x @ linalg.solve(a.T @ a, x.T)))
+    assert model.sigma2 == pytest.approx(penalised_rss / (n - hat_trace), rel=1e-9)
+    assert hat_trace > 2  # the correction is real: the maximum-likelihood divisor is n - 1
+
+
+def test_on_clear_effects_the_noise_variance_is_the_least_squares_one():
+    picks, rewards, _ = _channel(30_000, seed=12, effect_sd=0.3, noise_sd=0.05)
+    model = fit_evidence(evidence_from_videos(picks, rewards), DEFAULT_PRESETS)
+    x = np.hstack([np.ones((len(picks), 1)), CAT.design[picks]])
+    theta, _, rank, _ = linalg.lstsq(x, rewards, cond=1e-10)
+    rss = float(np.sum((rewards - x @ theta) ** 2))
+    assert rank == 1 + CAT.design.shape[1] - len(RECIPE_FIELDS)  # one dependency per field
+    assert model.sigma2 == pytest.approx(rss / (len(picks) - rank), rel=2e-3)
+
+
 def test_the_summary_is_sufficient_and_survives_storage():
     picks, rewards, _ = _channel(150, seed=4)
     evidence = evidence_from_videos(picks, rewards, decay_weight(np.arange(150.0), 30))
