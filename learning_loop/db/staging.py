@@ -83,6 +83,8 @@ def _copy_column(values: Sequence[Any]) -> list[str]:
         return list(map(repr, values))
     if isinstance(first, dt.datetime):
         return [v.isoformat() for v in values]
+    if isinstance(first, bytes):  # bytea's hex form, its backslash escaped for COPY
+        return ["\\\\x" + v.hex() for v in values]
     return list(map(str, values))  # whole numbers
 
 

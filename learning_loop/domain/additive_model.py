@@ -298,7 +298,9 @@ class EvidenceSummary:
     gram: FloatArray
 
     def to_bytes(self) -> bytes:
-        """The numbers as float64 bytes (the presets are stored beside them)."""
+        """The numbers as float64 bytes (the presets are stored beside them). Of the Gram
+        matrix only the pairs of values of two different fields are stored: within a field
+        the one-hot columns never meet, so its block is the diagonal ``diag(xw)``."""
         head = np.array(
             [
                 self.videos,
@@ -311,18 +313,23 @@ class EvidenceSummary:
             ],
             dtype=np.float64,
         )
-        parts = [head, self.xw, self.xy, self.counts, self.gram.ravel()]
+        rows, cols = _cross_pairs(self.presets)
+        parts = [head, self.xw, self.xy, self.counts, self.gram[rows, cols]]
         return b"".join(np.ascontiguousarray(x, dtype="<f8").tobytes() for x in parts)
 
     @classmethod
     def from_bytes(cls, presets: Sequence[str], data: bytes) -> EvidenceSummary:
         key = _catalogue_key(presets)
         p = len(catalogue(key).columns)
+        rows, cols = _cross_pairs(key)
         values = np.frombuffer(data, dtype="<f8").astype(np.float64)
         h = _HEAD
-        if values.shape[0] != h + 3 * p + p * p:
-            raise ValueError(f"an evidence summary of {p} columns has {h + 3 * p + p * p} numbers")
+        size = h + 3 * p + len(rows)
+        if values.shape[0] != size:
+            raise ValueError(f"an evidence summary of {p} columns has {size} numbers")
         head = values[:h]
+        xw = values[h : h + p]
+        gram = _gram(key, xw, values[h + 3 * p :])
         return cls(
             presets=key,
             videos=int(head[0]),
@@ -332,11 +339,33 @@ class EvidenceSummary:
             squares=float(head[4]),
             within_squares=float(head[5]),
             within_dof=int(head[6]),
-            xw=values[h : h + p],
+            xw=xw,
             xy=values[h + p : h + 2 * p],
             counts=values[h + 2 * p : h + 3 * p],
-            gram=values[h + 3 * p :].reshape(p, p),
+            gram=gram,
         )
+
+
+def _gram(presets: tuple[str, ...], xw: FloatArray, cross: FloatArray) -> FloatArray:
+    """The Gram matrix from its within-field diagonal (`xw`) and its cross-field pairs."""
+    rows, cols = _cross_pairs(presets)
+    gram = np.diag(xw)
+    gram[rows, cols] = cross
+    gram[cols, rows] = cross
+    return gram
+
+
+@lru_cache(maxsize=8)
+def _cross_pairs(presets: tuple[str, ...]) -> tuple[IntArray, IntArray]:
+    """(row, column) of the Gram matrix's upper triangle where the two design columns belong to
+    different fields: all a stored summary keeps of it."""
+    cat = catalogue(presets)
+    field_of = np.empty(len(cat.columns), dtype=np.int64)
+    for (f, _), column in cat.columns.items():
+        field_of[column] = f
+    rows, cols = np.triu_indices(len(cat.columns), k=1)
+    keep = field_of[rows] != field_of[cols]
+    return rows[keep], cols[keep]
 
 
 def summarise_evidence(evidence: Evidence, presets: Sequence[str]) -> EvidenceSummary:
@@ -345,6 +374,7 @@ def summarise_evidence(evidence: Evidence, presets: Sequence[str]) -> EvidenceSu
     x = cat.design[evidence.index]
     w = evidence.weight
     within = np.maximum(evidence.squares - evidence.total**2 / np.where(w > 0, w, 1.0), 0.0)
+    xw = w @ x
     return EvidenceSummary(
         presets=key,
         videos=evidence.n_videos,
@@ -354,10 +384,11 @@ def summarise_evidence(evidence: Evidence, presets: Sequence[str]) -> EvidenceSu
         squares=float(evidence.squares.sum()),
         within_squares=float(within.sum()),
         within_dof=evidence.n_videos - len(evidence.index),
-        xw=w @ x,
+        xw=xw,
         xy=evidence.total @ x,
         counts=evidence.videos.astype(np.float64) @ x,
-        gram=(x * w[:, None]).T @ x,
+        # Built as a stored summary rebuilds it, so a plan's fit is the night's to the bit.
+        gram=_gram(key, xw, ((x * w[:, None]).T @ x)[_cross_pairs(key)]),
     )
 
 

@@ -5,17 +5,23 @@ planner, and the field insights."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from sqlalchemy import (
+    JSON,
     Column,
+    Date,
     Float,
     Integer,
+    LargeBinary,
+    Text,
     Uuid,
     bindparam,
+    cast,
     select,
     update,
 )
@@ -85,8 +91,9 @@ _RUN_RECIPES = select(
 def _evidence_of(rows: Sequence[Any], presets: Sequence[str]) -> tuple[Evidence, list[int | None]]:
     """The Evidence of recipe rows (of `_EVIDENCE`), and each row's catalogue index (None for
     a recipe outside the catalogue, which the model leaves out)."""
-    cat = catalogue(tuple(dict.fromkeys(presets)))
-    indices: list[int | None] = [cat.index(Recipe(*row[1:7])) for row in rows]
+    lookup = catalogue(tuple(dict.fromkeys(presets))).lookup
+    # The stored fields are valid (checked when the recipe was written): no Recipe to build.
+    indices: list[int | None] = [lookup.get(tuple(row[1:7])) for row in rows]
     # The recipes with videos, in catalogue order (Evidence's).
     used = sorted(
         (i for i, index in enumerate(indices) if index is not None and rows[i][7] > 0),
@@ -231,15 +238,7 @@ def write_estimates(
             ),
             **BULK,
         )
-    if models:
-        stmt = dialect_insert(session, RecipeModel.__table__)
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["project_id"],
-                set_={c: stmt.excluded[c] for c in ("as_of", "presets", "summary")},
-            ),
-            models,
-        )
+    _write_models(session, dialect, models)
     return estimated
 
 
@@ -280,6 +279,50 @@ def _write_recipes(session: Session, changes: list[dict[str, Any]]) -> None:
             .where(RecipeRow.id == stage.c.recipe_id)
             .values({name: stage.c[name] for name in WRITTEN_COLUMNS}),
             **BULK,
+        )
+
+
+_MODELS_STAGE = stage_table(
+    "recipe_models_stage",
+    Column("project_id", Uuid),
+    Column("as_of", Date),
+    Column("presets", Text),
+    Column("summary", LargeBinary),
+)
+
+
+def _write_models(session: Session, dialect: str, models: list[dict[str, Any]]) -> None:
+    """Upsert the projects' evidence summaries, staged (COPY on PostgreSQL): one statement
+    instead of a parameter set of some kilobytes per project."""
+    if not models:
+        return
+    with staged(session, _MODELS_STAGE) as stage:
+        load(
+            session,
+            stage,
+            list(range(len(models))),
+            [
+                [m["project_id"] for m in models],
+                [m["as_of"] for m in models],
+                [json.dumps(m["presets"]) for m in models],
+                [m["summary"] for m in models],
+            ],
+        )
+        # The presets are JSON text: PostgreSQL's json column needs the cast, SQLite stores
+        # the text as it is (a CAST there would make it a number).
+        presets = cast(stage.c.presets, JSON) if dialect == "postgresql" else stage.c.presets
+        stmt = dialect_insert(session, RecipeModel.__table__).from_select(
+            ["project_id", "as_of", "presets", "summary"],
+            # A WHERE before ON CONFLICT: SQLite would otherwise read it as a join's ON.
+            select(stage.c.project_id, stage.c.as_of, presets, stage.c.summary).where(
+                stage.c.line >= 0
+            ),
+        )
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["project_id"],
+                set_={c: stmt.excluded[c] for c in ("as_of", "presets", "summary")},
+            )
         )
 
 

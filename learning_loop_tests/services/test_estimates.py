@@ -9,11 +9,14 @@ import math
 
 from sqlalchemy import select
 
-from learning_loop.db.models import Project, RewardBacklog
+from learning_loop.db.models import Project, RecipeModel, RewardBacklog
 from learning_loop.db.models import Recipe as RecipeRow
+from learning_loop.domain.additive_model import catalogue
+from learning_loop.domain.recipe import RECIPE_FIELDS, Recipe
+from learning_loop.services.estimates import project_estimates
 from learning_loop.services.evidence import exact_evidence
 from learning_loop.services.ingest import backfill_recipes, import_videos, ingest_metrics
-from learning_loop.services.projects import SettingsChange, configure_project
+from learning_loop.services.projects import SettingsChange, configure_project, get_project
 from learning_loop.services.recipes import compute_recipe_stats
 from learning_loop.services.rewards import compute_rewards_for_date
 from learning_loop_tests.factories import T0, channel, metric_row, numbered, video_row
@@ -64,12 +67,35 @@ def _agrees(db, pid, day: dt.date) -> None:
         ).all()
         as_of = session.scalar(select(Project.evidence_as_of).where(Project.id == pid))
     assert as_of == day
+    _model_row_agrees(db, pid, day)
     for rid, n, w, total, hn, hw, hq in rows:
         e = every.get(rid, (0, 0.0, 0.0, 0.0))
         h = history.get(rid, (0, 0.0, 0.0, 0.0))
         assert (n, hn) == (e[0], h[0]), day
         for mine, theirs in ((w or 0.0, e[1]), (total or 0.0, e[2]), (hw, h[1]), (hq, h[3])):
             assert math.isclose(mine, theirs, rel_tol=1e-9, abs_tol=1e-12), (day, mine, theirs)
+
+
+def _model_row_agrees(db, pid, day: dt.date) -> None:
+    """The stored evidence summary is the night's: a plan estimating from that one row gets
+    the estimates written on the recipes, to the bit."""
+    with db.read() as session:
+        project = get_project(session, pid)
+        stored = session.execute(
+            select(RecipeModel.as_of, RecipeModel.presets).where(RecipeModel.project_id == pid)
+        ).one()
+        found = project_estimates(session, project)
+        rows = session.execute(
+            select(*(getattr(RecipeRow, f) for f in RECIPE_FIELDS), RecipeRow.estimate).where(
+                RecipeRow.project_id == pid
+            )
+        ).all()
+    assert stored.as_of == day and stored.presets == list(project.presets)
+    assert found.videos is None  # read from the summary row alone
+    cat = catalogue(tuple(project.presets))
+    assert found.estimate is not None
+    for row in rows:
+        assert found.estimate[cat.index(Recipe(*row[:6]))] == row.estimate, day
 
 
 def _day(db, day: dt.date) -> None:
