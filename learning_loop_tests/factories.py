@@ -51,8 +51,13 @@ def numbered(rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
     return [(i, r) for i, r in enumerate(rows, start=1)]
 
 
-def channel(db: Database, videos: list[dict[str, Any]], metrics: list[dict[str, Any]]) -> uuid.UUID:
-    pid = project(db)
+def channel(
+    db: Database,
+    videos: list[dict[str, Any]],
+    metrics: list[dict[str, Any]],
+    name: str = "channel",
+) -> uuid.UUID:
+    pid = project(db, name)
     import_videos(db, pid, numbered(videos))
     backfill_recipes(db, pid)
     if metrics:

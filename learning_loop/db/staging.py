@@ -58,11 +58,17 @@ def staged(session: Session, table: Table) -> Iterator[Table]:
         # temporary files (the server's default is 4 MB), for this transaction only.
         session.execute(text(f"SET LOCAL work_mem = '{BULK_WORK_MEM}'"))
     table.create(session.connection())
+    drop = text(f"DROP TABLE IF EXISTS {'temp.' if dialect == 'sqlite' else ''}{table.name}")
     try:
         yield table
-    finally:
+    except BaseException:
+        # On PostgreSQL the failed transaction's rollback takes the table with it.
         if dialect == "sqlite":
-            session.execute(text(f"DROP TABLE IF EXISTS temp.{table.name}"))
+            session.execute(drop)
+        raise
+    # Dropped at once (not only at commit on PostgreSQL), so a transaction may stage the
+    # same table again.
+    session.execute(drop)
 
 
 def _copy_column(values: Sequence[Any]) -> list[str]:

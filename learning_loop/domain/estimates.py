@@ -17,10 +17,10 @@ field values. From its posterior:
 - the recipes are ranked by estimate (`rank_recipes`): the order exploit slots and explore
   baselines take.
 
-Guarantee (tested by simulation, `bench.learning`): on a channel whose truth is additive in the
-fields, the intervals cover the true expected reward about 95% of the time; where fields
-interact, the estimates are the additive projection and coverage is reported, not promised.
-Plug-in empirical Bayes: tau^2 and sigma^2 are point estimates, so with very few videos the
+Guarantee (tested by simulation, `bench.learning`): the intervals cover the true expected
+reward 90-98% of the time, on a channel whose truth is additive in the fields and on one whose
+fields interact (where the estimates are the additive projection and `recipe_var` carries the
+rest). Plug-in empirical Bayes: tau^2 and sigma^2 are point estimates, so with very few videos the
 intervals are a little narrow. Without anything to compare (fewer than three videos or one
 recipe), every recipe's estimate is the mean reward and its interval the whole [0, 1].
 """

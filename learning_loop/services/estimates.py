@@ -22,6 +22,7 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     cast,
+    func,
     select,
     update,
 )
@@ -109,6 +110,10 @@ def _evidence_of(rows: Sequence[Any], presets: Sequence[str]) -> tuple[Evidence,
     return evidence, indices
 
 
+# Projects estimated together: their recipes, sums and fits are held in memory at once.
+PROJECTS_PER_PASS = 1000
+
+
 def write_estimates(
     session: Session,
     dialect: str,
@@ -123,7 +128,8 @@ def write_estimates(
     half-life, has them carried forward (`carried_evidence`; `held`: `as_of`'s reward rows
     are held); any other (never built, a setting changed, a backfill, or `as_of`'s rewards not
     held) is read whole once (`exact_evidence`). A date before the project's newest stats date
-    changes nothing: the current estimates are those of the newest date.
+    changes nothing: the current estimates are those of the newest date. Projects are taken
+    `PROJECTS_PER_PASS` at a time, so memory stays bounded however many there are.
     """
     scope = select(
         Project.id,
@@ -134,57 +140,90 @@ def write_estimates(
         Project.evidence_window_days,
         Project.evidence_half_life_days,
     ).order_by(Project.id)
+    newest_stats = select(RecipeRow.project_id, func.max(RecipeRow.stats_as_of)).group_by(
+        RecipeRow.project_id
+    )
     if ids is not None:
         scope = scope.where(Project.id.in_(list(ids)))
+        newest_stats = newest_stats.where(RecipeRow.project_id.in_(list(ids)))
     projects = {row[0]: row for row in session.execute(scope)}
-    recipes = (
-        _RUN_RECIPES if ids is None else _RUN_RECIPES.where(RecipeRow.project_id.in_(list(ids)))
-    )
-    by_project: dict[uuid.UUID, list[Any]] = {}
-    newest: dict[uuid.UUID, dt.date] = {}
-    for row in session.execute(recipes):
-        by_project.setdefault(row[1], []).append(row)
-        if row.stats_as_of is not None:
-            newest[row[1]] = max(newest.get(row[1], row.stats_as_of), row.stats_as_of)
-    carry: dict[tuple[dt.date, int], list[uuid.UUID]] = {}
-    exact: list[uuid.UUID] = []
+    # Projects with recipes, and the newest date their stats were computed for.
+    newest = dict(session.execute(newest_stats).tuples().all())
+    carry: dict[uuid.UUID, tuple[dt.date, int]] = {}
+    exact: set[uuid.UUID] = set()
     for pid, (_, _, window, half_life, since, built_window, built_half_life) in projects.items():
-        if pid not in by_project or newest.get(pid, as_of) > as_of:
+        if pid not in newest or (newest[pid] or as_of) > as_of:
             continue  # no recipe, or a date before the project's newest stats
         if since is not None and (built_window, built_half_life) == (window, half_life):
             if as_of < since:
                 continue
             if held:
-                carry.setdefault((since, window), []).append(pid)
+                carry[pid] = (since, window)
                 continue
-        exact.append(pid)
+        exact.add(pid)
+    done = sorted([*carry, *exact])
+    estimated = 0
+    for part in chunks(done, PROJECTS_PER_PASS):
+        estimated += _estimate_projects(session, dialect, as_of, projects, part, carry, exact)
+    for part in chunks(done, 10_000):
+        session.execute(
+            update(Project)
+            .where(Project.id.in_(list(part)))
+            .values(
+                evidence_as_of=as_of,
+                evidence_window_days=Project.window_days,
+                evidence_half_life_days=Project.half_life_days,
+            ),
+            **BULK,
+        )
+    return estimated
+
+
+def _estimate_projects(
+    session: Session,
+    dialect: str,
+    as_of: dt.date,
+    projects: dict[uuid.UUID, Any],
+    part: Sequence[uuid.UUID],
+    carry: dict[uuid.UUID, tuple[dt.date, int]],
+    exact: set[uuid.UUID],
+) -> int:
+    """`write_estimates` for the projects `part`: their evidence, fits and writes."""
+    by_project: dict[uuid.UUID, list[Any]] = {}
+    for row in session.execute(_RUN_RECIPES.where(RecipeRow.project_id.in_(list(part)))):
+        by_project.setdefault(row[1], []).append(row)
+    groups: dict[tuple[dt.date, int], list[uuid.UUID]] = {}
     stored: dict[uuid.UUID, Sums] = {}
     scale: dict[uuid.UUID, float] = {}
-    for ids_ in carry.values():
-        for pid in ids_:
-            half_life, since = projects[pid][3], projects[pid][4]
-            factor = 1.0 if half_life is None else 0.5 ** ((as_of - since).days / half_life)
-            for row in by_project[pid]:
-                stored[row.id] = (
-                    row.history_videos,
-                    row.history_weight,
-                    row.history_sum,
-                    row.history_sumsq,
-                )
-                scale[row.id] = factor
+    for pid in part:
+        if pid not in carry:
+            continue
+        groups.setdefault(carry[pid], []).append(pid)
+        half_life, since = projects[pid][3], projects[pid][4]
+        factor = 1.0 if half_life is None else 0.5 ** ((as_of - since).days / half_life)
+        for row in by_project.get(pid, ()):
+            stored[row.id] = (
+                row.history_videos,
+                row.history_weight,
+                row.history_sum,
+                row.history_sumsq,
+            )
+            scale[row.id] = factor
     every: dict[uuid.UUID, Sums] = {}
     history: dict[uuid.UUID, Sums] = {}
-    if carry:
-        every, history = carried_evidence(session, dialect, as_of, carry, stored, scale)
-    for part in chunks(exact, 10_000):
-        more_every, more_history = exact_evidence(session, dialect, as_of, list(part))
+    if groups:
+        every, history = carried_evidence(session, dialect, as_of, groups, stored, scale)
+    read_whole = [pid for pid in part if pid in exact]
+    if read_whole:
+        more_every, more_history = exact_evidence(session, dialect, as_of, read_whole)
         every.update(more_every)
         history.update(more_history)
     estimated = 0
-    changes: list[dict[str, Any]] = []
+    changes: list[tuple[Any, ...]] = []
     models: list[dict[str, Any]] = []
-    done = [*[p for ids_ in carry.values() for p in ids_], *exact]
-    for pid in done:
+    for pid in part:
+        if pid not in by_project:
+            continue
         presets = projects[pid][1]
         rows = [(row.id, *row[2:8], *every.get(row.id, NO_SUMS)) for row in by_project[pid]]
         found, indices = _evidence_of(rows, presets)
@@ -207,37 +246,21 @@ def write_estimates(
             }
         )
         for item, index in zip(rows, indices, strict=True):
-            past = history.get(item[0], NO_SUMS)
-            values: dict[str, Any] = {
-                "id": item[0],
-                "evidence_videos": item[7],
-                "evidence_weight": item[8] if item[7] else None,
-                "evidence_sum": item[9] if item[7] else None,
-                "evidence_sumsq": item[10] if item[7] else None,
-                "history_videos": past[0],
-                "history_weight": past[1],
-                "history_sum": past[2],
-                "history_sumsq": past[3],
-                "estimate": None,
-                "estimate_low": None,
-                "estimate_high": None,
-            }
-            if index is not None and index in at:
-                values["estimate"], values["estimate_low"], values["estimate_high"] = at[index]
-                estimated += 1
-            changes.append(values)
+            made = item[7] > 0
+            estimate = at.get(index) if index is not None else None
+            estimated += estimate is not None
+            changes.append(
+                (
+                    item[0],
+                    item[7],
+                    item[8] if made else None,
+                    item[9] if made else None,
+                    item[10] if made else None,
+                    *history.get(item[0], NO_SUMS),
+                    *(estimate or (None, None, None)),
+                )
+            )
     _write_recipes(session, changes)
-    for part in chunks(done, 10_000):
-        session.execute(
-            update(Project)
-            .where(Project.id.in_(list(part)))
-            .values(
-                evidence_as_of=as_of,
-                evidence_window_days=Project.window_days,
-                evidence_half_life_days=Project.half_life_days,
-            ),
-            **BULK,
-        )
     _write_models(session, dialect, models)
     return estimated
 
@@ -264,16 +287,12 @@ _ESTIMATES_STAGE = stage_table(
 )
 
 
-def _write_recipes(session: Session, changes: list[dict[str, Any]]) -> None:
+def _write_recipes(session: Session, changes: list[tuple[Any, ...]]) -> None:
+    """Write each recipe's (id, *WRITTEN_COLUMNS)."""
     if not changes:
         return
     with staged(session, _ESTIMATES_STAGE) as stage:
-        load(
-            session,
-            stage,
-            list(range(len(changes))),
-            [[c["id"] for c in changes], *([c[name] for c in changes] for name in WRITTEN_COLUMNS)],
-        )
+        load(session, stage, list(range(len(changes))), list(zip(*changes, strict=True)))
         session.execute(
             update(RecipeRow)
             .where(RecipeRow.id == stage.c.recipe_id)

@@ -132,19 +132,22 @@ def carried_evidence(
                 )
             )
             for videos in chunks(leavers):
-                current = current_rewards(dialect, as_of, list(part), list(videos))
+                # The videos are the projects' own: no list of projects beside theirs.
+                current = current_rewards(dialect, as_of, None, list(videos))
                 for rid, sums in _weighted_sums(session, dialect, as_of, current).items():
                     history[rid] = _add(history.get(rid, NO_SUMS), sums)
     every = dict(history)
+    scoped = [p for ids in groups.values() for p in ids]
     window = (
         select(VideoReward.video_id, VideoReward.reward)
-        .where(
-            VideoReward.reward_date == as_of,
-            VideoReward.project_id.in_([p for ids in groups.values() for p in ids]),
-        )
+        .where(VideoReward.reward_date == as_of, VideoReward.project_id.in_(scoped))
         .subquery("window_rewards")
     )
-    for rid, sums in _weighted_sums(session, dialect, as_of, window).items():
+    # The window's videos were all published from the start of the longest window on: said to
+    # the database, it reads them by (project_id, published_at), not the whole history.
+    start, _ = window_bounds(as_of, max(length for _, length in groups))
+    recent = (VideoJob.project_id.in_(scoped), VideoJob.published_at >= start)
+    for rid, sums in _weighted_sums(session, dialect, as_of, window, *recent).items():
         every[rid] = _add(every.get(rid, NO_SUMS), sums)
     return every, history
 

@@ -156,3 +156,16 @@ def test_a_past_date_leaves_the_estimates_of_the_newest(db):
         ).all()
         as_of = session.scalar(select(Project.evidence_as_of).where(Project.id == pid))
     assert sorted(after) == sorted(before) and as_of == newest
+
+
+def test_projects_estimated_a_few_at_a_time_agree(db, monkeypatch):
+    """Projects are estimated in passes; passes of one project give every project's sums and
+    estimates as one pass does, carried or read whole, and the staged tables are reused."""
+    monkeypatch.setattr("learning_loop.services.estimates.PROJECTS_PER_PASS", 1)
+    pids = [channel(db, _videos(0, 10 + k), _metrics(0, 10 + k), f"c{k}") for k in range(3)]
+    configure_project(db, pids[1], change=SettingsChange(half_life_days=30))
+    for k in range(3):
+        day = T0.date() + dt.timedelta(days=12 + k)
+        _day(db, day)
+        for pid in pids:
+            _agrees(db, pid, day)
