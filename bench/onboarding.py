@@ -231,7 +231,8 @@ def report(results: dict[str, dict[str, Any]], videos: int, snapshots: int) -> s
             f"{'met' if share >= 0.99 else 'NOT met'}); {learnt['estimated']} of "
             f"{learnt['recipes']} recipes with a rewarded video have an estimate "
             f"({'met' if learnt['estimated'] == learnt['recipes'] else 'NOT met'}); the run "
-            f"took {r['steps']['update-stats']['seconds']:.1f} s"
+            f"took {r['steps']['update-stats']['seconds']:.1f} s, peak RSS "
+            f"{r['steps']['update-stats']['rss_mb']:.0f} MB"
         )
         for step, s in r["steps"].items():
             if step == "update-stats":
