@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from sqlalchemy import CheckConstraint, text
+from sqlalchemy import CheckConstraint, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from learning_loop.db.engine import Database, current_revision, head_revision
@@ -44,13 +46,19 @@ def test_the_migrations_reach_the_models_head(db: Database):
 
 @pytest.mark.parametrize(("table", "column", "enum"), ENUM_COLUMNS)
 def test_models_and_migration_declare_the_same_check(table, column, enum, db: Database):
-    constraints = {
+    """The models' check lists the enumeration; the check the migrations built in this
+    database (read back from its catalogue) lists the same values."""
+    name = f"ck_{table}_{column}"
+    declared = {
         c.name: str(c.sqltext)
         for c in Base.metadata.tables[table].constraints
         if isinstance(c, CheckConstraint)
     }
     allowed = ", ".join(f"'{m.value}'" for m in enum)
-    assert constraints[f"ck_{table}_{column}"] == f"{column} IN ({allowed})"
+    assert declared[name] == f"{column} IN ({allowed})"
+    built = {c["name"]: c["sqltext"] for c in inspect(db.engine).get_check_constraints(table)}
+    assert name in built, f"the migrations built no {name}"
+    assert set(re.findall(r"'([^']*)'", built[name])) == {m.value for m in enum}
 
 
 @pytest.fixture
