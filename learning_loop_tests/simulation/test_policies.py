@@ -82,10 +82,12 @@ def test_experiment_counts_of_the_loop() -> None:
     assert len(seed.decision_days) == seed.decided
     assert all(1 <= d <= 40 for d in seed.decision_days)
     assert runs.experiments["random"].completed == 0  # a yardstick runs no experiment
-    # The same loop with no true effects: nothing can be decided in the wrong direction, and the
-    # former rule is still available for comparison.
+    # The same loop with no true effects: every decision would be a false one. A 5% rule
+    # decides 2 or more of these 6 completed experiments with probability about 3%; these
+    # seeded channels decide none. The former rule is still available for comparison.
     null = simulate_runs(["seed"], seeds=[1, 2], days=40, per_day=5, effect_sd=0.0, workers=1)
-    assert null.experiments["seed"].wrong == 0
+    assert null.experiments["seed"].completed >= 5
+    assert null.experiments["seed"].decided <= 1
     former = simulate_runs(
         ["seed"], seeds=[1, 2], days=40, per_day=5, workers=1, settings=LoopSettings(rule="fixed")
     )
