@@ -10,7 +10,6 @@ def test_aa_experiments_rarely_declare_a_winner() -> None:
     sim = simulate_experiments(200, 0.0, seed=3, channels=5)
     fixed = sim.fixed
     assert fixed.experiments == 200
-    assert fixed.variant + fixed.baseline + fixed.inconclusive == 200
     assert 0.0 <= fixed.decided_share <= 0.12
     assert sim.true_difference == 0.0
     assert sim.days_to_fixed_verdict == 8.0  # one video per arm per day, min_samples 8
@@ -30,7 +29,6 @@ def test_a_real_difference_is_found_more_often() -> None:
 def test_the_products_rule_is_judged_on_the_same_data() -> None:
     sim = simulate_experiments(200, 0.10, seed=4, channels=5)
     product = sim.product
-    assert product.variant + product.baseline + product.inconclusive == 200
     decided = product.variant + product.baseline
     assert len(sim.days_to_decision) == decided > 0
     # Every decision comes by the Welch look (day 16: 8 variant videos, 16 baseline ones) or
