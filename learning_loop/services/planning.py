@@ -74,6 +74,8 @@ RETRY_BASE_S = 0.02
 RETRY_CAP_S = 0.5
 
 logger = logging.getLogger(__name__)
+# The record of an attempt rolled back on a conflict (how often planners of a project collide).
+CONFLICT_RECORD = "planning attempt %d of %d for project %s hit a conflict (%s)"
 # The wait between attempts is not part of a plan: its randomness must not touch plan seeds.
 _jitter = random.SystemRandom()
 
@@ -496,7 +498,7 @@ def plan_and_write(
             last = exc
             # One record per rolled-back attempt: how often planners of a project collide.
             logger.info(
-                "planning attempt %d of %d for project %s hit a conflict (%s)",
+                CONFLICT_RECORD,
                 attempt,
                 WRITE_ATTEMPTS,
                 project_id,

@@ -15,8 +15,8 @@ from learning_loop.services.projects import create_project
 TOPICS = [f"Concurrent topic {i}" for i in range(12)]
 WORKERS = 4
 BATCHES_EACH = 3
-# Each worker's first write waits this long after planning, so that every worker is inside
-# plan_and_write at the same time: without the lock, all of them plan from the same state.
+# With the lock, each worker's first write waits this long after planning, so that the others
+# queue on the lock meanwhile (the lock makes them plan in turn whatever the timing).
 HOLD_FIRST_WRITE_S = 0.5
 
 
@@ -28,12 +28,14 @@ class _Retries(logging.Handler):
         self.count = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        if "hit a conflict" in record.getMessage():
+        from learning_loop.services.planning import CONFLICT_RECORD
+
+        if record.msg == CONFLICT_RECORD:
             self.count += 1
 
 
 def _worker(
-    url: str, project_id: str, worker: int, without_lock: bool, start: Any
+    url: str, project_id: str, worker: int, without_lock: bool, start: Any, planned: Any
 ) -> tuple[list[str], int]:
     from learning_loop.services import planning
 
@@ -51,7 +53,12 @@ def _worker(
         nonlocal writes
         writes += 1
         if writes == 1:
-            time.sleep(HOLD_FIRST_WRITE_S)
+            if without_lock:
+                # Every worker has planned its first batch from the same state before any
+                # writes: all but one must collide.
+                planned.wait(timeout=60)
+            else:
+                time.sleep(HOLD_FIRST_WRITE_S)
         return write_plan(*args, **kwargs)
 
     planning._write_plan = write_late
@@ -73,9 +80,10 @@ def test_concurrent_planners_create_no_duplicates_and_lose_no_batch(shared_pg_ur
     ctx = mp.get_context("spawn")
     with ctx.Manager() as manager:
         start = manager.Barrier(WORKERS)
+        planned = manager.Barrier(WORKERS)
         with ctx.Pool(WORKERS) as pool:
             results = pool.starmap(
-                _worker, [(pg_url, pid, w, without_lock, start) for w in range(WORKERS)]
+                _worker, [(pg_url, pid, w, without_lock, start, planned) for w in range(WORKERS)]
             )
             # Let the workers finish on their own: the pool's exit would terminate them, and
             # under load that has hung on a worker that did not go.
@@ -84,8 +92,9 @@ def test_concurrent_planners_create_no_duplicates_and_lose_no_batch(shared_pg_ur
     batch_ids = {b for batches, _ in results for b in batches}
     retries = sum(count for _, count in results)
     if without_lock:
-        # The planners that lost the race to the first write hit a unique key and planned again.
-        assert retries >= 1
+        # All planned their first batch from the same state: the three that lost the race to
+        # the first write hit a unique key and planned again (at least once each).
+        assert retries >= WORKERS - 1
     else:
         # The lock queues planners: each plans from the state the previous one committed.
         assert retries == 0
