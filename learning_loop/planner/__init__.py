@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from learning_loop.domain.statuses import PlannerBackend
+
 if TYPE_CHECKING:
     from learning_loop.planner.core import LearningLoopPlanner
     from learning_loop.planner.errors import (
@@ -43,7 +45,8 @@ __all__ = [
     "validate_plan",
 ]
 
-BACKENDS: tuple[str, ...] = ("template", "openai")
+# The backends' names, from the enumeration the projects' setting is stored by.
+BACKENDS: tuple[str, ...] = tuple(backend.value for backend in PlannerBackend)
 DEFAULT_TARGET_DURATION_S = 45.0
 
 _WHERE = {

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from learning_loop.domain.recipe import InvalidRecipe, Recipe
+from learning_loop.domain.statuses import PlannerBackend
 from learning_loop.planner import BACKENDS, DEFAULT_TARGET_DURATION_S
 from learning_loop.planner.errors import PlannerConfigError, PlanRequestError
 from learning_loop.planner.guidance import check_target_duration, clean_idea
@@ -38,14 +39,14 @@ class TemplateBackend:
 
 
 def _make_backend(name: str, options: dict[str, Any], stats: BackendStats | None) -> Backend:
-    if name == "template":
+    if name == PlannerBackend.TEMPLATE:
         if options:
             raise PlannerConfigError(
                 f"the template backend takes no options; got {', '.join(sorted(options))}",
                 "backend",
             )
         return TemplateBackend(stats)
-    if name == "openai":
+    if name == PlannerBackend.OPENAI:
         # Imported here so that template-only users never load the HTTP stack.
         from learning_loop.planner.openai_backend import OpenAIBackend
 
