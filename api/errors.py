@@ -16,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from learning_loop.db.engine import SchemaNotReady
-from learning_loop.services.errors import InvalidFile, LearningLoopError
+from learning_loop.errors import InvalidFile, LearningLoopError
 
 log = logging.getLogger("learning_loop.api")
 

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from learning_loop.domain.recipe import InvalidRecipe, Recipe
 from learning_loop.domain.rewards import RewardWeights
 from learning_loop.domain.statuses import ExploitScope, PlannerBackend, Policy
-from learning_loop.services.errors import InvalidInput
+from learning_loop.errors import InvalidInput
 from learning_loop.services.ingest import BackfillResult, ImportResult, IngestResult
 from learning_loop.services.planning import MAX_N, MAX_TOPICS
 from learning_loop.services.projects import NAME_MAX, SettingsChange

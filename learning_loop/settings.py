@@ -55,7 +55,7 @@ class Settings(BaseSettings):
 
 def load_settings() -> Settings:
     """The settings of the environment; a bad value is one error naming its variable."""
-    from learning_loop.services.errors import InvalidInput
+    from learning_loop.errors import InvalidInput
 
     try:
         return Settings()

@@ -147,6 +147,20 @@ def test_services_import_neither_defs_nor_launch():
     assert wrong == {}
 
 
+# Modules at the bottom: every layer imports them, so they import nothing of ours but the
+# domain and each other.
+BOTTOM = ("settings.py", "errors.py")
+BELOW = ("learning_loop.domain", "learning_loop.errors", "learning_loop.settings")
+
+
+@pytest.mark.parametrize("name", BOTTOM)
+def test_the_bottom_modules_import_no_layer_above(name):
+    path = ROOT / "learning_loop" / name
+    imported = imported_modules(path.read_text(), module_name(path))
+    ours = sorted(m for m in imported if m.startswith("learning_loop.") and not m.startswith(BELOW))
+    assert ours == []
+
+
 def test_nothing_starts_our_own_package_in_a_child_process():
     files = list(python_files(ROOT / "learning_loop", ROOT / "api"))
     assert len(files) > 50

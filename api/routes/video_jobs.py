@@ -14,8 +14,8 @@ from api.routing import resource_router
 from api.schemas import PublishBody, ReplanView, VideoJobPage, page
 from learning_loop.db.engine import Database
 from learning_loop.domain.statuses import JobStatus, PlanStatus
+from learning_loop.errors import InvalidInput
 from learning_loop.services import projects, video_jobs, video_plans
-from learning_loop.services.errors import InvalidInput
 from learning_loop.services.rows import timestamp_input
 from learning_loop.services.runs import video_plans_spec
 from learning_loop.services.views import VideoView

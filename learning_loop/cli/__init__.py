@@ -15,7 +15,7 @@ from learning_loop.cli import db as db_cli
 from learning_loop.cli.demo import demo, sample
 from learning_loop.cli.output import error_line
 from learning_loop.cli.simulate import simulate
-from learning_loop.services.errors import LearningLoopError
+from learning_loop.errors import LearningLoopError
 
 if TYPE_CHECKING:
     from sqlalchemy.exc import SQLAlchemyError

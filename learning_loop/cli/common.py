@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from learning_loop.services.errors import InvalidInput, LearningLoopError
+from learning_loop.errors import InvalidInput, LearningLoopError
 from learning_loop.services.rows import timestamp_input
 
 if TYPE_CHECKING:

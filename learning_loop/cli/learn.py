@@ -307,7 +307,7 @@ def make_video_plans(
 ) -> None:
     """Make the video plans of the project's jobs that have none yet (a video_plans run)."""
     if concurrency is not None and not 1 <= concurrency <= 64:
-        from learning_loop.services.errors import InvalidInput
+        from learning_loop.errors import InvalidInput
 
         raise InvalidInput(f"concurrency must be within 1..64, got {concurrency}", "concurrency")
     spec = runs.video_plans_spec(database(), project)

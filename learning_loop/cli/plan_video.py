@@ -19,8 +19,8 @@ from learning_loop.domain.recipe import (
     InvalidRecipe,
     Recipe,
 )
+from learning_loop.errors import InvalidInput
 from learning_loop.planner import BACKENDS
-from learning_loop.services.errors import InvalidInput
 
 if TYPE_CHECKING:
     from learning_loop.planner import VideoPlan

@@ -16,7 +16,7 @@ import typer
 
 from learning_loop.cli.common import JsonOpt
 from learning_loop.cli.output import print_json, print_table
-from learning_loop.services.errors import InvalidInput
+from learning_loop.errors import InvalidInput
 from learning_loop.simulation.policy_names import POLICIES, parse_policies
 
 DAYS_MAX = 1000

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from learning_loop.errors import InvalidInput, NotFound
 from learning_loop.launch.instance import instance_kind, open_instance
-from learning_loop.services.errors import InvalidInput, NotFound
 from learning_loop.services.runs import RunInfo, RunSpec
 from learning_loop.settings import Settings
 

@@ -74,8 +74,8 @@ from learning_loop.domain.recipe import (
 )
 from learning_loop.domain.statuses import GenerationMode, JobStatus
 from learning_loop.domain.topics import TOPIC_MAX_LENGTH, InvalidTopic, clean_topic, topic_hash
+from learning_loop.errors import InvalidInput, RowError
 from learning_loop.services import columns
-from learning_loop.services.errors import InvalidInput, RowError
 from learning_loop.services.projects import get_project
 from learning_loop.services.row_files import Chunk, CsvChunk, Progress, RowFile, row_chunks
 from learning_loop.services.rows import (

@@ -47,8 +47,8 @@ from learning_loop.domain.statuses import (
     Policy,
 )
 from learning_loop.domain.topics import InvalidTopic, clean_topic, topic_hash
+from learning_loop.errors import Conflict, InvalidInput
 from learning_loop.planner.template import build_template_plan
-from learning_loop.services.errors import Conflict, InvalidInput
 from learning_loop.services.estimates import project_estimates, videos_of
 from learning_loop.services.projects import get_project, no_such_project, planner_settings
 from learning_loop.services.recipes import ranked_recipe_rows, recipe_views

@@ -30,7 +30,7 @@ from learning_loop.domain.rewards import RewardWeights
 from learning_loop.domain.sampler import PlannerSettings
 from learning_loop.domain.statuses import ExperimentStatus, ExploitScope, PlannerBackend, Policy
 from learning_loop.domain.topics import InvalidTopic, clean_topic
-from learning_loop.services.errors import Conflict, InvalidInput, NotFound
+from learning_loop.errors import Conflict, InvalidInput, NotFound
 from learning_loop.services.rows import is_encodable
 from learning_loop.services.views import ProjectSettingsView, ProjectView, SettingChangeView
 

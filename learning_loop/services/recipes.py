@@ -46,7 +46,7 @@ from learning_loop.db.queries import (
 )
 from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.rewards import window_bounds
-from learning_loop.services.errors import InvalidInput, NotFound
+from learning_loop.errors import InvalidInput, NotFound
 from learning_loop.services.estimates import write_estimates
 from learning_loop.services.projects import get_project
 from learning_loop.services.views import RecipeView

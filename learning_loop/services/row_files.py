@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from learning_loop.services.errors import InvalidFile, InvalidInput, RowError
+from learning_loop.errors import InvalidFile, InvalidInput, RowError
 
 CHUNK_ROWS = 50_000
 BLOCK_BYTES = 1 << 20

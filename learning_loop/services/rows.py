@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from learning_loop.services.errors import InvalidFile, InvalidInput, RowError
+from learning_loop.errors import InvalidFile, InvalidInput, RowError
 
 # Re-exported: the callers that read a small file whole.
 from learning_loop.services.row_files import read_rows as read_rows

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from learning_loop.db.engine import Database
 from learning_loop.domain.dates import evaluation_date_error, utc_today
 from learning_loop.domain.statuses import PlanRequestStatus
-from learning_loop.services.errors import InvalidInput
+from learning_loop.errors import InvalidInput
 from learning_loop.services.plan_requests import (
     create_plan_request,
     get_plan_request,

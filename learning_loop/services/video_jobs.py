@@ -15,7 +15,7 @@ from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.queries import recipe_of
 from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.statuses import GenerationMode, JobStatus, PlanStatus
-from learning_loop.services.errors import Conflict, InvalidInput, NotFound
+from learning_loop.errors import Conflict, InvalidInput, NotFound
 from learning_loop.services.projects import get_project
 from learning_loop.services.rows import is_encodable
 from learning_loop.services.views import RecipeFields, VideoView

@@ -16,7 +16,7 @@ from typing import Any
 from learning_loop.db.engine import Database
 from learning_loop.domain.recipe import Recipe
 from learning_loop.domain.statuses import ExperimentStatus
-from learning_loop.services.errors import InvalidInput
+from learning_loop.errors import InvalidInput
 from learning_loop.services.experiments import list_experiments
 from learning_loop.services.ingest import ingest_metrics
 from learning_loop.services.planning import preview

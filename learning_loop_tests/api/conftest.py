@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from api.app import create_app
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Base
+from learning_loop.errors import NotFound
 from learning_loop.services import planning
-from learning_loop.services.errors import NotFound
 from learning_loop.services.plan_requests import create_plan_request
 from learning_loop.services.projects import create_project
 from learning_loop.services.runs import JobName, RunInfo, RunSpec

@@ -9,7 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from learning_loop.cli.simulate import simulate
-from learning_loop.services.errors import InvalidInput
+from learning_loop.errors import InvalidInput
 
 SMALL = ["--days", "6", "--per-day", "3", "--seeds", "2", "--workers", "1"]
 

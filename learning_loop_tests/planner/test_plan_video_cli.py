@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from learning_loop.cli.plan_video import plan_video
 from learning_loop.domain.recipe import DEFAULT_RECIPE, Recipe
-from learning_loop.services.errors import InvalidInput
+from learning_loop.errors import InvalidInput
 
 IDEA = "A lone samurai walks into a burning village at dawn"
 

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import event, func, select
 
 from learning_loop.db.models import MetricSnapshot, VideoJob
+from learning_loop.errors import InvalidFile
 from learning_loop.services import ingest, row_files
-from learning_loop.services.errors import InvalidFile
 from learning_loop.services.ingest import (
     METRIC_COLUMNS,
     VIDEO_COLUMNS,

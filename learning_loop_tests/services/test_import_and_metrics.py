@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from learning_loop.db.models import MetricSnapshot, Recipe, VideoJob
 from learning_loop.domain.recipe import Recipe as DomainRecipe
-from learning_loop.services.errors import InvalidFile, InvalidInput
+from learning_loop.errors import InvalidFile, InvalidInput
 from learning_loop.services.ingest import (
     METRIC_COLUMNS,
     VIDEO_COLUMNS,

@@ -16,8 +16,8 @@ from learning_loop.domain.recipe import (
 from learning_loop.domain.recipe import Recipe as DomainRecipe
 from learning_loop.domain.statuses import ExploitScope
 from learning_loop.domain.topics import topic_hash
+from learning_loop.errors import InvalidInput, NotFound
 from learning_loop.services import planning
-from learning_loop.services.errors import InvalidInput, NotFound
 from learning_loop.services.experiments import evaluate_experiments, list_experiments
 from learning_loop.services.ingest import ingest_metrics
 from learning_loop.services.projects import ProjectSettings, create_project
@@ -288,7 +288,7 @@ def test_experiment_deadline_without_samples_is_inconclusive(db):
 
 
 def test_publish_errors_and_batch_progress(db):
-    from learning_loop.services.errors import Conflict
+    from learning_loop.errors import Conflict
 
     pid = create_project(db, "pub").id
     other = create_project(db, "other").id

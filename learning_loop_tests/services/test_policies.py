@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from learning_loop.db.models import VideoJob
 from learning_loop.domain.statuses import Policy
+from learning_loop.errors import InvalidInput
 from learning_loop.services import planning
-from learning_loop.services.errors import InvalidInput
 from learning_loop.services.ingest import (
     METRIC_COLUMNS,
     VIDEO_COLUMNS,

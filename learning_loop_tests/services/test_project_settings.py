@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from learning_loop.db.models import Project, ProjectSettingChange
 from learning_loop.domain.recipe import Recipe
 from learning_loop.domain.rewards import RewardWeights
+from learning_loop.errors import InvalidInput
 from learning_loop.services import planning
-from learning_loop.services.errors import InvalidInput
 from learning_loop.services.ingest import backfill_recipes, import_videos, ingest_metrics
 from learning_loop.services.projects import (
     ProjectSettings,

@@ -4,7 +4,7 @@ import pytest
 
 from learning_loop.domain.recipe import DEFAULT_RECIPE, Recipe
 from learning_loop.domain.rewards import RewardWeights
-from learning_loop.services.errors import Conflict, InvalidInput, NotFound
+from learning_loop.errors import Conflict, InvalidInput, NotFound
 from learning_loop.services.projects import (
     ProjectSettings,
     create_project,

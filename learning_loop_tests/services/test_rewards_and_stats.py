@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from learning_loop.db.models import RecipeDailyStats, VideoReward
-from learning_loop.services.errors import InvalidInput
+from learning_loop.errors import InvalidInput
 from learning_loop.services.ingest import backfill_recipes, import_videos, ingest_metrics
 from learning_loop.services.projects import ProjectSettings, create_project
 from learning_loop.services.recipes import compute_recipe_stats, list_recipes

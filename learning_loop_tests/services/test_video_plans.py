@@ -13,8 +13,8 @@ from learning_loop.db.engine import Database
 from learning_loop.db.models import PlannedBatch, VideoJob
 from learning_loop.domain.recipe import Recipe
 from learning_loop.domain.statuses import PlannerBackend
+from learning_loop.errors import Conflict, NotFound
 from learning_loop.planner import VideoPlan, validate_plan
-from learning_loop.services.errors import Conflict, NotFound
 from learning_loop.services.planning import plan_and_write
 from learning_loop.services.projects import ProjectSettings, create_project
 from learning_loop.services.report import project_report

@@ -1,4 +1,5 @@
-"""Errors the services raise; the CLI turns them into one line, the API into a 4xx."""
+"""The expected failures, raised by the services and the settings: the CLI turns them into one
+line, the API into a 4xx. Below every layer, so any module may raise them."""
 
 from __future__ import annotations
 
