@@ -1,4 +1,5 @@
-"""Jobs: the two daily asset jobs and `plan_next_batch` (`video_plans` is in its own module)."""
+"""Jobs: the two daily asset jobs and `plan_next_batch` (`video_plans` is in its own module,
+`run_config` turns a requested run into run config)."""
 
 import datetime as dt
 import uuid
@@ -26,7 +27,6 @@ from learning_loop.defs.resources import LearningLoopDatabase, retry_transient_e
 from learning_loop.domain.statuses import PlanRequestStatus
 from learning_loop.services.plan_requests import get_plan_request, mark_plan_request
 from learning_loop.services.planning import plan_and_write
-from learning_loop.services.runs import JobName, RunSpec
 
 STATS_OPS = ("metric_window", "video_rewards", "recipe_stats")
 
@@ -138,23 +138,3 @@ def experiments_run_config(project_id: str | None = None) -> RunConfig:
 
 def plan_run_config(config: PlanConfig) -> RunConfig:
     return RunConfig(ops={"plan_batch_op": config})
-
-
-def run_config_for(spec: RunSpec) -> RunConfig:
-    """The one place where a run the services ask for becomes Dagster run config."""
-    pid = str(spec.project_id)
-    if spec.job is JobName.UPDATE_RECIPE_STATS:
-        return stats_run_config(pid, spec.days)
-    if spec.job is JobName.EVALUATE_EXPERIMENTS:
-        return experiments_run_config(pid)
-    if spec.job is JobName.VIDEO_PLANS:
-        from learning_loop.defs.video_plans import video_plans_run_config
-
-        jobs = [str(j) for j in spec.job_ids] if spec.job_ids is not None else None
-        return video_plans_run_config(pid, jobs, spec.concurrency)
-    planned_at = spec.planned_at.isoformat() if spec.planned_at is not None else None
-    if spec.plan_request_id is not None:
-        return plan_run_config(
-            PlanConfig(plan_request_id=str(spec.plan_request_id), planned_at=planned_at)
-        )
-    return plan_run_config(PlanConfig(project_id=pid, planned_at=planned_at))

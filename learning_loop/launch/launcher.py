@@ -104,8 +104,8 @@ class DagsterRuns:
 
     def run(self, spec: RunSpec) -> RunInfo:
         from learning_loop.defs import defs
-        from learning_loop.defs.jobs import run_config_for
         from learning_loop.defs.resources import LearningLoopDatabase
+        from learning_loop.defs.run_config import run_config_for
 
         job = defs.resolve_job_def(spec.job.value)
         instance = self.instance()
@@ -143,7 +143,7 @@ class DagsterRuns:
         from dagster._core.run_coordinator import QueuedRunCoordinator
         from dagster._core.storage.tags import PARTITION_NAME_TAG
 
-        from learning_loop.defs.jobs import run_config_for
+        from learning_loop.defs.run_config import run_config_for
 
         instance = self.instance()
         if not isinstance(instance.run_coordinator, QueuedRunCoordinator):
