@@ -297,6 +297,12 @@ class EvidenceSummary:
     counts: FloatArray
     gram: FloatArray
 
+    @property
+    def is_informative(self) -> bool:
+        """Whether there is anything to compare: three videos or more, of two recipes or more
+        (otherwise the fit is the prior at its floor and every estimate the mean)."""
+        return self.videos >= 3 and self.distinct_recipes >= 2
+
     def to_bytes(self) -> bytes:
         """The numbers as float64 bytes (the presets are stored beside them). Of the Gram
         matrix only the pairs of values of two different fields are stored: within a field
@@ -412,7 +418,7 @@ def fit_summary(summary: EvidenceSummary) -> AdditiveModel:
     distinct = summary.distinct_recipes
     total_weight = summary.weight
     intercept = summary.total / total_weight if total_weight > 0 else None
-    if n < 3 or distinct < 2:
+    if not summary.is_informative:
         # Nothing to compare: the prior at its floor, centred on zero.
         return AdditiveModel(
             presets=key,

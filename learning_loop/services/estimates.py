@@ -40,6 +40,7 @@ from learning_loop.domain.additive_model import (
     fit_summary,
     summarise_evidence,
 )
+from learning_loop.domain.decay import decay_weight
 from learning_loop.domain.estimates import (
     RecipeEstimates,
     estimate_from_summary,
@@ -200,7 +201,7 @@ def _estimate_projects(
             continue
         groups.setdefault(carry[pid], []).append(pid)
         half_life, since = projects[pid][3], projects[pid][4]
-        factor = 1.0 if half_life is None else 0.5 ** ((as_of - since).days / half_life)
+        factor = float(decay_weight((as_of - since).days, half_life))
         for row in by_project.get(pid, ()):
             stored[row.id] = (
                 row.history_videos,
@@ -360,7 +361,7 @@ def project_estimates(
     presets = tuple(dict.fromkeys(project.presets))
     if stored is not None and not with_videos and tuple(stored.presets) == presets:
         summary = EvidenceSummary.from_bytes(presets, stored.summary)
-        if summary.videos >= 3 and summary.distinct_recipes >= 2:
+        if summary.is_informative:
             return estimate_from_summary(summary)
     rows = conn.execute(_WITH_EVIDENCE, {"project_id": project.id}).all()
     evidence, _ = _evidence_of(rows, project.presets)
