@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import (
     JSON,
     Column,
@@ -18,24 +19,29 @@ from sqlalchemy import (
     Float,
     Integer,
     LargeBinary,
+    String,
     Text,
     Uuid,
+    and_,
     bindparam,
+    case,
     cast,
     func,
+    literal,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import Project, RecipeModel
+from learning_loop.db.models import Project, RecipeDailyStats, RecipeModel
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.queries import BULK, chunks, dialect_insert
 from learning_loop.db.staging import load, stage_table, staged
 from learning_loop.domain.additive_model import (
     Evidence,
     EvidenceSummary,
+    FloatArray,
     catalogue,
     fit_summary,
     summarise_evidence,
@@ -50,10 +56,11 @@ from learning_loop.domain.estimates import (
 )
 from learning_loop.domain.recipe import RECIPE_FIELDS, Recipe
 from learning_loop.services.evidence import (
-    NO_SUMS,
-    Sums,
+    SUM_COLUMNS,
+    as_text,
     carried_evidence,
     exact_evidence,
+    id_text,
 )
 from learning_loop.services.projects import get_project
 from learning_loop.services.views import FieldInsightView, InsightsView, ValueInsightView
@@ -77,16 +84,16 @@ _VIDEOS_OF = select(RecipeRow.recipe_hash, RecipeRow.evidence_videos, RecipeRow.
     RecipeRow.project_id == bindparam("project_id"),
     RecipeRow.recipe_hash.in_(bindparam("hashes", expanding=True)),
 )
-# Every recipe of the projects a stats run covers, with its project and its history sums.
+# Every recipe of the projects a stats run covers, with its project and its history sums; ids
+# as text (`evidence.id_text`).
 _RUN_RECIPES = select(
-    RecipeRow.id,
-    RecipeRow.project_id,
+    as_text(RecipeRow.id),
+    as_text(RecipeRow.project_id),
     *(getattr(RecipeRow, f) for f in RECIPE_FIELDS),
     RecipeRow.history_videos,
     RecipeRow.history_weight,
     RecipeRow.history_sum,
     RecipeRow.history_sumsq,
-    RecipeRow.stats_as_of,
 ).order_by(RecipeRow.project_id, RecipeRow.id)
 
 
@@ -121,9 +128,12 @@ def write_estimates(
     as_of: dt.date,
     ids: Sequence[uuid.UUID] | None,
     held: bool,
-) -> int:
+) -> tuple[int, list[uuid.UUID]]:
     """The whole-history evidence of every recipe of the projects whose newest stats date is
-    `as_of`, and the estimates of the model fitted on it. Returns the recipes estimated.
+    `as_of` (or earlier: this run's), and the estimates of the model fitted on it, written
+    with the recipes' stats of `as_of` (`recipe_daily_stats`, already computed) in one pass
+    over their rows. Returns the recipes estimated, and the projects of the scope whose rows
+    it did not write (no recipe, or a date before their newest stats date).
 
     A project whose history sums are as of an earlier date, built with its current window and
     half-life, has them carried forward (`carried_evidence`; `held`: `as_of`'s reward rows
@@ -148,7 +158,8 @@ def write_estimates(
         scope = scope.where(Project.id.in_(list(ids)))
         newest_stats = newest_stats.where(RecipeRow.project_id.in_(list(ids)))
     projects = {row[0]: row for row in session.execute(scope)}
-    # Projects with recipes, and the newest date their stats were computed for.
+    # Projects with recipes, and the newest date their stats were computed for (before this
+    # run writes its own).
     newest = dict(session.execute(newest_stats).tuples().all())
     carry: dict[uuid.UUID, tuple[dt.date, int]] = {}
     exact: set[uuid.UUID] = set()
@@ -166,6 +177,7 @@ def write_estimates(
     estimated = 0
     for part in chunks(done, PROJECTS_PER_PASS):
         estimated += _estimate_projects(session, dialect, as_of, projects, part, carry, exact)
+    skipped = [pid for pid in projects if pid not in carry and pid not in exact]
     for part in chunks(done, 10_000):
         session.execute(
             update(Project)
@@ -177,7 +189,7 @@ def write_estimates(
             ),
             **BULK,
         )
-    return estimated
+    return estimated, skipped
 
 
 def _estimate_projects(
@@ -189,81 +201,110 @@ def _estimate_projects(
     carry: dict[uuid.UUID, tuple[dt.date, int]],
     exact: set[uuid.UUID],
 ) -> int:
-    """`write_estimates` for the projects `part`: their evidence, fits and writes."""
-    by_project: dict[uuid.UUID, list[Any]] = {}
-    for row in session.execute(_RUN_RECIPES.where(RecipeRow.project_id.in_(list(part)))):
-        by_project.setdefault(row[1], []).append(row)
+    """`write_estimates` for the projects `part`: their evidence, fits and writes. Column by
+    column (numpy): only the fits go project by project."""
+    rows = session.execute(_RUN_RECIPES.where(RecipeRow.project_id.in_(list(part)))).all()
+    if not rows:
+        return 0
+    columns = list(zip(*rows, strict=True))
+    ids, owners = columns[0], columns[1]
+    keys = {id_text(dialect, pid): pid for pid in part}
+    # The stored history sums of the carried projects, weighted down to `as_of`.
+    factor_of = {
+        id_text(dialect, pid): float(
+            decay_weight((as_of - projects[pid][4]).days, projects[pid][3])
+        )
+        for pid in part
+        if pid in carry
+    }
+    factor = np.fromiter((factor_of.get(o, np.nan) for o in owners), np.float64, len(rows))
+    carried = ~np.isnan(factor)
+    stored = pd.DataFrame(
+        {
+            "videos": np.asarray(columns[8], dtype=np.int64),
+            **{
+                name: np.asarray(values, dtype=np.float64) * factor
+                for name, values in zip(SUM_COLUMNS[1:], columns[9:12], strict=True)
+            },
+        },
+        index=pd.Index(ids),
+    )[carried]
     groups: dict[tuple[dt.date, int], list[uuid.UUID]] = {}
-    stored: dict[uuid.UUID, Sums] = {}
-    scale: dict[uuid.UUID, float] = {}
     for pid in part:
-        if pid not in carry:
-            continue
-        groups.setdefault(carry[pid], []).append(pid)
-        half_life, since = projects[pid][3], projects[pid][4]
-        factor = float(decay_weight((as_of - since).days, half_life))
-        for row in by_project.get(pid, ()):
-            stored[row.id] = (
-                row.history_videos,
-                row.history_weight,
-                row.history_sum,
-                row.history_sumsq,
-            )
-            scale[row.id] = factor
-    every: dict[uuid.UUID, Sums] = {}
-    history: dict[uuid.UUID, Sums] = {}
+        if pid in carry:
+            groups.setdefault(carry[pid], []).append(pid)
+    found: list[tuple[pd.DataFrame, pd.DataFrame]] = []
     if groups:
-        every, history = carried_evidence(session, dialect, as_of, groups, stored, scale)
+        found.append(carried_evidence(session, dialect, as_of, groups, stored))
     read_whole = [pid for pid in part if pid in exact]
     if read_whole:
-        more_every, more_history = exact_evidence(session, dialect, as_of, read_whole)
-        every.update(more_every)
-        history.update(more_history)
-    estimated = 0
-    changes: list[tuple[Any, ...]] = []
+        found.append(exact_evidence(session, dialect, as_of, read_whole))
+    every = pd.concat([e for e, _ in found]).reindex(ids, fill_value=0)
+    history = pd.concat([h for _, h in found]).reindex(ids, fill_value=0)
+    videos = every["videos"].to_numpy(np.int64)
+    sums = [every[name].to_numpy(np.float64) for name in SUM_COLUMNS[1:]]
+    # Each recipe's catalogue index (-1: outside its project's catalogue, left out).
+    presets_of = {text: tuple(dict.fromkeys(projects[pid][1])) for text, pid in keys.items()}
+    lookups = {key: catalogue(key).lookup for key in set(presets_of.values())}
+    index = np.fromiter(
+        (
+            lookups[presets_of[o]].get(fields, -1)
+            for o, fields in zip(owners, zip(*columns[2:8], strict=True), strict=True)
+        ),
+        np.int64,
+        len(rows),
+    )
+    values = np.full((3, len(rows)), np.nan)  # estimate, low, high
     models: list[dict[str, Any]] = []
-    for pid in part:
-        if pid not in by_project:
-            continue
-        presets = projects[pid][1]
-        rows = [(row.id, *row[2:8], *every.get(row.id, NO_SUMS)) for row in by_project[pid]]
-        found, indices = _evidence_of(rows, presets)
-        summary = summarise_evidence(found, presets)
+    # Rows come ordered by project: each project's rows are one slice.
+    starts = [0, *(i for i in range(1, len(rows)) if owners[i] != owners[i - 1]), len(rows)]
+    for a, b in zip(starts[:-1], starts[1:], strict=True):
+        presets = presets_of[owners[a]]
+        at = index[a:b]
+        used = np.flatnonzero((at >= 0) & (videos[a:b] > 0))
+        used = used[np.argsort(at[used])]  # catalogue order, as Evidence keeps it
+        summary = summarise_evidence(
+            Evidence(
+                index=at[used],
+                videos=videos[a:b][used],
+                weight=sums[0][a:b][used],
+                total=sums[1][a:b][used],
+                squares=sums[2][a:b][used],
+            ),
+            presets,
+        )
         model = fit_summary(summary)
-        known = [i for i in indices if i is not None]
-        at: dict[int, tuple[float, float, float]] = {}
-        if known and model.intercept is not None:
-            values_at = estimates_at(model, np.asarray(known, dtype=np.int64))
-            at = {
-                i: (float(e), float(lo), float(hi))
-                for i, e, lo, hi in zip(known, *values_at, strict=True)
-            }
+        known = np.flatnonzero(at >= 0)
+        if len(known) and model.intercept is not None:
+            values[:, a + known] = np.vstack(estimates_at(model, at[known]))
         models.append(
             {
-                "project_id": pid,
+                "project_id": keys[owners[a]],
                 "as_of": as_of,
                 "presets": list(summary.presets),
                 "summary": summary.to_bytes(),
             }
         )
-        for item, index in zip(rows, indices, strict=True):
-            made = item[7] > 0
-            estimate = at.get(index) if index is not None else None
-            estimated += estimate is not None
-            changes.append(
-                (
-                    item[0],
-                    item[7],
-                    item[8] if made else None,
-                    item[9] if made else None,
-                    item[10] if made else None,
-                    *history.get(item[0], NO_SUMS),
-                    *(estimate or (None, None, None)),
-                )
-            )
-    _write_recipes(session, changes)
+    made = videos > 0
+    _write_recipes(
+        session,
+        as_of,
+        [
+            list(ids),
+            videos.tolist(),
+            *(_cells(column, made) for column in sums),
+            history["videos"].to_numpy(np.int64).tolist(),
+            *(history[name].to_numpy(np.float64).tolist() for name in SUM_COLUMNS[1:]),
+            *(_cells(column, ~np.isnan(column)) for column in values),
+        ],
+    )
     _write_models(session, dialect, models)
-    return estimated
+    return int((~np.isnan(values[0])).sum())
+
+
+def _cells(values: FloatArray, present: Any) -> list[float | None]:
+    """A float column for the stage: None where not `present`."""
+    return [v if p else None for v, p in zip(values.tolist(), present.tolist(), strict=True)]
 
 
 # Each estimated recipe's new values, staged (COPY on PostgreSQL) and written by one UPDATE: a
@@ -281,23 +322,54 @@ WRITTEN_COLUMNS = (
     "estimate_low",
     "estimate_high",
 )
+# The stats of the date a recipe row takes from its `recipe_daily_stats` row.
+STATS_COLUMNS = ("times_used", "avg_reward_score", "best_reward_score", "rewarded_videos")
 _ESTIMATES_STAGE = stage_table(
     "recipe_estimates_stage",
-    Column("recipe_id", Uuid),
+    # The id as text (`evidence.id_text`): a uuid on PostgreSQL, SQLite's own hex form there.
+    Column("recipe_id", Uuid().with_variant(String(32), "sqlite")),
     *(Column(c, Integer if c.endswith("_videos") else Float) for c in WRITTEN_COLUMNS),
 )
 
 
-def _write_recipes(session: Session, changes: list[tuple[Any, ...]]) -> None:
-    """Write each recipe's (id, *WRITTEN_COLUMNS)."""
-    if not changes:
-        return
+def _write_recipes(session: Session, as_of: dt.date, columns: list[list[Any]]) -> None:
+    """Write each recipe's (id, *WRITTEN_COLUMNS) and its stats of `as_of` (from
+    `recipe_daily_stats`): one UPDATE, so each recipe row is rewritten once a night. A recipe
+    with no stats row of the date (made while the run went on) keeps its stats."""
     with staged(session, _ESTIMATES_STAGE) as stage:
-        load(session, stage, list(range(len(changes))), list(zip(*changes, strict=True)))
+        load(session, stage, list(range(len(columns[0]))), columns)
+        stats = RecipeDailyStats.__table__.c
+        written = (
+            select(
+                *stage.c,
+                stats.recipe_id.label("stats_of"),
+                stats.times_used,
+                stats.avg_reward_score,
+                stats.best_reward_score,
+                stats.rewarded_videos,
+            )
+            .select_from(
+                stage.outerjoin(
+                    RecipeDailyStats.__table__,
+                    and_(stats.recipe_id == stage.c.recipe_id, stats.stats_date == as_of),
+                )
+            )
+            .subquery("written")
+        )
+        kept = written.c.stats_of.is_(None)
         session.execute(
             update(RecipeRow)
-            .where(RecipeRow.id == stage.c.recipe_id)
-            .values({name: stage.c[name] for name in WRITTEN_COLUMNS}),
+            .where(RecipeRow.id == written.c.recipe_id)
+            .values(
+                {
+                    **{name: written.c[name] for name in WRITTEN_COLUMNS},
+                    **{
+                        name: case((kept, getattr(RecipeRow, name)), else_=written.c[name])
+                        for name in STATS_COLUMNS
+                    },
+                    "stats_as_of": case((kept, RecipeRow.stats_as_of), else_=literal(as_of, Date)),
+                }
+            ),
             **BULK,
         )
 

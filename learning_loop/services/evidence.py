@@ -10,7 +10,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Date, Float, bindparam, case, cast, func, literal, select, update
+import numpy as np
+import pandas as pd
+from sqlalchemy import Date, Float, String, bindparam, case, cast, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from learning_loop.db.models import Project, SettledReward, VideoJob, VideoReward
@@ -24,6 +26,25 @@ _LN2 = math.log(2.0)
 
 Sums = tuple[int, float, float, float]  # videos, and the sums of weight, w*reward, w*reward^2
 NO_SUMS: Sums = (0, 0.0, 0.0, 0.0)
+# Per recipe, its sums: a frame indexed by the recipe's id as text (`id_text`), of these columns.
+SUM_COLUMNS = ("videos", "weight", "total", "squares")
+
+
+def id_text(dialect: str, value: uuid.UUID) -> str:
+    """An id as the database casts it to text: the key of the frames here. Reading ids as text
+    spares a nightly run the parsing of every recipe's UUID."""
+    return str(value) if dialect == "postgresql" else value.hex
+
+
+def as_text(column: Any) -> Any:
+    """`column` (a UUID) read as text, as `id_text` writes it."""
+    return cast(column, String)
+
+
+def no_sums() -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series(dtype=np.int64 if c == "videos" else np.float64) for c in SUM_COLUMNS}
+    )
 
 
 def _days_from(dialect: str, day: Any, stamp: Any) -> Any:
@@ -43,20 +64,21 @@ def _weighted_sums(
     as_of: dt.date,
     rewarded: Any,
     *where: Any,
-) -> dict[uuid.UUID, Sums]:
+) -> pd.DataFrame:
     """Per recipe, over the videos of `rewarded` (a subquery of `video_id` and `reward`) that
     meet `where`: the videos and the sums of their weights, weighted rewards and weighted
     squared rewards, each video weighted ``0.5 ** (age / half_life_days)`` as of `as_of` (1
     when its project never fades evidence), age in whole days from its publication date."""
     age = _days_from(dialect, _day(dialect, as_of), VideoJob.published_at)
+    # Float throughout: an integer divisor would make PostgreSQL divide in numeric.
     weight = case(
         (Project.half_life_days.is_(None), literal(1.0, Float)),
-        else_=func.exp(-_LN2 * cast(age, Float) / Project.half_life_days),
+        else_=func.exp(cast(age, Float) * (-_LN2) / cast(Project.half_life_days, Float)),
     )
     reward = rewarded.c.reward
     stmt = (
         select(
-            VideoJob.recipe_id,
+            as_text(VideoJob.recipe_id),
             func.count(),
             func.sum(weight),
             func.sum(weight * reward),
@@ -67,15 +89,26 @@ def _weighted_sums(
         .where(VideoJob.recipe_id.is_not(None), *where)
         .group_by(VideoJob.recipe_id)
     )
-    return {
-        recipe_id: (int(n), float(w or 0.0), float(q or 0.0), float(r or 0.0))
-        for recipe_id, n, w, q, r in session.execute(stmt).tuples()
-    }
+    rows = session.execute(stmt).tuples().all()
+    if not rows:
+        return no_sums()
+    ids, *columns = zip(*rows, strict=True)
+    return pd.DataFrame(
+        {
+            name: np.asarray(values, dtype=np.int64 if name == "videos" else np.float64)
+            for name, values in zip(SUM_COLUMNS, columns, strict=True)
+        },
+        index=pd.Index(ids),
+    ).fillna(0.0)
 
 
-def _add(a: Sums, b: Sums, scale: float = 1.0) -> Sums:
-    """`a`'s sums weighted by `scale` (its videos' weights, aged), plus `b`'s."""
-    return (a[0] + b[0], a[1] * scale + b[1], a[2] * scale + b[2], a[3] * scale + b[3])
+def _plus(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """The sums of two frames, recipe by recipe."""
+    if b.empty:
+        return a
+    if a.empty:
+        return b
+    return a.add(b, fill_value=0).astype({"videos": np.int64})
 
 
 def _age_at_least_window(dialect: str, as_of: dt.date) -> Any:
@@ -85,7 +118,7 @@ def _age_at_least_window(dialect: str, as_of: dt.date) -> Any:
 
 def exact_evidence(
     session: Session, dialect: str, as_of: dt.date, ids: Sequence[uuid.UUID]
-) -> tuple[dict[uuid.UUID, Sums], dict[uuid.UUID, Sums]]:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(evidence, history part) of every recipe of the projects `ids`, read from every video:
     the evidence is over every video published by the end of `as_of` with a reward up to it
     (its newest), the history part over those published before the window of `as_of`. What
@@ -105,15 +138,14 @@ def carried_evidence(
     dialect: str,
     as_of: dt.date,
     groups: dict[tuple[dt.date, int], list[uuid.UUID]],
-    stored: dict[uuid.UUID, Sums],
-    scale: dict[uuid.UUID, float],
-) -> tuple[dict[uuid.UUID, Sums], dict[uuid.UUID, Sums]]:
+    stored: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(evidence, history part) as of `as_of`, carried forward from the history sums stored as
-    of each project's `evidence_as_of` (`groups`: (that date, window length) -> projects): the
-    stored sums weighted down to `as_of` (`scale`, per recipe), plus the videos that left the
-    window since, plus the window itself (`as_of`'s reward rows, held). Reads what changed,
-    never the whole history."""
-    history = {rid: _add(sums, NO_SUMS, scale[rid]) for rid, sums in stored.items()}
+    of each project's `evidence_as_of` (`groups`: (that date, window length) -> projects):
+    `stored`, those sums already weighted down to `as_of`, plus the videos that left the window
+    since, plus the window itself (`as_of`'s reward rows, held). Reads what changed, never the
+    whole history."""
+    history = stored
     for (since, length), ids in groups.items():
         # Videos published from the first day of `since`'s window to the last day before
         # `as_of`'s: in `since`'s window, out of `as_of`'s.
@@ -134,9 +166,7 @@ def carried_evidence(
             for videos in chunks(leavers):
                 # The videos are the projects' own: no list of projects beside theirs.
                 current = current_rewards(dialect, as_of, None, list(videos))
-                for rid, sums in _weighted_sums(session, dialect, as_of, current).items():
-                    history[rid] = _add(history.get(rid, NO_SUMS), sums)
-    every = dict(history)
+                history = _plus(history, _weighted_sums(session, dialect, as_of, current))
     scoped = [p for ids in groups.values() for p in ids]
     window = (
         select(VideoReward.video_id, VideoReward.reward)
@@ -147,9 +177,12 @@ def carried_evidence(
     # the database, it reads them by (project_id, published_at), not the whole history.
     start, _ = window_bounds(as_of, max(length for _, length in groups))
     recent = (VideoJob.project_id.in_(scoped), VideoJob.published_at >= start)
-    for rid, sums in _weighted_sums(session, dialect, as_of, window, *recent).items():
-        every[rid] = _add(every.get(rid, NO_SUMS), sums)
+    every = _plus(history, _weighted_sums(session, dialect, as_of, window, *recent))
     return every, history
+
+
+def _add(a: Sums, b: Sums) -> Sums:
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
 
 
 def add_history_rewards(session: Session, dialect: str, video_ids: Sequence[uuid.UUID]) -> None:

@@ -115,7 +115,11 @@ def compute_recipe_stats(
             for (length, own), group in sorted(groups.items()):
                 for part in chunks(group, 10_000):
                     _stats_for_window(session, db.dialect, as_of, length, list(part), held and own)
-        estimated = write_estimates(session, db.dialect, as_of, ids, held)
+        # The estimates and the recipe rows' stats of the date, written together; the rows of
+        # the projects left out (a date before their newest) take their stats alone.
+        estimated, skipped = write_estimates(session, db.dialect, as_of, ids, held)
+        for part in chunks(skipped, 10_000):
+            _write_stats(session, as_of, list(part))
         recipes, rewarded = session.execute(
             select(func.count(), func.count(RecipeDailyStats.avg_reward_score)).where(
                 RecipeDailyStats.stats_date == as_of, _scope(RecipeDailyStats.project_id, ids)
@@ -148,7 +152,9 @@ def _stats_for_window(
     ids: list[uuid.UUID] | None,
     from_day_rows: bool,
 ) -> None:
-    """The recipe stats of `as_of` over `days` for the projects `ids` (None: every project).
+    """The recipe stats of `as_of` over `days` for the projects `ids` (None: every project),
+    as rows of `recipe_daily_stats` (the recipe rows take them afterwards, with their
+    estimates: `estimates.write_estimates`).
 
     `from_day_rows`: `days` is each project's own window and `as_of`'s rewards are held, so
     the stats are one aggregate over that date's rows. A video of the window has a row on the
@@ -228,13 +234,17 @@ def _stats_for_window(
             rows,
         )
     )
+
+
+def _write_stats(session: Session, as_of: dt.date, ids: list[uuid.UUID]) -> None:
+    """The recipe rows of the projects `ids` take their stats of `as_of`: `times_used` always,
+    the scores only where this date is the latest computed, so the recipe row shows the stats
+    of its newest date."""
     today = and_(
         RecipeDailyStats.recipe_id == RecipeRow.id,
         RecipeDailyStats.stats_date == as_of,
-        _scope(RecipeDailyStats.project_id, ids),
+        RecipeDailyStats.project_id.in_(ids),
     )
-    # One pass: times_used always; the scores only where this date is the latest computed,
-    # so the recipe row shows the stats of its newest date.
     newer = or_(RecipeRow.stats_as_of.is_(None), RecipeRow.stats_as_of <= as_of)
     session.execute(
         update(RecipeRow)

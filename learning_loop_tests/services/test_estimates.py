@@ -14,7 +14,7 @@ from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.domain.additive_model import catalogue
 from learning_loop.domain.recipe import RECIPE_FIELDS, Recipe
 from learning_loop.services.estimates import project_estimates
-from learning_loop.services.evidence import exact_evidence
+from learning_loop.services.evidence import exact_evidence, id_text
 from learning_loop.services.ingest import backfill_recipes, import_videos, ingest_metrics
 from learning_loop.services.projects import SettingsChange, configure_project, get_project
 from learning_loop.services.recipes import compute_recipe_stats
@@ -69,8 +69,9 @@ def _agrees(db, pid, day: dt.date) -> None:
     assert as_of == day
     _model_row_agrees(db, pid, day)
     for rid, n, w, total, hn, hw, hq in rows:
-        e = every.get(rid, (0, 0.0, 0.0, 0.0))
-        h = history.get(rid, (0, 0.0, 0.0, 0.0))
+        key = id_text(db.dialect, rid)
+        e = tuple(every.loc[key]) if key in every.index else (0, 0.0, 0.0, 0.0)
+        h = tuple(history.loc[key]) if key in history.index else (0, 0.0, 0.0, 0.0)
         assert (n, hn) == (e[0], h[0]), day
         for mine, theirs in ((w or 0.0, e[1]), (total or 0.0, e[2]), (hw, h[1]), (hq, h[3])):
             assert math.isclose(mine, theirs, rel_tol=1e-9, abs_tol=1e-12), (day, mine, theirs)
