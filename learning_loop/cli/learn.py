@@ -464,7 +464,9 @@ def experiments(
 ) -> None:
     """Experiments and their verdicts; a running one with where it stands (rewarded videos per
     arm, the difference with its always-valid interval, expected days to the verdict), a
-    completed one with the minimum effect its test could detect (MDE)."""
+    completed one with the minimum effect its test could detect (MDE). Both show the pooled,
+    adjusted difference (every rewarded video, adjusted for the other fields) with its
+    always-valid interval, and a completed one which evidence decided it."""
     from learning_loop.services.views import ExperimentView
 
     rows = experiments_service.list_experiments(database(), project, status)
@@ -484,41 +486,49 @@ def experiments(
         else:
             n_arms = f"{e.baseline_n}/{e.variant_n}" if e.baseline_n is not None else None
             diff, low, high = e.difference, e.ci_low, e.ci_high
+        pooled = now if now is not None else e
         return (
             str(e.id)[:8],
             e.status,
-            e.variable_tested,
-            e.baseline_value,
-            e.variant_value,
+            f"{e.variable_tested}: {e.baseline_value} → {e.variant_value}",
             e.variant_jobs,
             n_arms,
-            diff,
-            f"[{low:.3f}, {high:.3f}]" if low is not None and high is not None else None,
+            _difference_text(diff, low, high),
             e.p_value,
+            _difference_text(pooled.pooled_difference, pooled.pooled_ci_low, pooled.pooled_ci_high),
             e.winner,
+            e.decision_rule,
             e.mde,
             days,
         )
 
     print_table(
-        "Experiments (running: always-valid 95% interval; completed: the verdict's)",
+        "Experiments (running: always-valid 95% intervals; completed: the verdict's)",
         [
             "id",
             "status",
-            "variable",
-            "baseline",
-            "variant",
+            "change",
             "jobs",
             "n base/var",
-            "diff",
-            "interval",
+            "arms diff [interval]",
             "p",
+            "pooled diff [interval]",
             "winner",
+            "decided by",
             "MDE",
             "days to verdict",
         ],
         [shown(e) for e in rows],
     )
+
+
+def _difference_text(value: float | None, low: float | None, high: float | None) -> str | None:
+    """A difference with its interval (unbounded while the evidence is too thin)."""
+    if value is None:
+        return None
+    if low is None or high is None:
+        return f"{value:.3f} [unbounded]"
+    return interval_text(value, low, high)
 
 
 @app.command("stats")

@@ -295,6 +295,12 @@ class Experiment(Base):
     # "welch" (before 0006), "sequential" (early, always valid) or "fixed_look" (contract §7)
     decision_rule: Mapped[str | None] = mapped_column(String(20))
     mde: Mapped[float | None] = mapped_column(Float)  # minimum detectable effect of the verdict
+    # The pooled, adjusted contrast the verdict was judged with (0011): its estimate, always-valid
+    # 95% interval and anytime-valid p-value.
+    pooled_difference: Mapped[float | None] = mapped_column(Float)
+    pooled_ci_low: Mapped[float | None] = mapped_column(Float)
+    pooled_ci_high: Mapped[float | None] = mapped_column(Float)
+    pooled_p_value: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
         Index(None, "project_id", "status"),

@@ -8,16 +8,21 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:  # imported where used: the CLI's start must not pay for numpy and scipy
     import numpy as np
+
+    from learning_loop.domain.additive_model import EvidenceSummary
+    from learning_loop.domain.linear_sequential import ContrastTest
 
 CI_LEVEL = 0.95
 MIN_ARM_SIZE = 2
 RULE_WELCH = "welch"  # the former rule: one Welch test at min_samples (verdicts before 0006)
 RULE_SEQUENTIAL = "sequential"  # decided early by the always-valid test
 RULE_FIXED_LOOK = "fixed_look"  # decided at min_samples (or the deadline) by the Welch look
+RULE_POOLED = "pooled"  # decided early by the pooled, adjusted contrast (all the evidence)
+RULE_POOLED_FINAL = "pooled_look"  # decided at the final look by the pooled contrast's t-test
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,13 @@ class Verdict:
     ci_high: float | None  # 95% CI of the difference (Welch-Satterthwaite df)
     p_value: float | None
     mde: float | None = None  # minimum detectable effect (sequential rule only)
-    rule: str = "welch"  # RULE_WELCH | RULE_SEQUENTIAL | RULE_FIXED_LOOK
+    rule: str = "welch"  # RULE_WELCH | RULE_SEQUENTIAL | RULE_FIXED_LOOK | RULE_POOLED
+    # The pooled, adjusted contrast (every video's evidence, `pooled_tests`) and its
+    # always-valid interval, when it was computed.
+    pooled_difference: float | None = None
+    pooled_ci_low: float | None = None
+    pooled_ci_high: float | None = None
+    pooled_p_value: float | None = None
 
 
 def _arm(name: str, values: Sequence[float]) -> np.ndarray:
@@ -134,6 +145,36 @@ EARLY_ALPHA_SHARE = 0.2
 BASELINE_RATIO = 2
 
 
+@dataclass(frozen=True)
+class AlphaShares:
+    """How a verdict spends alpha over its looks (contract §7): the arms' always-valid early
+    look, the pooled contrast's always-valid early look (with e-BH over the project's running
+    experiments), and at the final look (min_samples or the deadline) the pooled contrast's
+    t-test and the arms' Welch test. The shares sum to at most 1."""
+
+    arms_early: float
+    pooled_early: float = 0.0
+    pooled_final: float = 0.0
+    welch: float = 0.0
+
+    def __post_init__(self) -> None:
+        shares = (self.arms_early, self.pooled_early, self.pooled_final, self.welch)
+        if not 0.0 < self.arms_early < 1.0 or min(shares) < 0.0 or sum(shares) > 1.0 + 1e-12:
+            raise ValueError(f"alpha shares must be >= 0 and sum to at most 1; got {shares!r}")
+
+
+def arms_only(early_share: float = EARLY_ALPHA_SHARE) -> AlphaShares:
+    """The rule without pooled evidence: the arms' early look, then the Welch look."""
+    return AlphaShares(arms_early=early_share, welch=1.0 - early_share)
+
+
+# With pooled evidence (docs/decisions.md has the figures): the final look's pooled t-test is
+# where the power is, and the arms' Welch look adds almost nothing beside it; 0.1 of alpha is
+# kept unspent as a margin for what the pooled test's assumptions miss (recency weights taken
+# as precisions, rewards renormalised daily), which the A/A simulation measures.
+WITH_POOLED = AlphaShares(arms_early=0.1, pooled_early=0.05, pooled_final=0.75, welch=0.0)
+
+
 def decide(
     baseline: Sequence[float],
     variant: Sequence[float],
@@ -143,8 +184,13 @@ def decide(
     tau: float | None = None,
     early_share: float = EARLY_ALPHA_SHARE,
     baseline_ratio: int = BASELINE_RATIO,
+    pooled: ContrastTest | None = None,
+    pooled_rejected: bool = False,
+    shares: AlphaShares | None = None,
 ) -> Verdict | None:
     """The verdict of the experiment at this daily look, None while it runs on (contract §7).
+
+    Without `pooled` (``arms_only(early_share)``):
 
     1. Early, at any look: the always-valid mixture SPRT (`domain.sequential`) at level
        ``early_share * alpha`` decides as soon as the evidence is clear (both arms of at least
@@ -153,18 +199,44 @@ def decide(
        ``baseline_ratio * min_samples`` (or at the deadline), one Welch t-test at level
        ``(1 - early_share) * alpha`` gives the final verdict.
 
-    Under no true difference the first step ever decides with probability at most
-    ``early_share * alpha`` however many days it is looked at, and the second at most the rest,
-    so an experiment evaluated every day decides falsely with probability at most alpha.
+    With `pooled`, the experiment's pooled, adjusted contrast (`pooled_tests`: every rewarded
+    video with either value of the field, adjusted for the other fields), and `shares`
+    (default `WITH_POOLED`):
+
+    1. Early, at any look: the arms' always-valid test at ``arms_early * alpha``; else the
+       pooled contrast, when e-BH over the project's running experiments rejects it at
+       ``pooled_early * alpha`` (`pooled_rejected`).
+    2. At the final look: the pooled contrast's t-test at ``pooled_final * alpha``; else the
+       arms' Welch test at ``welch * alpha``.
+
+    The pooled contrast decides only where the arms' own difference points the same way:
+    where fields interact, the arms are the cleanest evidence of the change at this baseline,
+    so they can hold a pooled verdict back (never make one).
+
+    Under no true difference each look of the rule decides with probability at most its share
+    of alpha (the early ones however many days they are looked at), so an experiment evaluated
+    every day decides falsely with probability at most alpha.
     """
+    from statistics import NormalDist
+
     from learning_loop.domain import sequential
 
     if not 0.0 < early_share < 1.0:
         raise ValueError(f"early_share must be between 0 and 1 (exclusive); got {early_share!r}")
     if isinstance(alpha, bool) or not 0.0 < float(alpha) < 1.0:
         raise ValueError(f"alpha must be between 0 and 1 (exclusive); got {alpha!r}")
+    if baseline_ratio < 1:
+        raise ValueError(f"baseline_ratio must be an integer >= 1; got {baseline_ratio!r}")
+    spend = shares or (WITH_POOLED if pooled is not None else arms_only(early_share))
     mixing = sequential.MIXING_SD if tau is None else tau
-    early = sequential.standing(baseline, variant, alpha * early_share, mixing)
+    early = sequential.standing(baseline, variant, alpha * spend.arms_early, mixing)
+    agrees = (
+        pooled is not None
+        and early.difference is not None
+        and early.difference != 0.0
+        and pooled.estimate != 0.0
+        and (early.difference > 0.0) == (pooled.estimate > 0.0)
+    )
     if early.significant:
         return Verdict(
             winner=early.winner,
@@ -179,18 +251,134 @@ def decide(
             p_value=early.p_value,
             mde=early.mde,
             rule=RULE_SEQUENTIAL,
+            **pooled_fields(pooled),
         )
-    if baseline_ratio < 1:
-        raise ValueError(f"baseline_ratio must be an integer >= 1; got {baseline_ratio!r}")
+    if pooled is not None and pooled_rejected and agrees:
+        return Verdict(
+            winner="variant" if pooled.estimate > 0 else "baseline",
+            reason="significant",
+            baseline_mean=early.baseline_mean,
+            variant_mean=early.variant_mean,
+            baseline_n=early.baseline_n,
+            variant_n=early.variant_n,
+            difference=early.difference,
+            ci_low=early.ci_low,
+            ci_high=early.ci_high,
+            p_value=pooled.p_value,
+            mde=early.mde,
+            rule=RULE_POOLED,
+            **pooled_fields(pooled),
+        )
     if not deadline and (
         len(baseline) < baseline_ratio * min_samples or len(variant) < min_samples
     ):
         return None
-    final_alpha = alpha * (1.0 - early_share)
-    fixed = welch_verdict(baseline, variant, final_alpha)
+    welch_alpha = alpha * spend.welch
+    if welch_alpha > 0.0:
+        fixed = welch_verdict(baseline, variant, welch_alpha)
+    else:  # no Welch look: its arms' figures shown, never a verdict
+        fixed = welch_verdict(baseline, variant, alpha)
+        if fixed.reason == "significant":
+            fixed = dataclasses.replace(fixed, winner="inconclusive", reason="not_significant")
+        welch_alpha = alpha
+    if pooled is not None and spend.pooled_final > 0.0:
+        level = alpha * spend.pooled_final
+        final_p = pooled.fixed_p_value()
+        shown = pooled_fields(pooled, final=True)
+        # The pooled test is the final look's power: its MDE is the verdict's.
+        z = NormalDist()
+        mde = pooled.se * (z.inv_cdf(1.0 - level / 2.0) + z.inv_cdf(0.8))
+        if final_p < level and agrees:
+            return dataclasses.replace(
+                fixed,
+                winner="variant" if pooled.estimate > 0 else "baseline",
+                reason="significant",
+                p_value=final_p,
+                mde=mde,
+                rule=RULE_POOLED_FINAL,
+                **shown,
+            )
+        return dataclasses.replace(fixed, mde=mde, rule=RULE_FIXED_LOOK, **shown)
     return dataclasses.replace(
-        fixed, mde=fixed_horizon_mde(fixed, final_alpha), rule=RULE_FIXED_LOOK
+        fixed,
+        mde=fixed_horizon_mde(fixed, welch_alpha),
+        rule=RULE_FIXED_LOOK,
+        **pooled_fields(pooled),
     )
+
+
+class PooledFields(TypedDict, total=False):
+    pooled_difference: float | None
+    pooled_ci_low: float | None
+    pooled_ci_high: float | None
+    pooled_p_value: float | None
+
+
+def pooled_fields(pooled: ContrastTest | None, final: bool = False) -> PooledFields:
+    """The pooled test as a verdict and the listings show it: its always-valid interval and
+    p-value (an unbounded interval as None), or at the `final` look its ordinary 95% t interval
+    and p-value."""
+    if pooled is None:
+        return {}
+    if final:
+        low, high = pooled.fixed_interval(CI_LEVEL)
+        return {
+            "pooled_difference": pooled.estimate,
+            "pooled_ci_low": low,
+            "pooled_ci_high": high,
+            "pooled_p_value": pooled.fixed_p_value(),
+        }
+    return {
+        "pooled_difference": pooled.estimate,
+        "pooled_ci_low": pooled.low if math.isfinite(pooled.low) else None,
+        "pooled_ci_high": pooled.high if math.isfinite(pooled.high) else None,
+        "pooled_p_value": pooled.p_value,
+    }
+
+
+def pooled_tests(
+    summary: EvidenceSummary,
+    pairs: Sequence[tuple[int, int]],
+    alpha: float,
+) -> list[tuple[ContrastTest | None, bool]]:
+    """The pooled, adjusted test of each of a project's running experiments, given as the
+    catalogue indices of its (baseline, variant) recipes, and whether e-BH over them all rejects
+    it at level alpha (contract §7).
+
+    The test is `linear_sequential.contrast_test` of the variant's one-hot row less the
+    baseline's (the tested field's two values: the other fields are the same) in the additive
+    model of every rewarded video: the project's evidence summary, as the nightly run stores it,
+    with an intercept. So every video with either value of the field counts, adjusted for the
+    other five fields. The summary's recency weights are taken as the videos' precisions.
+    """
+    import numpy as np
+
+    from learning_loop.domain.additive_model import catalogue
+    from learning_loop.domain.linear_sequential import contrast_test, e_bh
+
+    if not pairs:
+        return []
+    cat = catalogue(summary.presets)
+    p = len(cat.columns)
+    gram = np.empty((p + 1, p + 1))
+    gram[0, 0] = summary.weight
+    gram[0, 1:] = summary.xw
+    gram[1:, 0] = summary.xw
+    gram[1:, 1:] = summary.gram
+    xy = np.concatenate([[summary.total], summary.xy])
+    tests = [
+        contrast_test(
+            gram,
+            xy,
+            summary.squares,
+            summary.videos,
+            np.concatenate([[0.0], cat.design[variant] - cat.design[baseline]]),
+            alpha,
+        )
+        for baseline, variant in pairs
+    ]
+    e_values = [0.0 if t is None else math.exp(min(t.log_e, 700.0)) for t in tests]
+    return list(zip(tests, e_bh(e_values, alpha), strict=True))
 
 
 def fixed_horizon_mde(verdict: Verdict, alpha: float) -> float | None:

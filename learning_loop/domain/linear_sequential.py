@@ -70,6 +70,19 @@ class ContrastTest:
     def significant(self) -> bool:
         return self.log_e >= math.log(1.0 / self.alpha)
 
+    def fixed_p_value(self) -> float:
+        """The ordinary two-sided t-test's p-value: valid at one look fixed in advance."""
+        from scipy import stats
+
+        return float(min(1.0, 2.0 * stats.t.sf(abs(self.t), self.dof)))
+
+    def fixed_interval(self, level: float = 0.95) -> tuple[float, float]:
+        """The ordinary t interval of the contrast at `level` (one look fixed in advance)."""
+        from scipy import stats
+
+        half = float(stats.t.ppf(0.5 + level / 2.0, self.dof)) * self.se
+        return self.estimate - half, self.estimate + half
+
 
 def log_e_value(t2: float, dof: int, information: float, phi: float = PHI) -> float:
     """log E of a squared t statistic with `dof` residual degrees of freedom and `information`

@@ -57,14 +57,30 @@ class ExperimentRow:
     ci_low: float
     ci_high: float
     mde: float | None = None
+    decided_by: str | None = None  # the verdict's decision_rule
+    pooled: PooledRow | None = None
 
     @property
     def label(self) -> str:
         mde = "" if self.mde is None else f", MDE {self.mde:.3f}"
+        by = "" if self.decided_by is None else f", by {self.decided_by}"
         return (
             f"{self.variable_tested}: {self.baseline_value} → {self.variant_value} "
-            f"({self.winner}{mde})"
+            f"({self.winner}{by}{mde})"
         )
+
+
+@dataclass(frozen=True)
+class PooledRow:
+    """An experiment's pooled, adjusted difference (every rewarded video, adjusted for the other
+    fields) with its always-valid interval (None while unbounded)."""
+
+    difference: float
+    ci_low: float | None
+    ci_high: float | None
+
+    def label(self, experiment: str) -> str:
+        return f"{experiment} · pooled"
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,7 @@ class RunningExperimentRow:
     ci_low: float | None
     ci_high: float | None
     expected_days: float | None
+    pooled: PooledRow | None = None
 
     @property
     def label(self) -> str:

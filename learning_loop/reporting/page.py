@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from learning_loop.reporting.data import ProjectReportData
+from learning_loop.reporting.data import PooledRow, ProjectReportData
 from learning_loop.reporting.svg import interval_chart, line_chart, stacked_bars
 
 if TYPE_CHECKING:  # imported where used: only the report pays for Jinja2
@@ -82,20 +82,17 @@ def report_charts(data: ProjectReportData) -> list[Chart]:
             "Experiments",
             "Difference of mean reward, variant minus baseline. A decided experiment shows the "
             "interval of its verdict (the always-valid one for an early decision, else the 95% "
-            "Welch one) and the minimum effect (MDE) its test detected with 80% power; a running "
-            "one, where it stands: its always-valid 95% interval (valid however often it is "
-            "looked at), the rewarded videos per arm and the expected days to its verdict at "
-            "the current traffic.",
+            "Welch one), which evidence decided it and the minimum effect (MDE) its test "
+            "detected with 80% power; a running one, where it stands: its always-valid 95% "
+            "interval (valid however often it is looked at), the rewarded videos per arm and the "
+            "expected days to its verdict at the current traffic. Below each, its pooled "
+            "difference: every rewarded video with either value, adjusted for the other fields, "
+            "with its always-valid 95% interval (none drawn while the evidence is too thin).",
             Markup(
                 interval_chart(
                     "experiments",
                     "Experiments",
-                    [(e.label, e.difference, e.ci_low, e.ci_high) for e in data.experiments]
-                    + [
-                        (r.label, r.difference, r.ci_low, r.ci_high)
-                        for r in data.running
-                        if r.difference is not None
-                    ],
+                    _experiment_rows(data),
                     zero_line=True,
                     empty="No experiment has a verdict yet.",
                 )
@@ -117,6 +114,31 @@ def report_charts(data: ProjectReportData) -> list[Chart]:
             ),
         ),
     ] + insight_charts(data)
+
+
+def _experiment_rows(
+    data: ProjectReportData,
+) -> list[tuple[str, float, float | None, float | None]]:
+    """Each experiment's row (decided, then running), each followed by its pooled row."""
+    rows: list[tuple[str, float, float | None, float | None]] = []
+
+    def add(
+        label: str,
+        difference: float | None,
+        low: float | None,
+        high: float | None,
+        pooled: PooledRow | None,
+    ) -> None:
+        if difference is not None:
+            rows.append((label, difference, low, high))
+        if pooled is not None:
+            rows.append((pooled.label(label), pooled.difference, pooled.ci_low, pooled.ci_high))
+
+    for e in data.experiments:
+        add(e.label, e.difference, e.ci_low, e.ci_high, e.pooled)
+    for r in data.running:
+        add(r.label, r.difference, r.ci_low, r.ci_high, r.pooled)
+    return rows
 
 
 def insight_charts(data: ProjectReportData) -> list[Chart]:

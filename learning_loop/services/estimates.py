@@ -84,17 +84,35 @@ _VIDEOS_OF = select(RecipeRow.recipe_hash, RecipeRow.evidence_videos, RecipeRow.
     RecipeRow.project_id == bindparam("project_id"),
     RecipeRow.recipe_hash.in_(bindparam("hashes", expanding=True)),
 )
-# Every recipe of the projects a stats run covers, with its project and its history sums; ids
-# as text (`evidence.id_text`).
-_RUN_RECIPES = select(
-    as_text(RecipeRow.id),
-    as_text(RecipeRow.project_id),
-    *(getattr(RecipeRow, f) for f in RECIPE_FIELDS),
-    RecipeRow.history_videos,
-    RecipeRow.history_weight,
-    RecipeRow.history_sum,
-    RecipeRow.history_sumsq,
-).order_by(RecipeRow.project_id, RecipeRow.id)
+# Every recipe of the projects a stats run covers, with its project, its history sums and its
+# stats of the run's date (none for a recipe made while the run went on); ids as text
+# (`evidence.id_text`).
+_DAY_STATS = RecipeDailyStats.__table__.c
+# The stats of the date a recipe row takes from its `recipe_daily_stats` row.
+STATS_COLUMNS = ("times_used", "avg_reward_score", "best_reward_score", "rewarded_videos")
+_RUN_RECIPES = (
+    select(
+        as_text(RecipeRow.id),
+        as_text(RecipeRow.project_id),
+        *(getattr(RecipeRow, f) for f in RECIPE_FIELDS),
+        RecipeRow.history_videos,
+        RecipeRow.history_weight,
+        RecipeRow.history_sum,
+        RecipeRow.history_sumsq,
+        _DAY_STATS.recipe_id.is_not(None),
+        *(_DAY_STATS[name] for name in STATS_COLUMNS),
+    )
+    .outerjoin(
+        RecipeDailyStats.__table__,
+        and_(
+            _DAY_STATS.recipe_id == RecipeRow.id,
+            _DAY_STATS.stats_date == bindparam("as_of"),
+            # Said to the database: it reads the date's stats by (project_id, stats_date).
+            _DAY_STATS.project_id == RecipeRow.project_id,
+        ),
+    )
+    .order_by(RecipeRow.project_id, RecipeRow.id)
+)
 
 
 def _evidence_of(rows: Sequence[Any], presets: Sequence[str]) -> tuple[Evidence, list[int | None]]:
@@ -203,7 +221,9 @@ def _estimate_projects(
 ) -> int:
     """`write_estimates` for the projects `part`: their evidence, fits and writes. Column by
     column (numpy): only the fits go project by project."""
-    rows = session.execute(_RUN_RECIPES.where(RecipeRow.project_id.in_(list(part)))).all()
+    rows = session.execute(
+        _RUN_RECIPES.where(RecipeRow.project_id.in_(list(part))), {"as_of": as_of}
+    ).all()
     if not rows:
         return 0
     columns = list(zip(*rows, strict=True))
@@ -296,6 +316,8 @@ def _estimate_projects(
             history["videos"].to_numpy(np.int64).tolist(),
             *(history[name].to_numpy(np.float64).tolist() for name in SUM_COLUMNS[1:]),
             *(_cells(column, ~np.isnan(column)) for column in values),
+            [int(bool(has)) for has in columns[12]],
+            *(list(column) for column in columns[13:17]),
         ],
     )
     _write_models(session, dialect, models)
@@ -322,49 +344,32 @@ WRITTEN_COLUMNS = (
     "estimate_low",
     "estimate_high",
 )
-# The stats of the date a recipe row takes from its `recipe_daily_stats` row.
-STATS_COLUMNS = ("times_used", "avg_reward_score", "best_reward_score", "rewarded_videos")
 _ESTIMATES_STAGE = stage_table(
     "recipe_estimates_stage",
     # The id as text (`evidence.id_text`): a uuid on PostgreSQL, SQLite's own hex form there.
     Column("recipe_id", Uuid().with_variant(String(32), "sqlite")),
     *(Column(c, Integer if c.endswith("_videos") else Float) for c in WRITTEN_COLUMNS),
+    Column("has_stats", Integer),
+    *(Column(c, Float if c.endswith("_score") else Integer) for c in STATS_COLUMNS),
 )
 
 
 def _write_recipes(session: Session, as_of: dt.date, columns: list[list[Any]]) -> None:
-    """Write each recipe's (id, *WRITTEN_COLUMNS) and its stats of `as_of` (from
-    `recipe_daily_stats`): one UPDATE, so each recipe row is rewritten once a night. A recipe
-    with no stats row of the date (made while the run went on) keeps its stats."""
+    """Write each recipe's (id, *WRITTEN_COLUMNS, has_stats, *STATS_COLUMNS): its evidence and
+    estimates, and its stats of `as_of`, in one UPDATE, so each recipe row is rewritten once a
+    night. A recipe with no stats row of the date (made while the run went on) keeps its
+    stats."""
     with staged(session, _ESTIMATES_STAGE) as stage:
         load(session, stage, list(range(len(columns[0]))), columns)
-        stats = RecipeDailyStats.__table__.c
-        written = (
-            select(
-                *stage.c,
-                stats.recipe_id.label("stats_of"),
-                stats.times_used,
-                stats.avg_reward_score,
-                stats.best_reward_score,
-                stats.rewarded_videos,
-            )
-            .select_from(
-                stage.outerjoin(
-                    RecipeDailyStats.__table__,
-                    and_(stats.recipe_id == stage.c.recipe_id, stats.stats_date == as_of),
-                )
-            )
-            .subquery("written")
-        )
-        kept = written.c.stats_of.is_(None)
+        kept = stage.c.has_stats == 0
         session.execute(
             update(RecipeRow)
-            .where(RecipeRow.id == written.c.recipe_id)
+            .where(RecipeRow.id == stage.c.recipe_id)
             .values(
                 {
-                    **{name: written.c[name] for name in WRITTEN_COLUMNS},
+                    **{name: stage.c[name] for name in WRITTEN_COLUMNS},
                     **{
-                        name: case((kept, getattr(RecipeRow, name)), else_=written.c[name])
+                        name: case((kept, getattr(RecipeRow, name)), else_=stage.c[name])
                         for name in STATS_COLUMNS
                     },
                     "stats_as_of": case((kept, RecipeRow.stats_as_of), else_=literal(as_of, Date)),

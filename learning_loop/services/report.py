@@ -21,6 +21,7 @@ from learning_loop.reporting.data import (
     FieldEffects,
     LeaderboardRow,
     PlanRow,
+    PooledRow,
     ProjectReportData,
     RewardSeries,
     RunningExperimentRow,
@@ -153,6 +154,8 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
             ci_low=e.ci_low,
             ci_high=e.ci_high,
             mde=e.mde,
+            decided_by=e.decision_rule,
+            pooled=_pooled_row(e.pooled_difference, e.pooled_ci_low, e.pooled_ci_high),
         )
         for e in experiments
         if e.status == ExperimentStatus.COMPLETED
@@ -185,11 +188,22 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
                 ci_low=e.standing.ci_low,
                 ci_high=e.standing.ci_high,
                 expected_days=e.standing.expected_days_to_decision,
+                pooled=_pooled_row(
+                    e.standing.pooled_difference,
+                    e.standing.pooled_ci_low,
+                    e.standing.pooled_ci_high,
+                ),
             )
             for e in experiments
             if e.standing is not None
         ),
     )
+
+
+def _pooled_row(
+    difference: float | None, low: float | None, high: float | None
+) -> PooledRow | None:
+    return None if difference is None else PooledRow(difference, low, high)
 
 
 def project_report(db: Database, project_id: uuid.UUID) -> str:

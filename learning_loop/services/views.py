@@ -178,6 +178,12 @@ class ExperimentStanding(BaseModel):
     # Days until the verdict (an early decision if the current difference holds, else the look at
     # min_samples, else the deadline) at each arm's traffic so far; None when unknown.
     expected_days_to_decision: float | None
+    # The pooled, adjusted contrast (every rewarded video, as of the project's last recipe-stats
+    # run) with its always-valid 95% interval and p-value; None without one.
+    pooled_difference: float | None = None
+    pooled_ci_low: float | None = None
+    pooled_ci_high: float | None = None
+    pooled_p_value: float | None = None
 
 
 class ExperimentView(View):
@@ -205,11 +211,18 @@ class ExperimentView(View):
     p_value: float | None
     winner: Winner | None
     reason: str | None
-    # The rule that gave the verdict: "welch" (before revision 0006), "sequential" (the early,
-    # always-valid look) or "fixed_look" (the Welch look at min_samples); None while running.
+    # The rule that gave the verdict: "welch" (before revision 0006), "sequential" (the arms'
+    # early, always-valid look), "pooled" (the pooled, adjusted contrast, with the arms agreeing)
+    # or "fixed_look" (the Welch look at min_samples); None while running.
     decision_rule: str | None = None
     # Completed: the smallest true difference the verdict's test detected with 80% power.
     mde: float | None = None
+    # Completed: the pooled, adjusted contrast the verdict was judged with (every rewarded video,
+    # adjusted for the other fields), its always-valid 95% interval and p-value (from 0011).
+    pooled_difference: float | None = None
+    pooled_ci_low: float | None = None
+    pooled_ci_high: float | None = None
+    pooled_p_value: float | None = None
     # Running: where the experiment stands now (None for a completed one).
     standing: ExperimentStanding | None = None
 

@@ -14,17 +14,25 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from learning_loop.domain.additive_model import Evidence, evidence_from_videos
+from learning_loop.domain.additive_model import (
+    Evidence,
+    evidence_from_videos,
+    summarise_evidence,
+)
 from learning_loop.domain.decay import DEFAULT_HALF_LIFE_DAYS, decay_weight
 from learning_loop.domain.estimates import estimate_recipes, rank_recipes
 from learning_loop.domain.experiments import (
     BASELINE_RATIO,
     EARLY_ALPHA_SHARE,
+    WITH_POOLED,
+    AlphaShares,
     decide,
     past_deadline,
+    pooled_tests,
     should_complete,
     welch_verdict,
 )
+from learning_loop.domain.linear_sequential import ContrastTest
 from learning_loop.domain.recipe import Recipe
 from learning_loop.domain.rewards import RewardWeights, compute_rewards
 from learning_loop.domain.sampler import (
@@ -110,6 +118,11 @@ class LoopSettings:
     # The Welch look's baseline arm, in multiples of min_samples (1 = the rule before issue #16's
     # second round: both arms at min_samples).
     baseline_ratio: int = BASELINE_RATIO
+    # The pooled, adjusted contrast beside the arms (the product's rule: ``decide`` with
+    # ``pooled_tests`` of the day's evidence); False: the arms alone (the rule before).
+    pooled: bool = True
+    # How the rule spends alpha with pooled evidence (None: the product's ``WITH_POOLED``).
+    shares: AlphaShares | None = None
 
 
 @dataclass(frozen=True)
@@ -326,9 +339,18 @@ class _Loop:
         as_of_end = _START + timedelta(days=day + 1)
         n = self.count
         rewarded = ~np.isnan(self.reward[:n])
-        for e in self.experiments:
-            if e.winner is not None:
-                continue
+        running = [e for e in self.experiments if e.winner is None]
+        pooled: dict[int, tuple[ContrastTest | None, bool]] = {}
+        if settings.rule != "fixed" and settings.pooled and running:
+            # The product's pooled tests: from the evidence the day's stats run left.
+            summary = summarise_evidence(self.evidence, settings.planner.presets)
+            tests = pooled_tests(
+                summary,
+                [(e.baseline, e.variant) for e in running],
+                settings.alpha * (settings.shares or WITH_POOLED).pooled_early,
+            )
+            pooled = {e.number: test for e, test in zip(running, tests, strict=True)}
+        for e in running:
             variant = self.reward[:n][rewarded & (self.experiment_of[:n] == e.number)]
             baseline_mask = (
                 rewarded
@@ -358,6 +380,8 @@ class _Loop:
                     settings.tau,
                     settings.early_share,
                     settings.baseline_ratio,
+                    *pooled.get(e.number, (None, False)),
+                    settings.shares if e.number in pooled else None,
                 )
                 if verdict is not None:
                     e.winner = verdict.winner

@@ -7,7 +7,13 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from learning_loop.db.engine import Database, current_revision, make_engine, upgrade
+from learning_loop.db.engine import (
+    Database,
+    current_revision,
+    head_revision,
+    make_engine,
+    upgrade,
+)
 from learning_loop.db.models import Experiment, RewardBacklog, SettledReward, VideoReward
 from learning_loop.services.ingest import backfill_recipes, import_videos, ingest_metrics
 from learning_loop.services.recipes import compute_recipe_stats, list_recipes
@@ -42,7 +48,7 @@ def test_the_upgrade_keeps_rewards_and_queues_the_unrewarded_history(own_url):  
     _downgrade(own_url, "0009")
     engine = make_engine(own_url)
     upgrade(engine)
-    assert current_revision(engine) == "0010"
+    assert current_revision(engine) == head_revision()
     engine.dispose()
     db = Database.from_url(own_url)
     try:

@@ -220,3 +220,90 @@ def test_expected_days_to_verdict() -> None:
     assert expected_days_to_verdict(LONG_B, NOISY_V, 8.0, 0.05, 8, 28) == 0.0
     assert expected_days_to_verdict(NOISY_B, NOISY_V, 8.0, 0.05, 8, 28) == pytest.approx(8.0)
     assert expected_days_to_verdict(NOISY_B, [], 8.0, 0.05, 8, 28) == pytest.approx(20.0)
+
+
+def _summary_with_field_effect(effect: float, videos_per_recipe: int, seed: int = 1):
+    """An evidence summary of many recipes where hook `question` beats `mystery` by `effect`
+    everywhere (the other fields random), and the two recipes an experiment would test."""
+    from learning_loop.domain.additive_model import (
+        catalogue,
+        evidence_from_videos,
+        summarise_evidence,
+    )
+    from learning_loop.domain.recipe import DEFAULT_PRESETS
+
+    rng = np.random.default_rng(seed)
+    cat = catalogue(DEFAULT_PRESETS)
+    hook = {v: cat.columns[(1, v)] for v in cat.values[1]}
+    picks = rng.choice(cat.size, 40, replace=False)
+    indices, rewards = [], []
+    for r in picks:
+        row = cat.design[r]
+        mean = 0.5 + effect * row[hook[cat.values[1][0]]]
+        for _ in range(videos_per_recipe):
+            indices.append(int(r))
+            rewards.append(float(mean + rng.normal(0, 0.15)))
+    baseline = next(int(r) for r in picks if cat.design[r][hook[cat.values[1][1]]] == 1)
+    fields = list(cat.recipe(baseline).as_tuple())
+    fields[1] = cat.values[1][0]
+    variant = cat.lookup[tuple(fields)]
+    evidence = evidence_from_videos(indices, rewards)
+    return summarise_evidence(evidence, DEFAULT_PRESETS), baseline, variant
+
+
+def test_the_pooled_contrast_decides_when_the_arms_agree() -> None:
+    from learning_loop.domain.experiments import RULE_POOLED, WITH_POOLED, pooled_tests
+
+    summary, baseline, variant = _summary_with_field_effect(0.15, 4)
+    ((test, rejected),) = pooled_tests(
+        summary, [(baseline, variant)], 0.05 * WITH_POOLED.pooled_early
+    )
+    assert test is not None and rejected and test.estimate > 0.1
+    arms_b, arms_v = [0.50, 0.55, 0.45], [0.60, 0.62, 0.58]  # too few for the arms' own test
+    verdict = decide(arms_b, arms_v, 0.05, 40, False, pooled=test, pooled_rejected=True)
+    assert verdict is not None
+    assert (verdict.winner, verdict.rule) == ("variant", RULE_POOLED)
+    assert verdict.pooled_difference == pytest.approx(test.estimate)
+    assert verdict.pooled_ci_low == pytest.approx(test.low) and test.low > 0
+    # The arms pointing the other way hold the pooled verdict back: the experiment runs on.
+    assert decide(arms_v, arms_b, 0.05, 40, False, pooled=test, pooled_rejected=True) is None
+    # Not rejected by e-BH: no early pooled verdict either.
+    assert decide(arms_b, arms_v, 0.05, 40, False, pooled=test, pooled_rejected=False) is None
+
+
+def test_the_final_look_tries_the_pooled_t_test_then_welch() -> None:
+    from learning_loop.domain.experiments import RULE_POOLED_FINAL, WITH_POOLED, pooled_tests
+
+    summary, baseline, variant = _summary_with_field_effect(0.08, 3, seed=2)
+    ((test, rejected),) = pooled_tests(
+        summary, [(baseline, variant)], 0.05 * WITH_POOLED.pooled_early
+    )
+    assert test is not None and not rejected  # not clear enough for the always-valid test...
+    assert test.fixed_p_value() < 0.05 * WITH_POOLED.pooled_final  # ...but for one fixed look
+    b = [0.42, 0.5, 0.45, 0.55, 0.5, 0.42]
+    v = [0.5, 0.55, 0.52, 0.5, 0.58, 0.47]
+    verdict = decide(b, v, 0.05, 3, False, baseline_ratio=1, pooled=test)
+    assert verdict is not None and (verdict.winner, verdict.rule) == ("variant", RULE_POOLED_FINAL)
+    assert verdict.p_value == pytest.approx(test.fixed_p_value())
+    low, high = test.fixed_interval(0.95)
+    assert (verdict.pooled_ci_low, verdict.pooled_ci_high) == (
+        pytest.approx(low),
+        pytest.approx(high),
+    )
+    # The arms disagreeing: no pooled verdict, and no Welch look beside it (its share is 0):
+    # inconclusive, with the arms' figures and the pooled test's MDE.
+    against = decide(v, b, 0.05, 3, False, baseline_ratio=1, pooled=test)
+    assert against is not None and (against.rule, against.winner) == ("fixed_look", "inconclusive")
+    assert against.difference == pytest.approx(welch_verdict(v, b).difference)
+    level = 0.05 * WITH_POOLED.pooled_final
+    assert against.mde == pytest.approx(test.se * (sps.norm.ppf(1 - level / 2) + sps.norm.ppf(0.8)))
+
+
+def test_alpha_shares_are_checked() -> None:
+    from learning_loop.domain.experiments import WITH_POOLED, AlphaShares, arms_only
+
+    assert arms_only(0.2) == AlphaShares(arms_early=0.2, welch=0.8)
+    total = WITH_POOLED.arms_early + WITH_POOLED.pooled_early + WITH_POOLED.pooled_final
+    assert total + WITH_POOLED.welch <= 1.0
+    with pytest.raises(ValueError, match="alpha shares"):
+        AlphaShares(arms_early=0.5, pooled_final=0.6)
