@@ -14,9 +14,12 @@ Two measurements, both through the product's code:
 2. The loop (`learning_loop.simulation.regret`, as `shorts-engine simulate`): the seed policy on
    the default channel at the default traffic (90 days x 5 videos), per channel: experiments
    completed and decided, the share of decided ones in the wrong direction, and with
-   `--effect-sd 0` the share decided; for the product's rule (the Welch look once the baseline
-   arm has twice min_samples, 6 experiments at once), the same with both arms at min_samples and
-   3 experiments at once (the rule before), and the former one (one Welch test at min_samples).
+   `--effect-sd 0` the share decided; for the product's rule (the arms and the pooled evidence,
+   contract §7), the arms alone (the rule before issue #26), the arms alone with both arms at
+   min_samples and 3 experiments at once, and the former one (one Welch test at min_samples).
+   Then the product's rule on the other channels of issue #26: effect sd 0.12 with noise sd 0.4,
+   and fields that interact (interaction sd 0.05; wrong direction judged against the difference
+   at the experiment's own baseline).
 
 The run fails (exit 1) when a measured error rate is above its goal by more than two standard
 errors: A/A decided share <= 5%, wrong-direction share of decided <= 3%.
@@ -51,24 +54,49 @@ def _se(p: float, n: float) -> float:
 # The loop's rules: the product's; the same with both arms at min_samples and 3 experiments at
 # once (the rule before the baseline ratio); the former one Welch look at min_samples.
 RULES: tuple[tuple[str, str, LoopSettings], ...] = (
-    ("product", "the product's rule", LoopSettings()),
+    ("product", "the product's rule (arms and pooled evidence)", LoopSettings()),
+    ("arms", "the arms alone (the rule before issue #26)", LoopSettings(pooled=False)),
     (
         "previous",
-        "both arms at min_samples, 3 at once",
-        LoopSettings(baseline_ratio=1, planner=PlannerSettings(max_running_experiments=3)),
+        "arms alone, both at min_samples, 3 at once",
+        LoopSettings(
+            baseline_ratio=1, pooled=False, planner=PlannerSettings(max_running_experiments=3)
+        ),
     ),
     (
         "fixed",
         "former rule (one Welch look)",
         LoopSettings(
-            rule="fixed", baseline_ratio=1, planner=PlannerSettings(max_running_experiments=3)
+            rule="fixed",
+            baseline_ratio=1,
+            pooled=False,
+            planner=PlannerSettings(max_running_experiments=3),
         ),
     ),
 )
+# The other channels of issue #26's goals, for the product's rule: (label, effect sd, noise sd,
+# interaction sd, goal on decided per channel or None).
+CHANNELS = (
+    ("effect sd 0.12, noise sd 0.4", 0.12, 0.4, 0.0, 3.78),
+    ("interactions (sd 0.05)", 0.15, 0.35, 0.05, None),
+)
 
 
-def _loop(seeds: int, effect_sd: float, settings: LoopSettings) -> PolicyResult:
-    return compare(["seed"], seeds=seeds, effect_sd=effect_sd, settings=settings)[0]
+def _loop(
+    seeds: int,
+    effect_sd: float,
+    settings: LoopSettings,
+    noise_sd: float = 0.35,
+    interaction_sd: float = 0.0,
+) -> PolicyResult:
+    return compare(
+        ["seed"],
+        seeds=seeds,
+        effect_sd=effect_sd,
+        noise_sd=noise_sd,
+        interaction_sd=interaction_sd,
+        settings=settings,
+    )[0]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -125,6 +153,28 @@ def main(argv: list[str] | None = None) -> None:
                 failures.append(f"wrong-direction share {_pct(wrong_share)}")
             if null_share > GOAL_AA + 2 * _se(null_share, null_completed * seeds):
                 failures.append(f"decided share with no true effect {_pct(null_share)}")
+    channel_rows = []
+    for label, effect_sd, noise_sd, interaction_sd, goal in CHANNELS:
+        got = _loop(seeds, effect_sd, LoopSettings(), noise_sd, interaction_sd).as_dict()
+        got_decided = float(got["experiments_decided"])  # type: ignore[arg-type]
+        got_completed = float(got["experiments_completed"])  # type: ignore[arg-type]
+        share = got_decided / got_completed if got_completed else 0.0
+        got_wrong = float(got["experiments_wrong"])  # type: ignore[arg-type]
+        wrong_of = got_wrong / got_decided if got_decided else 0.0
+        # Decided per channel, its SE from the share decided of the completed experiments.
+        per_se = got_completed * _se(share, got_completed * seeds)
+        verdict = (
+            ""
+            if goal is None
+            else f" (goal >= {goal}: {'met' if got_decided >= goal else 'NOT met'})"
+        )
+        channel_rows.append(
+            f"| {label} | {got_completed:.2f} | {got_decided:.2f} +- {per_se:.2f}{verdict} | "
+            f"{_pct(wrong_of)} +- {_pct(_se(wrong_of, got_decided * seeds))} | "
+            f"{got['days_to_decision_median']} | {float(got['regret_mean']):.1f} |"  # type: ignore[arg-type]
+        )
+        if wrong_of > 0.05 + 2 * _se(wrong_of, got_decided * seeds):
+            failures.append(f"wrong-direction share {_pct(wrong_of)} ({label})")
     loop_wall = time.perf_counter() - start
 
     decided, wrong_share, null_share = product
@@ -144,6 +194,13 @@ def main(argv: list[str] | None = None) -> None:
         "| decided with --effect-sd 0 | regret |",
         "|---|---|---|---|---|---|---|",
         *loop_rows,
+        "",
+        "The product's rule on the other channels of issue #26 (same channels and traffic):",
+        "",
+        "| channel | completed | decided | wrong direction (of decided; truth at the experiment's "
+        "own baseline) | median days to a decision | regret |",
+        "|---|---|---|---|---|---|",
+        *channel_rows,
         "",
         f"- Goal decided >= {GOAL_DECIDED} per channel per 90 days: "
         f"{'met' if decided >= GOAL_DECIDED else 'not met'} ({decided:.2f}).",
