@@ -354,7 +354,7 @@ def pooled_tests(
     import numpy as np
 
     from learning_loop.domain.additive_model import catalogue
-    from learning_loop.domain.linear_sequential import contrast_test, e_bh
+    from learning_loop.domain.linear_sequential import LeastSquares, e_bh
 
     if not pairs:
         return []
@@ -366,15 +366,11 @@ def pooled_tests(
     gram[1:, 0] = summary.xw
     gram[1:, 1:] = summary.gram
     xy = np.concatenate([[summary.total], summary.xy])
+    fit = LeastSquares.fit(gram, xy, summary.squares, summary.videos)
     tests = [
-        contrast_test(
-            gram,
-            xy,
-            summary.squares,
-            summary.videos,
-            np.concatenate([[0.0], cat.design[variant] - cat.design[baseline]]),
-            alpha,
-        )
+        None
+        if fit is None
+        else fit.test(np.concatenate([[0.0], cat.design[variant] - cat.design[baseline]]), alpha)
         for baseline, variant in pairs
     ]
     e_values = [0.0 if t is None else math.exp(min(t.log_e, 700.0)) for t in tests]

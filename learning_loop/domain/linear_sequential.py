@@ -105,6 +105,77 @@ def radius(dof: int, information: float, alpha: float, phi: float = PHI) -> floa
     return math.sqrt(dof * (1.0 - power) / (power - r))
 
 
+@dataclass(frozen=True)
+class LeastSquares:
+    """A least-squares fit from its sufficient statistics, factorised once for any number of
+    contrasts: the eigen-decomposition of ``X'X`` on its row space (the pseudo-inverse; the
+    eigenvalues below a relative tolerance are the design's null space, such as one-hot fields
+    summing to the intercept), the coefficients, and the residual variance."""
+
+    basis: FloatArray  # eigenvectors spanning the row space of X
+    values: FloatArray  # their eigenvalues
+    beta: FloatArray  # a least-squares solution (the minimum-norm one)
+    dof: int  # n - rank(X)
+    s2: float  # residual variance, rss / dof
+
+    @classmethod
+    def fit(cls, gram: FloatArray, xy: FloatArray, yy: float, n: int) -> LeastSquares | None:
+        """The fit of ``gram = X'X``, ``xy = X'y``, ``yy = y'y`` over ``n`` rows; None when no
+        residual degree of freedom is left or the residuals are exactly zero."""
+        gram = np.asarray(gram, dtype=np.float64)
+        xy = np.asarray(xy, dtype=np.float64)
+        if gram.ndim != 2 or gram.shape[0] != gram.shape[1] or xy.shape != (gram.shape[0],):
+            raise ValueError("gram must be square and xy of its size")
+        scale = float(np.max(np.abs(np.diag(gram)), initial=0.0))
+        if scale <= 0.0:
+            return None
+        d, vectors = np.linalg.eigh((gram + gram.T) / 2.0)
+        keep = d > scale * 1e-10
+        dof = n - int(keep.sum())
+        if dof < 1:
+            return None
+        basis, values = vectors[:, keep], d[keep]
+        beta = basis @ ((basis.T @ xy) / values)
+        rss = float(yy) - float(beta @ xy)
+        if rss <= 1e-12 * max(float(yy), 1e-300):
+            return None  # an exact fit (up to rounding): no noise to scale a contrast by
+        return cls(basis=basis, values=values, beta=beta, dof=dof, s2=rss / dof)
+
+    def test(
+        self, contrast: FloatArray, alpha: float = 0.05, phi: float = PHI
+    ) -> ContrastTest | None:
+        """The always-valid test of ``contrast' beta = 0``; None when the contrast is not
+        estimable (outside the row space: a value never seen)."""
+        _check_alpha(alpha)
+        c = np.asarray(contrast, dtype=np.float64)
+        if c.shape != self.beta.shape:
+            raise ValueError("the contrast must have one entry per column")
+        along = self.basis.T @ c
+        outside = c - self.basis @ along
+        if float(np.linalg.norm(outside)) > _ESTIMABLE_TOL * max(float(np.linalg.norm(c)), 1.0):
+            return None
+        unscaled = float(np.sum(along * along / self.values))  # c' (X'X)^- c
+        if unscaled <= 0.0:
+            return None
+        estimate = float(c @ self.beta)
+        se = math.sqrt(self.s2 * unscaled)
+        t = estimate / se
+        information = 1.0 / unscaled
+        log_e = log_e_value(t * t, self.dof, information, phi)
+        width = radius(self.dof, information, alpha, phi) * se
+        return ContrastTest(
+            estimate=estimate,
+            se=se,
+            dof=self.dof,
+            t=t,
+            log_e=log_e,
+            p_value=1.0 if log_e <= 0.0 else math.exp(-log_e),
+            low=estimate - width,
+            high=estimate + width,
+            alpha=alpha,
+        )
+
+
 def contrast_test(
     gram: FloatArray,
     xy: FloatArray,
@@ -122,54 +193,8 @@ def contrast_test(
     residual degree of freedom is left, or the residuals are exactly zero.
     """
     _check_alpha(alpha)
-    gram = np.asarray(gram, dtype=np.float64)
-    xy = np.asarray(xy, dtype=np.float64)
-    c = np.asarray(contrast, dtype=np.float64)
-    if gram.ndim != 2 or gram.shape[0] != gram.shape[1] or xy.shape != (gram.shape[0],):
-        raise ValueError("gram must be square and xy of its size")
-    if c.shape != xy.shape:
-        raise ValueError("the contrast must have one entry per column")
-    scale = float(np.max(np.abs(np.diag(gram)), initial=0.0))
-    if scale <= 0.0:
-        return None
-    # The pseudo-inverse by eigen-decomposition: eigenvalues below the tolerance are the design's
-    # null space (the one-hot fields' sums to the intercept).
-    d, basis = np.linalg.eigh((gram + gram.T) / 2.0)
-    keep = d > scale * 1e-10
-    rank = int(keep.sum())
-    dof = n - rank
-    if dof < 1:
-        return None
-    kept = basis[:, keep]
-    along = kept.T @ c
-    outside = c - kept @ along
-    if float(np.linalg.norm(outside)) > _ESTIMABLE_TOL * max(float(np.linalg.norm(c)), 1.0):
-        return None
-    beta = kept @ ((kept.T @ xy) / d[keep])
-    rss = float(yy) - float(beta @ xy)
-    if rss <= 1e-12 * max(float(yy), 1e-300):
-        return None  # an exact fit (up to rounding): no noise to scale the contrast by
-    s2 = rss / dof
-    unscaled = float(np.sum(along * along / d[keep]))  # c' (X'X)^- c
-    if unscaled <= 0.0:
-        return None
-    estimate = float(c @ beta)
-    se = math.sqrt(s2 * unscaled)
-    t = estimate / se
-    information = 1.0 / unscaled
-    log_e = log_e_value(t * t, dof, information, phi)
-    width = radius(dof, information, alpha, phi) * se
-    return ContrastTest(
-        estimate=estimate,
-        se=se,
-        dof=dof,
-        t=t,
-        log_e=log_e,
-        p_value=1.0 if log_e <= 0.0 else math.exp(-log_e),
-        low=estimate - width,
-        high=estimate + width,
-        alpha=alpha,
-    )
+    fit = LeastSquares.fit(gram, xy, yy, n)
+    return None if fit is None else fit.test(contrast, alpha, phi)
 
 
 def e_bh(e_values: Sequence[float], alpha: float = 0.05) -> list[bool]:
