@@ -496,7 +496,7 @@ def experiments(
             _difference_text(diff, low, high),
             e.p_value,
             _difference_text(pooled.pooled_difference, pooled.pooled_ci_low, pooled.pooled_ci_high),
-            e.winner,
+            _winner_text(e.winner, e.reason, pooled.allocation_p_value),
             e.decision_rule,
             e.mde,
             days,
@@ -520,6 +520,17 @@ def experiments(
         ],
         [shown(e) for e in rows],
     )
+
+
+def _winner_text(winner: str | None, reason: str | None, allocation: float | None) -> str | None:
+    """The winner, or why there is none: the allocation check holding the verdict back."""
+    from learning_loop.domain.experiments import ALLOCATION_ALPHA, REASON_ALLOCATION
+
+    if reason == REASON_ALLOCATION:
+        return f"{winner} (allocation mismatch)"
+    if winner is None and allocation is not None and allocation < ALLOCATION_ALPHA:
+        return "waits: allocation mismatch"
+    return winner
 
 
 def _difference_text(value: float | None, low: float | None, high: float | None) -> str | None:

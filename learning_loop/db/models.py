@@ -301,6 +301,8 @@ class Experiment(Base):
     pooled_ci_low: Mapped[float | None] = mapped_column(Float)
     pooled_ci_high: Mapped[float | None] = mapped_column(Float)
     pooled_p_value: Mapped[float | None] = mapped_column(Float)
+    # The allocation check at the verdict (0011): below 0.001, a sample-ratio mismatch.
+    allocation_p_value: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
         Index(None, "project_id", "status"),

@@ -175,6 +175,32 @@ def arms_only(early_share: float = EARLY_ALPHA_SHARE) -> AlphaShares:
 WITH_POOLED = AlphaShares(arms_early=0.1, pooled_early=0.05, pooled_final=0.75, welch=0.0)
 
 
+# The sample-ratio-mismatch threshold of experimentation platforms: a p-value this small says
+# the arms lost different shares of their planned videos, not chance.
+ALLOCATION_ALPHA = 0.001
+REASON_ALLOCATION = "sample_ratio_mismatch"
+
+
+def allocation_p_value(planned: tuple[int, int], rewarded: tuple[int, int]) -> float | None:
+    """The allocation check of an experiment (contract §7): of the (baseline, variant) arms'
+    planned videos, the rewarded ones; the p-value of Pearson's chi-square test (1 degree of
+    freedom, no continuity correction) that both arms had the same share of their planned
+    videos rewarded. None while it cannot be computed (an arm with nothing planned, or every
+    planned video rewarded or none)."""
+    from scipy import stats
+
+    (pb, pv), (rb, rv) = planned, rewarded
+    rb, rv = min(rb, pb), min(rv, pv)  # a video imported into an arm was not planned
+    cells = ((rb, pb - rb), (rv, pv - rv))
+    rows = (pb, pv)
+    cols = (rb + rv, pb + pv - rb - rv)
+    if min(rows) <= 0 or min(cols) <= 0:
+        return None
+    spread = (cells[0][0] * cells[1][1] - cells[0][1] * cells[1][0]) ** 2
+    stat = (pb + pv) * spread / (rows[0] * rows[1] * cols[0] * cols[1])
+    return float(stats.chi2.sf(stat, 1))
+
+
 def decide(
     baseline: Sequence[float],
     variant: Sequence[float],
@@ -187,6 +213,7 @@ def decide(
     pooled: ContrastTest | None = None,
     pooled_rejected: bool = False,
     shares: AlphaShares | None = None,
+    allocation: float | None = None,
 ) -> Verdict | None:
     """The verdict of the experiment at this daily look, None while it runs on (contract §7).
 
@@ -216,6 +243,10 @@ def decide(
     Under no true difference each look of the rule decides with probability at most its share
     of alpha (the early ones however many days they are looked at), so an experiment evaluated
     every day decides falsely with probability at most alpha.
+
+    `allocation` is the experiment's allocation check (`allocation_p_value`): below
+    ALLOCATION_ALPHA the arms are not comparable, so the verdict waits, and at the deadline it
+    is `inconclusive` for that reason.
     """
     from statistics import NormalDist
 
@@ -230,6 +261,23 @@ def decide(
     spend = shares or (WITH_POOLED if pooled is not None else arms_only(early_share))
     mixing = sequential.MIXING_SD if tau is None else tau
     early = sequential.standing(baseline, variant, alpha * spend.arms_early, mixing)
+    if allocation is not None and allocation < ALLOCATION_ALPHA:
+        if not deadline:
+            return None
+        return Verdict(
+            winner="inconclusive",
+            reason=REASON_ALLOCATION,
+            baseline_mean=early.baseline_mean,
+            variant_mean=early.variant_mean,
+            baseline_n=early.baseline_n,
+            variant_n=early.variant_n,
+            difference=early.difference,
+            ci_low=early.ci_low,
+            ci_high=early.ci_high,
+            p_value=None,
+            rule=RULE_FIXED_LOOK,
+            **pooled_fields(pooled),
+        )
     agrees = (
         pooled is not None
         and early.difference is not None

@@ -29,6 +29,7 @@ from learning_loop.domain import sequential
 from learning_loop.domain.additive_model import EvidenceSummary, catalogue
 from learning_loop.domain.experiments import (
     WITH_POOLED,
+    allocation_p_value,
     decide,
     expected_days_to_verdict,
     past_deadline,
@@ -129,6 +130,46 @@ def _arm_rewards(
     return variant, baseline
 
 
+def _planned(
+    session: Session, as_of: dt.date, experiment_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """Each experiment's planned videos by the end of the date, (baseline arm, variant arm): the
+    jobs linked to it, and the exploit jobs with its baseline recipe made since it started
+    (the allocation check compares them with the arms' rewarded videos)."""
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    out: dict[uuid.UUID, tuple[int, int]] = {}
+    for ids in chunks(list(experiment_ids)):
+        variant = dict(
+            session.execute(
+                select(VideoJob.experiment_id, func.count())
+                .where(VideoJob.experiment_id.in_(list(ids)), VideoJob.created_at < end)
+                .group_by(VideoJob.experiment_id)
+            )
+            .tuples()
+            .all()
+        )
+        baseline = dict(
+            session.execute(
+                select(Experiment.id, func.count(VideoJob.id))
+                .join(BASELINE_RECIPE, BASELINE_RECIPE.id == Experiment.baseline_recipe_id)
+                .join(
+                    VideoJob,
+                    (VideoJob.project_id == Experiment.project_id)
+                    & (VideoJob.generation_mode == GenerationMode.EXPLOIT.value)
+                    & (VideoJob.recipe_hash == BASELINE_RECIPE.recipe_hash)
+                    & (VideoJob.created_at >= Experiment.started_at)
+                    & (VideoJob.created_at < end),
+                )
+                .where(Experiment.id.in_(list(ids)))
+                .group_by(Experiment.id)
+            )
+            .tuples()
+            .all()
+        )
+        out.update((eid, (baseline.get(eid, 0), variant.get(eid, 0))) for eid in ids)
+    return out
+
+
 # Each running experiment's recipes, with their fields: their rows of the catalogue.
 _RECIPE_FIELDS = select(RecipeRow.id, *(getattr(RecipeRow, f) for f in RECIPE_FIELDS))
 
@@ -210,6 +251,7 @@ def evaluate_experiments(
         scope = None if project_ids is None else list(project_ids)
         variant, baseline = _arm_rewards(session, as_of, scope) if pairs else ({}, {})
         pooled = pooled_evidence(session, as_of, pairs)
+        planned = _planned(session, as_of, [experiment.id for experiment, _ in pairs])
         decisions = []
         completed: list[dict[str, Any]] = []
         now = dt.datetime.now(dt.UTC)
@@ -217,6 +259,7 @@ def evaluate_experiments(
             b, v = baseline.get(experiment.id, []), variant.get(experiment.id, [])
             deadline = past_deadline(experiment.started_at, end, project.max_days)
             test, rejected = pooled.get(experiment.id, (None, False))
+            allocation = allocation_p_value(planned[experiment.id], (len(b), len(v)))
             verdict = decide(
                 b,
                 v,
@@ -225,6 +268,7 @@ def evaluate_experiments(
                 deadline,
                 pooled=test,
                 pooled_rejected=rejected,
+                allocation=allocation,
             )
             if verdict is None:
                 continue
@@ -250,6 +294,7 @@ def evaluate_experiments(
                     "pooled_ci_low": verdict.pooled_ci_low,
                     "pooled_ci_high": verdict.pooled_ci_high,
                     "pooled_p_value": verdict.pooled_p_value,
+                    "allocation_p_value": allocation,
                 }
             )
             decisions.append(
@@ -335,6 +380,7 @@ def _standings(
     as_of = max(now.date(), newest) if newest is not None else now.date()
     variant, baseline = _arm_rewards(session, as_of, None, [e.id for e in running])
     pooled = pooled_evidence(session, None, [(e, project) for e in running])
+    planned = _planned(session, as_of, [e.id for e in running])
     out = {}
     for experiment in running:
         b, v = baseline.get(experiment.id, []), variant.get(experiment.id, [])
@@ -354,6 +400,7 @@ def _standings(
                 b, v, days_running, project.alpha, project.min_samples, project.max_days
             ),
             **pooled_fields(test),
+            allocation_p_value=allocation_p_value(planned[experiment.id], (len(b), len(v))),
         )
     return out
 

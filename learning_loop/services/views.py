@@ -184,6 +184,9 @@ class ExperimentStanding(BaseModel):
     pooled_ci_low: float | None = None
     pooled_ci_high: float | None = None
     pooled_p_value: float | None = None
+    # The allocation check: the p-value that both arms had the same share of their planned
+    # videos rewarded; below 0.001 the arms are not comparable (sample-ratio mismatch).
+    allocation_p_value: float | None = None
 
 
 class ExperimentView(View):
@@ -223,6 +226,9 @@ class ExperimentView(View):
     pooled_ci_low: float | None = None
     pooled_ci_high: float | None = None
     pooled_p_value: float | None = None
+    # The allocation check: the p-value that both arms had the same share of their planned
+    # videos rewarded; below 0.001 the arms are not comparable (sample-ratio mismatch).
+    allocation_p_value: float | None = None
     # Running: where the experiment stands now (None for a completed one).
     standing: ExperimentStanding | None = None
 

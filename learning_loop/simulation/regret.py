@@ -184,6 +184,7 @@ class _Experiment:
     started_day: int
     jobs: int = 0
     winner: str | None = None  # set when completed
+    rule: str | None = None  # the verdict's decision rule (the product's `decision_rule`)
     decided_day: int | None = None  # the day of a baseline/variant verdict
     wrong: bool = False  # that verdict picked the arm with the lower true expected reward
 
@@ -384,7 +385,7 @@ class _Loop:
                     settings.shares if e.number in pooled else None,
                 )
                 if verdict is not None:
-                    e.winner = verdict.winner
+                    e.winner, e.rule = verdict.winner, verdict.rule
             if e.winner in ("variant", "baseline"):
                 e.decided_day = day
                 expected = self.channel.expected_rewards(day)

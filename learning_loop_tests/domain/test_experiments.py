@@ -307,3 +307,43 @@ def test_alpha_shares_are_checked() -> None:
     assert total + WITH_POOLED.welch <= 1.0
     with pytest.raises(ValueError, match="alpha shares"):
         AlphaShares(arms_early=0.5, pooled_final=0.6)
+
+
+@pytest.mark.parametrize(
+    ("planned", "rewarded"),
+    [((20, 10), (18, 9)), ((30, 8), (29, 2)), ((12, 12), (12, 3)), ((7, 40), (2, 39))],
+)
+def test_the_allocation_check_is_pearsons_chi_square(planned, rewarded) -> None:
+    from learning_loop.domain.experiments import allocation_p_value
+
+    (pb, pv), (rb, rv) = planned, rewarded
+    table = [[rb, pb - rb], [rv, pv - rv]]
+    oracle = sps.chi2_contingency(table, correction=False).pvalue
+    assert allocation_p_value(planned, rewarded) == pytest.approx(oracle, rel=1e-9)
+
+
+def test_the_allocation_check_needs_both_arms_and_both_outcomes() -> None:
+    from learning_loop.domain.experiments import allocation_p_value
+
+    assert allocation_p_value((0, 5), (0, 5)) is None  # nothing planned in one arm
+    assert allocation_p_value((6, 5), (6, 5)) is None  # every planned video rewarded
+    assert allocation_p_value((6, 5), (0, 0)) is None  # none yet
+
+
+def test_a_mismatched_allocation_holds_the_verdict_back() -> None:
+    from learning_loop.domain.experiments import REASON_ALLOCATION, allocation_p_value
+
+    b = [0.3, 0.35, 0.32, 0.31, 0.33, 0.36, 0.3, 0.34]
+    v = [0.8, 0.85, 0.82, 0.81, 0.83, 0.86, 0.8, 0.84]
+    clear = decide(b, v, 0.05, 3, False, baseline_ratio=1)
+    assert clear is not None and clear.winner == "variant"
+    # The variant arm got 8 of its 40 planned videos rewarded, the baseline 8 of 8.
+    mismatch = allocation_p_value((8, 40), (8, 8))
+    assert mismatch is not None and mismatch < 0.001
+    assert decide(b, v, 0.05, 3, False, baseline_ratio=1, allocation=mismatch) is None
+    late = decide(b, v, 0.05, 3, True, baseline_ratio=1, allocation=mismatch)
+    assert late is not None
+    assert (late.winner, late.reason) == ("inconclusive", REASON_ALLOCATION)
+    # A share within chance changes nothing.
+    fine = allocation_p_value((8, 10), (8, 9))
+    assert decide(b, v, 0.05, 3, False, baseline_ratio=1, allocation=fine) == clear

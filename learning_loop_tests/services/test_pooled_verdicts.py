@@ -104,3 +104,47 @@ def test_without_the_dates_evidence_the_arms_decide_alone(db):
     assert completed
     assert all(e.pooled_difference is None for e in completed)
     assert {e.decision_rule for e in completed} <= {"sequential", "fixed_look"}
+
+
+def test_an_arm_that_lost_its_planned_videos_is_flagged_and_its_verdict_says_why(db):
+    """Variant jobs planned and never published: the allocation check flags the experiment,
+    the listing says its verdict waits, and at the deadline the verdict names the cause."""
+    import datetime as dt
+
+    from learning_loop.services import planning
+    from learning_loop.services.ingest import ingest_metrics
+    from learning_loop.services.video_jobs import publish_job
+    from learning_loop_tests.factories import metric_row, numbered
+
+    pid = create_project(db, "lost", ProjectSettings(min_samples=40, explore_rate=0.5)).id
+    now = dt.datetime.now(dt.UTC)
+    snaps = []
+    for round_ in range(4):
+        out = planning.plan_and_write(
+            db, pid, 16, [f"r{round_}-{i}" for i in range(16)], seed=round_
+        )
+        for i, job in enumerate(out.jobs):
+            if job.generation_mode != "exploit":
+                continue  # the explore jobs are never published
+            external = f"x{round_}-{i}"
+            publish_job(db, pid, job.id, external, now + dt.timedelta(seconds=1))
+            snaps.append(metric_row(external, now + dt.timedelta(seconds=30), views=1000 + i))
+    ingest_metrics(db, pid, numbered(snaps))
+    day = (now + dt.timedelta(minutes=1)).date()
+    compute_rewards_for_date(db, day)
+    running = list_experiments(db, pid, "running")
+    flagged = [
+        e
+        for e in running
+        if e.standing is not None
+        and e.standing.allocation_p_value is not None
+        and e.standing.allocation_p_value < 0.001
+    ]
+    assert flagged
+    late = day + dt.timedelta(days=40)  # past every deadline
+    evaluate_experiments(db, late)
+    done = {e.id: e for e in list_experiments(db, pid, "completed")}
+    for exp in flagged:
+        verdict = done[exp.id]
+        assert (verdict.winner, verdict.reason) == ("inconclusive", "sample_ratio_mismatch")
+        assert verdict.allocation_p_value is not None and verdict.allocation_p_value < 0.001

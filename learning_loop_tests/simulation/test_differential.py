@@ -94,13 +94,13 @@ def test_the_simulator_and_the_real_loop_choose_the_same_recipes(cli_env):
         ):
             assert launcher.run(spec).success
         _learn_day([loop], day)
-    # The same verdicts, and the same ranking of the recipes made.
+    # The same verdicts, by the same rule (the arms', or the pooled evidence's).
     verdicts = {
-        (e.baseline_recipe_hash, e.variable_tested, e.variant_value): e.winner
+        (e.baseline_recipe_hash, e.variable_tested, e.variant_value): (e.winner, e.decision_rule)
         for e in list_experiments(db, pid)
     }
     assert verdicts == {
-        (recipes[e.baseline].recipe_hash, e.variable_tested, e.variant_value): e.winner
+        (recipes[e.baseline].recipe_hash, e.variable_tested, e.variant_value): (e.winner, e.rule)
         for e in loop.experiments
     }
     # Both learnt: exploit moved off the default recipe, and experiments were opened.
