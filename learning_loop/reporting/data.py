@@ -59,14 +59,16 @@ class ExperimentRow:
     mde: float | None = None
     decided_by: str | None = None  # the verdict's decision_rule
     pooled: PooledRow | None = None
+    allocation_mismatch: bool = False  # the allocation check made it inconclusive
 
     @property
     def label(self) -> str:
         mde = "" if self.mde is None else f", MDE {self.mde:.3f}"
         by = "" if self.decided_by is None else f", by {self.decided_by}"
+        why = ": allocation mismatch" if self.allocation_mismatch else ""
         return (
             f"{self.variable_tested}: {self.baseline_value} → {self.variant_value} "
-            f"({self.winner}{by}{mde})"
+            f"({self.winner}{why}{by}{mde})"
         )
 
 
@@ -98,13 +100,15 @@ class RunningExperimentRow:
     ci_high: float | None
     expected_days: float | None
     pooled: PooledRow | None = None
+    allocation_mismatch: bool = False  # the allocation check holds its verdict back
 
     @property
     def label(self) -> str:
         days = "?" if self.expected_days is None else f"{self.expected_days:.0f}"
+        wait = "waits: allocation mismatch" if self.allocation_mismatch else f"verdict in ~{days} d"
         return (
             f"{self.variable_tested}: {self.baseline_value} → {self.variant_value} "
-            f"(running, n {self.baseline_n}/{self.variant_n}, verdict in ~{days} d)"
+            f"(running, n {self.baseline_n}/{self.variant_n}, {wait})"
         )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from learning_loop.db.engine import Database
 from learning_loop.db.models import PlannedBatch, VideoJob
 from learning_loop.db.reward_history import current_rewards
+from learning_loop.domain.experiments import ALLOCATION_ALPHA, REASON_ALLOCATION
 from learning_loop.domain.statuses import ExperimentStatus, Winner
 from learning_loop.reporting.data import (
     GENERATION_MODES,
@@ -156,6 +157,7 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
             mde=e.mde,
             decided_by=e.decision_rule,
             pooled=_pooled_row(e.pooled_difference, e.pooled_ci_low, e.pooled_ci_high),
+            allocation_mismatch=e.reason == REASON_ALLOCATION,
         )
         for e in experiments
         if e.status == ExperimentStatus.COMPLETED
@@ -193,6 +195,8 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
                     e.standing.pooled_ci_low,
                     e.standing.pooled_ci_high,
                 ),
+                allocation_mismatch=e.standing.allocation_p_value is not None
+                and e.standing.allocation_p_value < ALLOCATION_ALPHA,
             )
             for e in experiments
             if e.standing is not None
