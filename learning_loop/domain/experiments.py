@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # imported where used: the CLI's start must not pay for numpy
 
     from learning_loop.domain.additive_model import EvidenceSummary
     from learning_loop.domain.linear_sequential import ContrastTest
+    from learning_loop.domain.sequential import Standing
 
 CI_LEVEL = 0.95
 MIN_ARM_SIZE = 2
@@ -264,19 +265,8 @@ def decide(
     if allocation is not None and allocation < ALLOCATION_ALPHA:
         if not deadline:
             return None
-        return Verdict(
-            winner="inconclusive",
-            reason=REASON_ALLOCATION,
-            baseline_mean=early.baseline_mean,
-            variant_mean=early.variant_mean,
-            baseline_n=early.baseline_n,
-            variant_n=early.variant_n,
-            difference=early.difference,
-            ci_low=early.ci_low,
-            ci_high=early.ci_high,
-            p_value=None,
-            rule=RULE_FIXED_LOOK,
-            **pooled_fields(pooled),
+        return _arms_verdict(
+            early, "inconclusive", REASON_ALLOCATION, None, None, RULE_FIXED_LOOK, pooled
         )
     agrees = (
         pooled is not None
@@ -286,36 +276,13 @@ def decide(
         and (early.difference > 0.0) == (pooled.estimate > 0.0)
     )
     if early.significant:
-        return Verdict(
-            winner=early.winner,
-            reason="significant",
-            baseline_mean=early.baseline_mean,
-            variant_mean=early.variant_mean,
-            baseline_n=early.baseline_n,
-            variant_n=early.variant_n,
-            difference=early.difference,
-            ci_low=early.ci_low,
-            ci_high=early.ci_high,
-            p_value=early.p_value,
-            mde=early.mde,
-            rule=RULE_SEQUENTIAL,
-            **pooled_fields(pooled),
+        return _arms_verdict(
+            early, early.winner, "significant", early.p_value, early.mde, RULE_SEQUENTIAL, pooled
         )
     if pooled is not None and pooled_rejected and agrees:
-        return Verdict(
-            winner="variant" if pooled.estimate > 0 else "baseline",
-            reason="significant",
-            baseline_mean=early.baseline_mean,
-            variant_mean=early.variant_mean,
-            baseline_n=early.baseline_n,
-            variant_n=early.variant_n,
-            difference=early.difference,
-            ci_low=early.ci_low,
-            ci_high=early.ci_high,
-            p_value=pooled.p_value,
-            mde=early.mde,
-            rule=RULE_POOLED,
-            **pooled_fields(pooled),
+        winner = "variant" if pooled.estimate > 0 else "baseline"
+        return _arms_verdict(
+            early, winner, "significant", pooled.p_value, early.mde, RULE_POOLED, pooled
         )
     if not deadline and (
         len(baseline) < baseline_ratio * min_samples or len(variant) < min_samples
@@ -351,6 +318,34 @@ def decide(
         fixed,
         mde=fixed_horizon_mde(fixed, welch_alpha),
         rule=RULE_FIXED_LOOK,
+        **pooled_fields(pooled),
+    )
+
+
+def _arms_verdict(
+    arms: Standing,
+    winner: str,
+    reason: str,
+    p_value: float | None,
+    mde: float | None,
+    rule: str,
+    pooled: ContrastTest | None,
+) -> Verdict:
+    """A verdict given at an early look: the arms' figures and always-valid interval as they
+    stand, and the pooled test beside them."""
+    return Verdict(
+        winner=winner,
+        reason=reason,
+        baseline_mean=arms.baseline_mean,
+        variant_mean=arms.variant_mean,
+        baseline_n=arms.baseline_n,
+        variant_n=arms.variant_n,
+        difference=arms.difference,
+        ci_low=arms.ci_low,
+        ci_high=arms.ci_high,
+        p_value=p_value,
+        mde=mde,
+        rule=rule,
         **pooled_fields(pooled),
     )
 
