@@ -63,6 +63,19 @@ class EvaluationResult(BaseModel):
     decisions: list[Decision]
 
 
+def _baseline_jobs(stamp: Any, end: dt.datetime) -> Any:
+    """The join of an experiment (and its BASELINE_RECIPE) to its baseline arm's jobs: the
+    project's exploit jobs with the baseline recipe whose `stamp` (published_at for the arm,
+    created_at for what was planned) falls from the experiment's start to `end`."""
+    return (
+        (VideoJob.project_id == Experiment.project_id)
+        & (VideoJob.generation_mode == GenerationMode.EXPLOIT.value)
+        & (VideoJob.recipe_hash == BASELINE_RECIPE.recipe_hash)
+        & (stamp >= Experiment.started_at)
+        & (stamp < end)
+    )
+
+
 def _arm_rewards(
     session: Session,
     as_of: dt.date,
@@ -99,14 +112,7 @@ def _arm_rewards(
         # By the baseline's hash, which an exploit job holds from its planning: the partial
         # index of exploit jobs `(project_id, recipe_hash, published_at)` serves it.
         .join(BASELINE_RECIPE, BASELINE_RECIPE.id == Experiment.baseline_recipe_id)
-        .join(
-            VideoJob,
-            (VideoJob.project_id == Experiment.project_id)
-            & (VideoJob.generation_mode == GenerationMode.EXPLOIT.value)
-            & (VideoJob.recipe_hash == BASELINE_RECIPE.recipe_hash)
-            & (VideoJob.published_at >= Experiment.started_at)
-            & (VideoJob.published_at < end),
-        )
+        .join(VideoJob, _baseline_jobs(VideoJob.published_at, end))
         .where(*running)
     )
     arms = union_all(variant_arm, baseline_arm).subquery("arms")
@@ -152,14 +158,7 @@ def _planned(
             session.execute(
                 select(Experiment.id, func.count(VideoJob.id))
                 .join(BASELINE_RECIPE, BASELINE_RECIPE.id == Experiment.baseline_recipe_id)
-                .join(
-                    VideoJob,
-                    (VideoJob.project_id == Experiment.project_id)
-                    & (VideoJob.generation_mode == GenerationMode.EXPLOIT.value)
-                    & (VideoJob.recipe_hash == BASELINE_RECIPE.recipe_hash)
-                    & (VideoJob.created_at >= Experiment.started_at)
-                    & (VideoJob.created_at < end),
-                )
+                .join(VideoJob, _baseline_jobs(VideoJob.created_at, end))
                 .where(Experiment.id.in_(list(ids)))
                 .group_by(Experiment.id)
             )
