@@ -12,7 +12,7 @@ from learning_loop.services.projects import ProjectSettings, create_project
 from learning_loop.services.report import report_data
 from learning_loop.services.rewards import compute_rewards_for_date
 from learning_loop.services.video_jobs import list_videos
-from learning_loop_tests.services.test_planning import _run_experiment_round
+from learning_loop_tests.services.test_planning import _run_experiment_round, arms_of
 
 
 def test_running_experiments_show_their_arms_interval_and_days(db):
@@ -28,12 +28,7 @@ def test_running_experiments_show_their_arms_interval_and_days(db):
     for exp in running:
         now = exp.standing
         assert now is not None and exp.mde is None
-        variant = [rewards[j.id] for j in out.jobs if j.experiment_id == exp.id]
-        baseline = [
-            rewards[j.id]
-            for j in out.jobs
-            if j.generation_mode == "exploit" and j.recipe_hash == exp.baseline_recipe_hash
-        ]
+        baseline, variant = arms_of(out.jobs, exp, rewards)
         assert (now.baseline_n, now.variant_n) == (len(baseline), len(variant))
         expected = sequential.standing(baseline, variant, 0.05)
         assert now.difference == pytest.approx(expected.difference)

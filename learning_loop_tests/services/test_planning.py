@@ -238,6 +238,17 @@ def _run_experiment_round(db, pid, n_topics, seed):
     return out, (now + dt.timedelta(minutes=1)).date()
 
 
+def arms_of(jobs, exp, rewards):
+    """(baseline, variant) rewards of an experiment's arms among these planned jobs."""
+    variant = [rewards[j.id] for j in jobs if j.experiment_id == exp.id]
+    baseline = [
+        rewards[j.id]
+        for j in jobs
+        if j.generation_mode == "exploit" and j.recipe_hash == exp.baseline_recipe_hash
+    ]
+    return baseline, variant
+
+
 def test_experiment_verdict_from_the_arms(db):
     pid = create_project(db, "ab", ProjectSettings(min_samples=3, explore_rate=0.5)).id
     out, day = _run_experiment_round(db, pid, 16, seed=5)
@@ -252,12 +263,7 @@ def test_experiment_verdict_from_the_arms(db):
     # The loop below checks every verdict this evaluation reached, and there is at least one.
     assert len(completed) == result.completed >= 1
     for exp in completed:
-        variant = [rewards[j.id] for j in out.jobs if j.experiment_id == exp.id]
-        baseline = [
-            rewards[j.id]
-            for j in out.jobs
-            if j.generation_mode == "exploit" and j.recipe_hash == exp.baseline_recipe_hash
-        ]
+        baseline, variant = arms_of(out.jobs, exp, rewards)
         expected = decide(baseline, variant, 0.05, 3, deadline=False)
         assert expected is not None
         assert exp.variant_n == expected.variant_n >= 3

@@ -17,7 +17,7 @@ from learning_loop.services.projects import ProjectSettings, create_project
 from learning_loop.services.recipes import compute_recipe_stats
 from learning_loop.services.rewards import compute_rewards_for_date
 from learning_loop.services.video_jobs import list_videos
-from learning_loop_tests.services.test_planning import _run_experiment_round
+from learning_loop_tests.services.test_planning import _run_experiment_round, arms_of
 
 
 def _expected_pooled(db, pid, experiments):
@@ -71,12 +71,7 @@ def test_verdicts_are_the_rule_on_the_arms_and_the_stored_evidence(db):
     assert len(completed) == result.completed
     judged_with_pooled = 0
     for exp in completed:
-        variant = [rewards[j.id] for j in out.jobs if j.experiment_id == exp.id]
-        baseline = [
-            rewards[j.id]
-            for j in out.jobs
-            if j.generation_mode == "exploit" and j.recipe_hash == exp.baseline_recipe_hash
-        ]
+        baseline, variant = arms_of(out.jobs, exp, rewards)
         test, rejected = pooled[exp.id]
         expected = decide(baseline, variant, 0.05, 3, False, pooled=test, pooled_rejected=rejected)
         assert expected is not None
