@@ -29,6 +29,12 @@ class Conflict(LearningLoopError):
     status_code = 409
 
 
+class Unavailable(LearningLoopError):
+    """A service the loop depends on (a video platform) did not answer; try again later."""
+
+    status_code = 503
+
+
 @dataclass(frozen=True)
 class RowError:
     line: int

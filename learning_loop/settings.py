@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +37,38 @@ class Settings(BaseSettings):
     # once, and failed attempts after which a job's plan stays `failed`.
     plan_concurrency: int = Field(default=8, ge=1, le=64, alias="LEARNING_LOOP_PLAN_CONCURRENCY")
     plan_max_attempts: int = Field(default=3, ge=1, le=100, alias="LEARNING_LOOP_PLAN_MAX_ATTEMPTS")
+
+    # The deployment's key for secrets at rest (contract §12): a Fernet key. Needed on
+    # PostgreSQL; the embedded default makes one under LEARNING_LOOP_HOME on first use.
+    secret_key: SecretStr | None = Field(default=None, alias="LEARNING_LOOP_SECRET_KEY")
+
+    # The metrics collector (contract §12): the platform's endpoints (for proxies and tests),
+    # the deployment's daily quota, and how each call is bounded and retried.
+    youtube_data_url: str = Field(
+        default="https://www.googleapis.com/youtube/v3", alias="LEARNING_LOOP_YOUTUBE_DATA_URL"
+    )
+    youtube_analytics_url: str = Field(
+        default="https://youtubeanalytics.googleapis.com/v2",
+        alias="LEARNING_LOOP_YOUTUBE_ANALYTICS_URL",
+    )
+    google_token_url: str = Field(
+        default="https://oauth2.googleapis.com/token", alias="LEARNING_LOOP_GOOGLE_TOKEN_URL"
+    )
+    youtube_daily_quota: int = Field(
+        default=10_000, ge=1, le=100_000_000, alias="LEARNING_LOOP_YOUTUBE_DAILY_QUOTA"
+    )
+    collector_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, alias="LEARNING_LOOP_COLLECTOR_TIMEOUT_S"
+    )
+    collector_max_attempts: int = Field(
+        default=3, ge=1, le=10, alias="LEARNING_LOOP_COLLECTOR_MAX_ATTEMPTS"
+    )
+    collector_backoff_s: float = Field(
+        default=1.0, ge=0, le=60, alias="LEARNING_LOOP_COLLECTOR_BACKOFF_S"
+    )
+    collector_concurrency: int = Field(
+        default=4, ge=1, le=32, alias="LEARNING_LOOP_COLLECTOR_CONCURRENCY"
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -32,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from learning_loop.domain.statuses import (
+    CollectionState,
+    ConnectionStatus,
     ExperimentStatus,
     ExploitScope,
     GenerationMode,
@@ -40,6 +42,8 @@ from learning_loop.domain.statuses import (
     PlanRequestStatus,
     PlanStatus,
     Policy,
+    SnapshotSource,
+    Views6hBasis,
     Winner,
 )
 
@@ -451,12 +455,96 @@ class MetricSnapshot(Base):
     video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("video_jobs.id", ondelete="CASCADE"))
     captured_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     views: Mapped[int] = mapped_column(BigInteger)
-    views_6h: Mapped[int] = mapped_column(BigInteger)
-    avg_view_duration_s: Mapped[float] = mapped_column(Float)
+    # Null while not yet known (a collector's poll before the 6-hour mark, or one waiting for
+    # the platform's analytics); the reward reads only complete snapshots (contract §12, 0012).
+    views_6h: Mapped[int | None] = mapped_column(BigInteger)
+    avg_view_duration_s: Mapped[float | None] = mapped_column(Float)
     likes: Mapped[int] = mapped_column(BigInteger)
     comments: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(
+        String(10), default=SnapshotSource.FILE.value, server_default="file"
+    )
+    views_6h_basis: Mapped[str | None] = mapped_column(String(12))
 
-    __table_args__ = (UniqueConstraint("video_id", "captured_at"),)
+    __table_args__ = (
+        UniqueConstraint("video_id", "captured_at"),
+        one_of("source", SnapshotSource),
+        one_of("views_6h_basis", Views6hBasis),
+    )
+
+
+class PlatformConnection(Base):
+    """A project's connection to a video platform, with its credential encrypted (0012).
+
+    `credential` is a Fernet token (the `cryptography` library) of the credential's JSON, made
+    with the deployment's key (`learning_loop.secrets`); nothing else holds the secret.
+    """
+
+    __tablename__ = "platform_connections"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(200))
+    channel_title: Mapped[str] = mapped_column(Text)
+    credential: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(10), default=ConnectionStatus.CONNECTED.value)
+    # Why the connection is broken, one line without any secret.
+    problem: Mapped[str | None] = mapped_column(Text)
+    connected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (one_of("status", ConnectionStatus),)
+
+
+class CollectedVideo(Base):
+    """Where one published video stands in the collector's marks (contract §12, 0012).
+
+    `due_at` is when the next pass may poll it: its next mark's time, or, while a pass holds it,
+    the end of that pass's lease (a pass that dies leaves it due again). The last poll before
+    the 6-hour mark and the 6-hour value itself are kept for `views_6h` (the snapshots of
+    later marks carry it)."""
+
+    __tablename__ = "collected_videos"
+
+    video_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("video_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    state: Mapped[str] = mapped_column(String(10), default=CollectionState.POLLING.value)
+    next_mark: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    marks_missed: Mapped[int] = mapped_column(Integer, default=0)
+    last_polled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    before_6h_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    before_6h_views: Mapped[int | None] = mapped_column(BigInteger)
+    views_6h: Mapped[int | None] = mapped_column(BigInteger)
+    views_6h_basis: Mapped[str | None] = mapped_column(String(12))
+    problem: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        one_of("state", CollectionState),
+        one_of("views_6h_basis", Views6hBasis),
+        # The passes' question: which videos are due now.
+        Index(
+            "ix_collected_videos_due",
+            "due_at",
+            sqlite_where=text("state = 'polling'"),
+            postgresql_where=text("state = 'polling'"),
+        ),
+        Index(None, "project_id", "state"),
+    )
+
+
+class PlatformQuota(Base):
+    """Quota units spent per platform per UTC day, for the whole deployment (0012)."""
+
+    __tablename__ = "platform_quota"
+
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    units: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class RewardValues:

@@ -13,10 +13,18 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Float, and_, case, cast, func, literal, select
 from sqlalchemy.sql import Select
 
 from learning_loop.db.models import MetricSnapshot, Project, VideoJob
+
+
+def complete_snapshot() -> ColumnElement[bool]:
+    """A snapshot that knows every input of the reward: the collector's polls before the
+    6-hour mark, or waiting for the platform's analytics, do not (contract §12)."""
+    return and_(
+        MetricSnapshot.views_6h.is_not(None), MetricSnapshot.avg_view_duration_s.is_not(None)
+    )
 
 
 def _pct(rank: Any, at_most: Any, n: Any) -> Any:
@@ -28,8 +36,8 @@ def _pct(rank: Any, at_most: Any, n: Any) -> Any:
 def _latest_snapshots(
     dialect: str, project_ids: Sequence[uuid.UUID] | None, start: dt.datetime, end: dt.datetime
 ) -> Any:
-    """Each window video's latest snapshot captured before `end` (the window's end, or for a
-    video of the history, the end of the evaluated date).
+    """Each window video's latest complete snapshot captured before `end` (the window's end,
+    or for a video of the history, the end of the evaluated date).
 
     A snapshot is never captured before its video's publication (ingest refuses it), so the
     snapshots of videos published at or after `start` are all captured at or after it: the
@@ -43,7 +51,11 @@ def _latest_snapshots(
         MetricSnapshot.likes,
         MetricSnapshot.comments,
     )
-    where = [MetricSnapshot.captured_at >= start, MetricSnapshot.captured_at < end]
+    where = [
+        MetricSnapshot.captured_at >= start,
+        MetricSnapshot.captured_at < end,
+        complete_snapshot(),
+    ]
     if project_ids is not None:
         where.append(MetricSnapshot.project_id.in_(project_ids))
     if dialect == "postgresql":

@@ -78,3 +78,34 @@ class ExploitScope(StrEnum):
 
     CATALOGUE = "catalogue"
     MADE = "made"
+
+
+class SnapshotSource(StrEnum):
+    """Where a metric snapshot came from (contract §12)."""
+
+    FILE = "file"  # `learn ingest-metrics`
+    API = "api"  # `POST /metrics`
+    COLLECTOR = "collector"  # the platform collector's poll at a mark
+
+
+class Views6hBasis(StrEnum):
+    """How a snapshot's `views_6h` was obtained (contract §12)."""
+
+    REPORTED = "reported"  # given by a file or a POST, as is
+    OBSERVED = "observed"  # the collector's poll taken at the 6-hour mark, within the tolerance
+    INTERPOLATED = "interpolated"  # the 6-hour poll was missed: linear between two polls
+
+
+class ConnectionStatus(StrEnum):
+    """A project's connection to a platform (contract §12)."""
+
+    CONNECTED = "connected"
+    BROKEN = "broken"  # the platform refused the stored credential
+
+
+class CollectionState(StrEnum):
+    """Where a video stands in the collector's marks (contract §12)."""
+
+    POLLING = "polling"  # marks remain
+    DONE = "done"  # polled at (or past) its last mark
+    GONE = "gone"  # the platform no longer returns it (deleted or private)

@@ -72,7 +72,7 @@ from learning_loop.domain.recipe import (
     InvalidRecipe,
     Recipe,
 )
-from learning_loop.domain.statuses import GenerationMode, JobStatus
+from learning_loop.domain.statuses import GenerationMode, JobStatus, SnapshotSource, Views6hBasis
 from learning_loop.domain.topics import TOPIC_MAX_LENGTH, InvalidTopic, clean_topic, topic_hash
 from learning_loop.errors import InvalidInput, RowError
 from learning_loop.services import columns
@@ -639,13 +639,21 @@ class Snapshot:
     external_id: str
     captured_at: dt.datetime
     views: int
-    views_6h: int
-    avg_view_duration_s: float
+    views_6h: int | None
+    avg_view_duration_s: float | None
     likes: int
     comments: int
+    views_6h_basis: str | None = Views6hBasis.REPORTED.value
 
-    def values(self) -> tuple[int, int, float, int, int]:
-        return (self.views, self.views_6h, self.avg_view_duration_s, self.likes, self.comments)
+    def values(self) -> tuple[int, int | None, float | None, int, int, str | None]:
+        return (
+            self.views,
+            self.views_6h,
+            self.avg_view_duration_s,
+            self.likes,
+            self.comments,
+            self.views_6h_basis,
+        )
 
 
 class IngestResult(BaseModel):
@@ -665,9 +673,36 @@ def _check_snapshot(row: Mapping[str, Any]) -> Snapshot:
         likes=int_field(row, "likes"),
         comments=int_field(row, "comments"),
     )
-    if snap.views_6h > snap.views:
+    return _checked_views_6h(snap)
+
+
+def _checked_views_6h(snap: Snapshot) -> Snapshot:
+    if snap.views_6h is not None and snap.views_6h > snap.views:
         raise RowProblem(f"views_6h ({snap.views_6h}) must not exceed views ({snap.views})")
     return snap
+
+
+def _check_collected(row: Mapping[str, Any]) -> Snapshot:
+    """A collector's row: the same checks, but a value the platform has not given yet
+    (`views_6h` before the 6-hour mark, the duration before its analytics) is null."""
+
+    def unknown(name: str) -> bool:
+        return row.get(name) is None
+
+    views_6h = None if unknown("views_6h") else int_field(row, "views_6h")
+    snap = Snapshot(
+        external_id=text_field(row, "external_id"),
+        captured_at=timestamp_field(row, "captured_at"),
+        views=int_field(row, "views"),
+        views_6h=views_6h,
+        avg_view_duration_s=(
+            None if unknown("avg_view_duration_s") else float_field(row, "avg_view_duration_s")
+        ),
+        likes=int_field(row, "likes"),
+        comments=int_field(row, "comments"),
+        views_6h_basis=None if views_6h is None else str(Views6hBasis(row["views_6h_basis"])),
+    )
+    return _checked_views_6h(snap)
 
 
 _SNAPSHOT_STAGE = stage_table(
@@ -679,6 +714,7 @@ _SNAPSHOT_STAGE = stage_table(
     Column("avg_view_duration_s", Float),
     Column("likes", BigInteger),
     Column("comments", BigInteger),
+    Column("views_6h_basis", String(12)),
 )
 
 
@@ -696,17 +732,25 @@ def _snapshot_columns(chunk: CsvChunk) -> list[list[Any]] | None:
         return None
     if not columns.at_most(views_6h, views):
         return None
-    return [external, captured, views, views_6h, duration, likes, comments]
+    reported = [Views6hBasis.REPORTED.value] * len(views)
+    return [external, captured, views, views_6h, duration, likes, comments, reported]
 
 
-def _check_snapshot_chunk(chunk: Chunk) -> tuple[Checked | None, list[RowError]]:
-    if isinstance(chunk, CsvChunk):
-        values = _snapshot_columns(chunk)
-        if values is not None:
-            return (chunk.lines, values), []
-    good, errors = check_rows(chunk.rows(), _check_snapshot)
-    staged = [(s.external_id, _naive(s.captured_at), *s.values()) for _, s in good]
-    return ([line for line, _ in good], _as_columns(staged, 7)), errors
+def _snapshot_checker(
+    source: SnapshotSource,
+) -> Callable[[Chunk], tuple[Checked | None, list[RowError]]]:
+    check_row = _check_collected if source == SnapshotSource.COLLECTOR else _check_snapshot
+
+    def check(chunk: Chunk) -> tuple[Checked | None, list[RowError]]:
+        if isinstance(chunk, CsvChunk):
+            values = _snapshot_columns(chunk)
+            if values is not None:
+                return (chunk.lines, values), []
+        good, errors = check_rows(chunk.rows(), check_row)
+        staged = [(s.external_id, _naive(s.captured_at), *s.values()) for _, s in good]
+        return ([line for line, _ in good], _as_columns(staged, 8)), errors
+
+    return check
 
 
 def ingest_metrics(
@@ -715,6 +759,7 @@ def ingest_metrics(
     rows: Rows,
     what: str = "metrics file",
     progress: Progress | None = None,
+    source: SnapshotSource = SnapshotSource.FILE,
 ) -> IngestResult:
     """Store snapshots; all rows or none. A snapshot is identified by external_id + captured_at.
 
@@ -724,112 +769,127 @@ def ingest_metrics(
     already stored with that key has the same values (then it is counted as unchanged).
     """
     with db.transaction() as session:
-        project = get_project(session, project_id)
-        lock_project_imports(session, project.id)
-        with staged(session, _SNAPSHOT_STAGE) as stage:
-            count, errors = _stage_checked(
-                session, stage, _Reading(rows, progress), _check_snapshot_chunk
-            )
-            s = stage.c
-            video = and_(
-                VideoJob.project_id == project.id,
-                VideoJob.status == JobStatus.PUBLISHED.value,
-                VideoJob.external_id == s.external_id,
-            )
-            refused: set[int] = set()
-            for line, external_id, captured_at, video_id, published_at in session.execute(
-                select(s.line, s.external_id, s.captured_at, VideoJob.id, VideoJob.published_at)
-                .outerjoin(VideoJob, video)
-                .where(or_(VideoJob.id.is_(None), s.captured_at < VideoJob.published_at))
-            ):
-                refused.add(line)
-                if video_id is None:
-                    reason = f"external_id {external_id} is not a published video of the project"
-                else:
-                    reason = (
-                        f"captured_at {captured_at.isoformat()} is before the video was "
-                        f"published ({published_at.isoformat()})"
-                    )
-                errors.append(RowError(line, reason))
-            first: dict[tuple[str, dt.datetime], int] = {}
-            for row in session.execute(_repeated(stage, "external_id", "captured_at")):
-                if row.line in refused:
-                    continue
-                key = (row.external_id, row.captured_at)
-                if key in first:
-                    refused.add(row.line)
-                    errors.append(
-                        RowError(row.line, f"same external_id and captured_at as line {first[key]}")
-                    )
-                else:
-                    first[key] = row.line
-            stored = and_(
-                MetricSnapshot.video_id == VideoJob.id,
-                MetricSnapshot.captured_at == s.captured_at,
-            )
-            same = and_(
-                MetricSnapshot.views == s.views,
-                MetricSnapshot.views_6h == s.views_6h,
-                MetricSnapshot.avg_view_duration_s == s.avg_view_duration_s,
-                MetricSnapshot.likes == s.likes,
-                MetricSnapshot.comments == s.comments,
-            )
-            unchanged = 0
-            for line, external_id, captured_at, is_same in session.execute(
-                select(s.line, s.external_id, s.captured_at, case((same, 1), else_=0))
-                .join(VideoJob, video)
-                .join(MetricSnapshot, stored)
-                .order_by(s.line)
-            ):
-                if line in refused:
-                    continue
-                if is_same:
-                    unchanged += 1
-                else:
-                    errors.append(
-                        RowError(
-                            line,
-                            f"a different snapshot of {external_id} at "
-                            f"{captured_at.isoformat()} is already stored",
-                        )
-                    )
-            reject_if_any(errors, what, "snapshots")
-            ingested = _written(
-                session,
-                MetricSnapshot.__table__.insert().from_select(
-                    [
-                        "project_id",
-                        "video_id",
-                        "captured_at",
-                        "views",
-                        "views_6h",
-                        "avg_view_duration_s",
-                        "likes",
-                        "comments",
-                    ],
-                    select(
-                        literal(project.id, MetricSnapshot.project_id.type),
-                        VideoJob.id,
-                        s.captured_at,
-                        s.views,
-                        s.views_6h,
-                        s.avg_view_duration_s,
-                        s.likes,
-                        s.comments,
-                    )
-                    .join(VideoJob, video)
-                    .where(~exists().where(stored))
-                    .order_by(s.line),
-                ),
-            )
-            # The videos measured here may need a reward of their own window (contract §11).
-            backlog = dialect_insert(session, RewardBacklog.__table__).from_select(
-                ["video_id", "project_id"],
-                select(VideoJob.id, VideoJob.project_id).join(stage, video).distinct(),
-            )
-            session.execute(backlog.on_conflict_do_nothing(index_elements=["video_id"]))
-        result = IngestResult(
-            project_id=project.id, rows=count, ingested=ingested, unchanged=unchanged
-        )
+        project_id = get_project(session, project_id).id
+        result = ingest_snapshots(session, project_id, rows, what, source, progress)
     refresh_statistics(db, "metric_snapshots", result.ingested)
     return result
+
+
+def ingest_snapshots(
+    session: Session,
+    project_id: uuid.UUID,
+    rows: Rows,
+    what: str,
+    source: SnapshotSource,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """`ingest_metrics` inside the caller's transaction (the collector writes its polls'
+    snapshots with the state of their marks); InvalidFile, and nothing written, on a bad row."""
+    lock_project_imports(session, project_id)
+    with staged(session, _SNAPSHOT_STAGE) as stage:
+        count, errors = _stage_checked(
+            session, stage, _Reading(rows, progress), _snapshot_checker(source)
+        )
+        s = stage.c
+        video = and_(
+            VideoJob.project_id == project_id,
+            VideoJob.status == JobStatus.PUBLISHED.value,
+            VideoJob.external_id == s.external_id,
+        )
+        refused: set[int] = set()
+        for line, external_id, captured_at, video_id, published_at in session.execute(
+            select(s.line, s.external_id, s.captured_at, VideoJob.id, VideoJob.published_at)
+            .outerjoin(VideoJob, video)
+            .where(or_(VideoJob.id.is_(None), s.captured_at < VideoJob.published_at))
+        ):
+            refused.add(line)
+            if video_id is None:
+                reason = f"external_id {external_id} is not a published video of the project"
+            else:
+                reason = (
+                    f"captured_at {captured_at.isoformat()} is before the video was "
+                    f"published ({published_at.isoformat()})"
+                )
+            errors.append(RowError(line, reason))
+        first: dict[tuple[str, dt.datetime], int] = {}
+        for row in session.execute(_repeated(stage, "external_id", "captured_at")):
+            if row.line in refused:
+                continue
+            key = (row.external_id, row.captured_at)
+            if key in first:
+                refused.add(row.line)
+                errors.append(
+                    RowError(row.line, f"same external_id and captured_at as line {first[key]}")
+                )
+            else:
+                first[key] = row.line
+        stored = and_(
+            MetricSnapshot.video_id == VideoJob.id,
+            MetricSnapshot.captured_at == s.captured_at,
+        )
+        same = and_(
+            MetricSnapshot.views == s.views,
+            MetricSnapshot.views_6h.is_not_distinct_from(s.views_6h),
+            MetricSnapshot.avg_view_duration_s.is_not_distinct_from(s.avg_view_duration_s),
+            MetricSnapshot.likes == s.likes,
+            MetricSnapshot.comments == s.comments,
+        )
+        unchanged = 0
+        for line, external_id, captured_at, is_same in session.execute(
+            select(s.line, s.external_id, s.captured_at, case((same, 1), else_=0))
+            .join(VideoJob, video)
+            .join(MetricSnapshot, stored)
+            .order_by(s.line)
+        ):
+            if line in refused:
+                continue
+            if is_same:
+                unchanged += 1
+            else:
+                errors.append(
+                    RowError(
+                        line,
+                        f"a different snapshot of {external_id} at "
+                        f"{captured_at.isoformat()} is already stored",
+                    )
+                )
+        reject_if_any(errors, what, "snapshots")
+        ingested = _written(
+            session,
+            MetricSnapshot.__table__.insert().from_select(
+                [
+                    "project_id",
+                    "video_id",
+                    "captured_at",
+                    "views",
+                    "views_6h",
+                    "avg_view_duration_s",
+                    "likes",
+                    "comments",
+                    "source",
+                    "views_6h_basis",
+                ],
+                select(
+                    literal(project_id, MetricSnapshot.project_id.type),
+                    VideoJob.id,
+                    s.captured_at,
+                    s.views,
+                    s.views_6h,
+                    s.avg_view_duration_s,
+                    s.likes,
+                    s.comments,
+                    literal(source.value, MetricSnapshot.source.type),
+                    s.views_6h_basis,
+                )
+                .join(VideoJob, video)
+                .where(~exists().where(stored))
+                .order_by(s.line),
+            ),
+        )
+        # The videos measured here may need a reward of their own window (contract §11).
+        backlog = dialect_insert(session, RewardBacklog.__table__).from_select(
+            ["video_id", "project_id"],
+            select(VideoJob.id, VideoJob.project_id).join(stage, video).distinct(),
+        )
+        session.execute(backlog.on_conflict_do_nothing(index_elements=["video_id"]))
+    return IngestResult(project_id=project_id, rows=count, ingested=ingested, unchanged=unchanged)

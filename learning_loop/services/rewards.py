@@ -30,7 +30,11 @@ from learning_loop.db.reward_history import (
     register_date,
     retire_old_dates,
 )
-from learning_loop.db.reward_sql import REWARD_INSERT_COLUMNS, window_rewards_select
+from learning_loop.db.reward_sql import (
+    REWARD_INSERT_COLUMNS,
+    complete_snapshot,
+    window_rewards_select,
+)
 from learning_loop.domain.rewards import window_bounds
 from learning_loop.services.evidence import add_history_rewards
 
@@ -74,7 +78,11 @@ def window_counts(
         start, end = window_bounds(as_of, length)
         measured = (
             select(MetricSnapshot.id)
-            .where(MetricSnapshot.video_id == VideoJob.id, MetricSnapshot.captured_at < end)
+            .where(
+                MetricSnapshot.video_id == VideoJob.id,
+                MetricSnapshot.captured_at < end,
+                complete_snapshot(),
+            )
             .exists()
         )
         for part in chunks(ids, 10_000):
@@ -209,7 +217,11 @@ def reward_history(
     )
     measured = (
         select(MetricSnapshot.id)
-        .where(MetricSnapshot.video_id == VideoJob.id, MetricSnapshot.captured_at < end)
+        .where(
+            MetricSnapshot.video_id == VideoJob.id,
+            MetricSnapshot.captured_at < end,
+            complete_snapshot(),
+        )
         .exists()
     )
     candidates = select(VideoJob.id, VideoJob.published_at, rewarded, measured).join(
