@@ -134,7 +134,9 @@ class YouTube:
         return Retrying(
             retry=retry_if_exception_type((httpx.TransportError, _Retry)),
             stop=stop_after_attempt(self._policy.max_attempts),
-            wait=wait_exponential_jitter(initial=self._policy.backoff_s, max=MAX_WAIT_S),
+            wait=wait_exponential_jitter(
+                multiplier=self._policy.backoff_s, jitter=self._policy.backoff_s, max=MAX_WAIT_S
+            ),
             reraise=True,
         )
 

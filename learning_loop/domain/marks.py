@@ -79,3 +79,24 @@ def poll(
     share = (six - start) / (at - start)
     estimate = round(start_views + (views - start_views) * share)
     return Poll(after, missed, estimate, Views6hBasis.INTERPOLATED, before_6h)
+
+
+def fair_shares(needs: dict[str, int], total: int) -> dict[str, int]:
+    """Split `total` calls among projects needing `needs` (max-min fair): each gets an equal
+    share, a project that needs less than its share leaves the rest to the others, and what
+    cannot be split evenly goes one call each to the projects first in `needs`' order."""
+    shares = dict.fromkeys(needs, 0)
+    left = total
+    wanting = [k for k, n in needs.items() if n > 0]
+    while left > 0 and wanting:
+        each = left // len(wanting)
+        if each == 0:
+            for k in wanting[:left]:
+                shares[k] += 1
+            break
+        for k in wanting:
+            give = min(each, needs[k] - shares[k])
+            shares[k] += give
+            left -= give
+        wanting = [k for k in wanting if shares[k] < needs[k]]
+    return shares
