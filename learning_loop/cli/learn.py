@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from learning_loop.cli import collect
 from learning_loop.cli.common import (
     AsOfOpt,
     CountOpt,
@@ -50,6 +51,8 @@ else:  # the services (SQLAlchemy, pydantic, ...) load when a command first uses
 
 app = typer.Typer(help="Rewards, recipes, experiments and batches.", no_args_is_help=True)
 app.command("plan-video")(plan_video)
+app.command("collect-metrics")(collect.collect_metrics)
+app.command("metrics")(collect.metrics)
 
 DaysOpt = Annotated[int, typer.Option("--days", help="Window length in days for recipe stats.")]
 NoWaitOpt = Annotated[
@@ -559,6 +562,7 @@ def project_stats(project: ProjectOpt, json_: JsonOpt = False) -> None:
             if best
             else None
         )
+        data["connection"] = collect.connection_text(result.connection)
         print_fields("Learning loop statistics", data)
 
 

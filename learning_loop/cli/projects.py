@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from learning_loop.cli import collect
 from learning_loop.cli.common import JsonOpt, ProjectOpt, database, read_lines
 from learning_loop.cli.output import fmt, print_json, print_table
 from learning_loop.domain.statuses import ExploitScope, PlannerBackend, Policy
@@ -16,6 +17,8 @@ if TYPE_CHECKING:  # the commands import the services when they run (docs/decisi
     from learning_loop.services.views import ProjectSettingsView
 
 app = typer.Typer(help="Projects (channels) the loop learns for.", no_args_is_help=True)
+app.command("connect-youtube")(collect.connect_youtube)
+app.command("disconnect-youtube")(collect.disconnect_youtube)
 
 
 PolicyOpt = Annotated[
@@ -340,6 +343,7 @@ def show(project: ProjectOpt, json_: JsonOpt = False) -> None:
         ("exploit_scope", v.exploit_scope.value),
         ("auto_plan", "on" if v.auto_plan else "off"),
         ("auto_plan_count", v.auto_plan_count),
+        ("youtube", collect.connection_text(v.connection)),
     ]
     print_table(f"Project {v.name}", ["setting", "value"], rows)
     print_table(

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+YOUTUBE = "youtube"  # the platforms implemented so far, by name
+
 
 @dataclass(frozen=True)
 class Channel:

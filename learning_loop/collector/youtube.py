@@ -27,6 +27,7 @@ from tenacity import (
 )
 
 from learning_loop.collector.platform import (
+    YOUTUBE,
     Channel,
     CredentialRefused,
     PlatformError,
@@ -35,7 +36,7 @@ from learning_loop.collector.platform import (
     Statistics,
 )
 
-PLATFORM = "youtube"
+PLATFORM = YOUTUBE
 MAX_IDS = 50  # videos.list takes at most 50 ids
 CREDENTIAL_FIELDS = ("client_id", "client_secret", "refresh_token")
 CREDENTIAL_TYPE = "authorized_user"

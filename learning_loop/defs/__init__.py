@@ -17,6 +17,11 @@ from learning_loop.defs.automation import (
     plan_requests_sensor,
 )
 from learning_loop.defs.checks import asset_checks
+from learning_loop.defs.collector import (
+    collect_metrics_job,
+    collect_metrics_schedule,
+    collected_metrics,
+)
 from learning_loop.defs.jobs import (
     evaluate_experiments_job,
     plan_next_batch,
@@ -31,14 +36,21 @@ from learning_loop.defs.video_plans import (
 )
 
 defs = Definitions(
-    assets=[*daily_assets, video_plans],
+    assets=[*daily_assets, video_plans, collected_metrics],
     asset_checks=asset_checks,
-    jobs=[update_recipe_stats_job, evaluate_experiments_job, plan_next_batch, video_plans_job],
+    jobs=[
+        update_recipe_stats_job,
+        evaluate_experiments_job,
+        plan_next_batch,
+        video_plans_job,
+        collect_metrics_job,
+    ],
     schedules=[
         daily_recipe_stats,
         daily_experiment_evaluation,
         nightly_auto_plan,
         video_plans_schedule,
+        collect_metrics_schedule,
     ],
     sensors=[plan_requests_sensor, video_plans_after_batch],
     resources={"learning_loop_db": LearningLoopDatabase()},

@@ -3,6 +3,7 @@ config: above the jobs' modules, so neither imports the other for it."""
 
 from dagster import RunConfig
 
+from learning_loop.defs.collector import collect_run_config
 from learning_loop.defs.jobs import (
     PlanConfig,
     experiments_run_config,
@@ -20,6 +21,8 @@ def run_config_for(spec: RunSpec) -> RunConfig:
         return stats_run_config(pid, spec.days)
     if spec.job is JobName.EVALUATE_EXPERIMENTS:
         return experiments_run_config(pid)
+    if spec.job is JobName.COLLECT_METRICS:
+        return collect_run_config(pid)
     if spec.job is JobName.VIDEO_PLANS:
         jobs = [str(j) for j in spec.job_ids] if spec.job_ids is not None else None
         return video_plans_run_config(pid, jobs, spec.concurrency)

@@ -31,10 +31,16 @@ if TYPE_CHECKING:
 # The daemon looks for queued runs this often (Dagster's default is 5 s): a submitted run then
 # starts about a second after it was queued.
 DEQUEUE_INTERVAL_S = 1
+# One metrics-collector run at a time (contract §12): its runs carry this tag.
+PLATFORM_TAG = "learning_loop/platform"
+PLATFORM_LIMITS = [{"key": PLATFORM_TAG, "value": "youtube", "limit": 1}]
 QUEUED_RUN_COORDINATOR: dict[str, Any] = {
     "module": "dagster.core.run_coordinator",
     "class": "QueuedRunCoordinator",
-    "config": {"dequeue_interval_seconds": DEQUEUE_INTERVAL_S},
+    "config": {
+        "dequeue_interval_seconds": DEQUEUE_INTERVAL_S,
+        "tag_concurrency_limits": PLATFORM_LIMITS,
+    },
 }
 EMBEDDED_DAGSTER_YAML = f"""\
 # Written by Learning Loop for the embedded default: SQLite storage in this folder.
@@ -43,6 +49,10 @@ run_coordinator:
   class: QueuedRunCoordinator
   config:
     dequeue_interval_seconds: {DEQUEUE_INTERVAL_S}
+    tag_concurrency_limits:
+      - key: {PLATFORM_TAG}
+        value: youtube
+        limit: 1
 
 telemetry:
   enabled: false

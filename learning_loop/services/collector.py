@@ -66,8 +66,10 @@ from learning_loop.domain.statuses import (
 )
 from learning_loop.errors import InvalidInput, NotFound, Unavailable
 from learning_loop.secrets import SecretBox
+from learning_loop.services.connections import connection_view
 from learning_loop.services.ingest import ingest_snapshots
 from learning_loop.services.projects import get_project
+from learning_loop.services.views import ConnectionView
 from learning_loop.settings import Settings
 
 # How long a pass holds the videos it claimed; after it, a dead pass's videos are due again.
@@ -101,46 +103,6 @@ def quota_day(moment: dt.datetime) -> dt.date:
 
 
 # Connections --------------------------------------------------------------------------------
-
-
-class ConnectionView(BaseModel):
-    """A project's connection, without its secret: only where it leads and whether it works."""
-
-    platform: str
-    channel_id: str
-    channel_title: str
-    status: ConnectionStatus
-    problem: str | None
-    connected_at: dt.datetime
-    checked_at: dt.datetime | None
-    videos_polling: int = 0
-    videos_done: int = 0
-    videos_gone: int = 0
-
-
-def connection_view(session: Session, project_id: uuid.UUID) -> ConnectionView | None:
-    row = session.get(PlatformConnection, (project_id, PLATFORM))
-    if row is None:
-        return None
-    counts = dict(
-        session.execute(
-            select(CollectedVideo.state, func.count())
-            .where(CollectedVideo.project_id == project_id)
-            .group_by(CollectedVideo.state)
-        ).all()
-    )
-    return ConnectionView(
-        platform=row.platform,
-        channel_id=row.channel_id,
-        channel_title=row.channel_title,
-        status=ConnectionStatus(row.status),
-        problem=row.problem,
-        connected_at=row.connected_at,
-        checked_at=row.checked_at,
-        videos_polling=counts.get(CollectionState.POLLING.value, 0),
-        videos_done=counts.get(CollectionState.DONE.value, 0),
-        videos_gone=counts.get(CollectionState.GONE.value, 0),
-    )
 
 
 def show_connection(db: Database, project_id: uuid.UUID) -> ConnectionView | None:

@@ -31,6 +31,7 @@ from learning_loop.domain.sampler import PlannerSettings
 from learning_loop.domain.statuses import ExperimentStatus, ExploitScope, PlannerBackend, Policy
 from learning_loop.domain.topics import InvalidTopic, clean_topic
 from learning_loop.errors import Conflict, InvalidInput, NotFound
+from learning_loop.services.connections import connection_view
 from learning_loop.services.rows import is_encodable
 from learning_loop.services.views import ProjectSettingsView, ProjectView, SettingChangeView
 
@@ -406,7 +407,9 @@ def show_settings(db: Database, project_id: uuid.UUID) -> ProjectSettingsView:
             .where(ProjectSettingChange.project_id == project_id)
             .order_by(ProjectSettingChange.changed_at, ProjectSettingChange.setting)
         ).all()
-        return settings_view(project, changes)
+        view = settings_view(project, changes)
+        view.connection = connection_view(session, project.id)
+        return view
 
 
 def _presets_of_running_experiments(session: Session, project_id: uuid.UUID) -> set[str]:

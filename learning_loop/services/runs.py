@@ -35,6 +35,7 @@ class JobName(StrEnum):
     EVALUATE_EXPERIMENTS = "evaluate_experiments"
     PLAN_NEXT_BATCH = "plan_next_batch"
     VIDEO_PLANS = "make_video_plans"  # materializes the `video_plans` asset
+    COLLECT_METRICS = "collect_metrics"  # materializes `collected_metrics` (one pass)
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,18 @@ def video_plans_spec(
         pid,
         job_ids=tuple(job_ids) if job_ids is not None else None,
         tags={"project_id": str(pid)},
+    )
+
+
+def collect_metrics_spec(db: Database, project_id: uuid.UUID) -> RunSpec:
+    """A collector pass for one project, once the project is connected and working."""
+    from learning_loop.services.collector import check_collectable
+
+    pid = check_collectable(db, project_id)
+    return RunSpec(
+        JobName.COLLECT_METRICS,
+        pid,
+        tags={"project_id": str(pid), "learning_loop/platform": "youtube"},
     )
 
 

@@ -13,6 +13,7 @@ from learning_loop.db.models import Experiment, PlannedBatch, VideoJob, VideoRew
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.statuses import ExperimentStatus, GenerationMode, JobStatus, PlanStatus
+from learning_loop.services.connections import connection_view
 from learning_loop.services.projects import get_project
 from learning_loop.services.recipes import (
     RecipeStatsResult,
@@ -130,6 +131,7 @@ def project_stats(db: Database, project_id: uuid.UUID) -> StatsView:
             mean_reward_explore=by_mode.get(GenerationMode.EXPLORE.value),
             latest_reward_date=latest_date,
             best_recipe=recipe_view(best) if best else None,
+            connection=connection_view(session, pid),
         )
 
 

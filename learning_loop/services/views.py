@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from learning_loop.domain.statuses import (
+    ConnectionStatus,
     ExperimentStatus,
     ExploitScope,
     GenerationMode,
@@ -67,6 +68,21 @@ class SettingChangeView(View):
     new_value: Any
 
 
+class ConnectionView(BaseModel):
+    """A project's connection, without its secret: only where it leads and whether it works."""
+
+    platform: str
+    channel_id: str
+    channel_title: str
+    status: ConnectionStatus
+    problem: str | None
+    connected_at: dt.datetime
+    checked_at: dt.datetime | None
+    videos_polling: int = 0
+    videos_done: int = 0
+    videos_gone: int = 0
+
+
 class ProjectSettingsView(BaseModel):
     """Every setting of a project (`projects show`, `GET /admin/projects/{id}`) and its changes."""
 
@@ -90,6 +106,8 @@ class ProjectSettingsView(BaseModel):
     half_life_days: int | None = 180  # None: old evidence never fades
     exploit_scope: ExploitScope = ExploitScope.CATALOGUE
     changes: list[SettingChangeView] = []
+    # The project's connection to its platform (contract §12); null when not connected.
+    connection: ConnectionView | None = None
 
 
 class RecipeView(RecipeFields):
@@ -317,6 +335,8 @@ class StatsView(View):
     mean_reward_explore: float | None
     latest_reward_date: dt.date | None
     best_recipe: RecipeView | None
+    # The project's connection to its platform (contract §12), broken ones included.
+    connection: ConnectionView | None = None
 
 
 class PlanRequestView(View):

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from pydantic import SecretStr
 from sqlalchemy import select
 
 from learning_loop.db.engine import Database

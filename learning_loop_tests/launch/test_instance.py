@@ -47,10 +47,8 @@ def test_the_implicit_postgres_instance_is_deploy_postgres(monkeypatch):
     }  # psycopg2, as dagster-postgres needs
     assert ours["compute_logs"] == shipped["compute_logs"]
     assert ours["run_coordinator"]["class"] == shipped["run_coordinator"]["class"]
-    assert (
-        ours["run_coordinator"]["config"]["dequeue_interval_seconds"]
-        == shipped["run_coordinator"]["config"]["dequeue_interval_seconds"]
-    )
+    for key in ("dequeue_interval_seconds", "tag_concurrency_limits"):
+        assert ours["run_coordinator"]["config"][key] == shipped["run_coordinator"]["config"][key]
 
 
 @pytest.mark.parametrize(
