@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from api.deps import ADMIN_PREFIX, AdminDep
 from api.errors import responses
 from api.routes import (
+    collector,
     experiments,
     metrics,
     plan_requests,
@@ -43,6 +44,7 @@ def admin_router() -> APIRouter:
         plan_requests,
         report,
         runs,
+        collector,
     ):
         router.include_router(module.router)
     return router

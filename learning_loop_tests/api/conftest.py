@@ -38,8 +38,9 @@ class FakeRuns:
     """Stands in for the Dagster launcher: records submissions and does the stats run's work
     in process, so the loop can be followed end to end without a daemon."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, settings: Settings | None = None) -> None:
         self.db = db
+        self.settings = settings
         self.calls: list[RunSpec] = []
 
     def submit(self, spec: RunSpec) -> RunInfo:
@@ -47,6 +48,11 @@ class FakeRuns:
             from learning_loop.services.video_plans import make_video_plans
 
             make_video_plans(self.db, spec.project_id, spec.job_ids)
+        elif spec.job is JobName.COLLECT_METRICS:  # a collector pass, done here
+            from learning_loop.services.collector import collect_metrics
+
+            assert self.settings is not None
+            collect_metrics(self.db, self.settings, [spec.project_id])
         else:
             assert spec.job is JobName.UPDATE_RECIPE_STATS and spec.partition_key is not None
             day = dt.date.fromisoformat(spec.partition_key)
@@ -79,8 +85,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def fake_runs(db: Database) -> FakeRuns:
-    return FakeRuns(db)
+def fake_runs(db: Database, settings: Settings) -> FakeRuns:
+    return FakeRuns(db, settings)
 
 
 @pytest.fixture

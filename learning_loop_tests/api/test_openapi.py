@@ -25,6 +25,10 @@ ROUTES = {
     ("get", "/plan-requests/{request_id}"),
     ("get", "/report"),
     ("get", "/runs/{run_id}"),
+    ("put", "/projects/{project_id}/youtube"),
+    ("delete", "/projects/{project_id}/youtube"),
+    ("post", "/collect-metrics"),
+    ("get", "/metrics"),
 }
 HTML_ROUTES = {"/report"}
 

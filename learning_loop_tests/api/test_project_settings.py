@@ -44,6 +44,7 @@ async def test_create_with_settings_get_and_patch(client):
     assert doc == {
         "id": pid,
         "name": "custom",
+        "connection": None,
         **CUSTOM,
         "auto_plan": False,
         "auto_plan_count": 5,
