@@ -67,6 +67,7 @@ bench: setup
 	$(PY) -m bench.cli_start
 	$(PY) -m bench.onboarding
 	$(PY) -m bench.video_plans
+	$(PY) -m bench.collector
 	$(PY) bench/api/bench_api.py
 	$(PY) bench/api/bench_api.py --case large
 
@@ -82,6 +83,7 @@ bench-quick: setup
 	$(PY) -m bench.cli_start --quick
 	$(PY) -m bench.onboarding --quick
 	$(PY) -m bench.video_plans --quick
+	$(PY) -m bench.collector --quick
 	$(PY) bench/api/bench_api.py --quick
 	$(PY) bench/api/bench_api.py --quick --case large --videos 600
 
