@@ -234,3 +234,33 @@ def test_the_marks_rule() -> None:
     assert q.views_6h is None and q.marks_missed == 2  # 6 h and 24 h marks, both late
     assert marks.fair_shares({"a": 2, "b": 8}, 5) == {"a": 2, "b": 3}
     assert marks.fair_shares({"a": 4, "b": 4, "c": 4}, 4) == {"a": 2, "b": 1, "c": 1}
+
+
+def test_an_expired_access_token_is_made_again_once(
+    db: Database, settings: Settings, google: FakeGoogle
+) -> None:
+    pid = project(db)
+    ids = _published(db, pid, [dt.timedelta(hours=2)] * 2)
+    google.videos = {v: FakeVideo(views=3) for v in ids}
+    collector.connect_youtube(db, settings, pid, google.credential())
+    google.faults["videos"] = [("unauthorized",)]  # the token expired between two calls
+    tokens_before = len(google.calls("token"))
+    out = collector.collect_metrics(db, settings, clock=Clock(NOW))
+    assert out.videos_polled == 2 and out.errors == [] and out.broken == []
+    assert len(google.calls("token")) - tokens_before == 2  # the first token, then one more
+
+
+def test_a_platform_that_does_not_answer_in_time_loses_nothing(
+    db: Database, settings: Settings, google: FakeGoogle
+) -> None:
+    pid = project(db)
+    ids = _published(db, pid, [dt.timedelta(hours=2)] * 3)
+    google.videos = {v: FakeVideo(views=3) for v in ids}
+    collector.connect_youtube(db, settings, pid, google.credential())
+    slow = settings.model_copy(update={"collector_timeout_s": 0.3, "collector_max_attempts": 2})
+    google.faults["videos"] = [("hang", 1.0)] * 2
+    out = collector.collect_metrics(db, slow, clock=Clock(NOW))
+    assert out.videos_polled == 0 and any("did not answer within 0.3 s" in e for e in out.errors)
+    assert _snapshots(db, pid) == []
+    again = collector.collect_metrics(db, slow, clock=Clock(NOW))
+    assert again.videos_polled == 3 and again.snapshots_written == 3
