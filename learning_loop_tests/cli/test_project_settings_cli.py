@@ -71,6 +71,7 @@ def test_create_with_every_setting_then_show(cli):
         "half_life_days": None,
         "exploit_scope": "made",
         "changes": [],
+        "connection": None,
     }
     text = cli("projects", "show", "--project", pid)
     assert text.code == 0, text.err

@@ -79,6 +79,7 @@ def test_dagster_dev_serves_the_loop_and_runs_the_sensor(dagster_dev):
         "recipe_stats",
         "experiment_verdicts",
         "video_plans",
+        "collected_metrics",
     }
     assert assets["recipe_stats"]["dependencyKeys"] == [{"path": ["video_rewards"]}]
     repos = graphql(
@@ -96,12 +97,14 @@ def test_dagster_dev_serves_the_loop_and_runs_the_sensor(dagster_dev):
         "daily_experiment_evaluation",
         "nightly_auto_plan",
         "video_plans_schedule",
+        "collect_metrics_schedule",
     }
     assert {
         "update_recipe_stats",
         "evaluate_experiments",
         "plan_next_batch",
         "make_video_plans",
+        "collect_metrics",
     } <= {j["name"] for j in repo["jobs"]}
 
     pid = create_project(db, "dev", ProjectSettings(planner_backend=PlannerBackend.OPENAI)).id

@@ -15,12 +15,14 @@ def test_definitions_hold_the_whole_loop():
         "recipe_stats",
         "experiment_verdicts",
         "video_plans",
+        "collected_metrics",
     }
     for name in (
         "update_recipe_stats",
         "evaluate_experiments",
         "plan_next_batch",
         "make_video_plans",
+        "collect_metrics",
     ):
         assert defs.resolve_job_def(name).name == name
     for name in (
@@ -28,6 +30,7 @@ def test_definitions_hold_the_whole_loop():
         "daily_experiment_evaluation",
         "nightly_auto_plan",
         "video_plans_schedule",
+        "collect_metrics_schedule",
     ):
         assert defs.resolve_schedule_def(name).name == name
     assert defs.resolve_sensor_def("plan_requests_sensor").job_name == "plan_next_batch"

@@ -141,8 +141,8 @@ def downgrade() -> None:
     # Snapshots that are not complete cannot go back to NOT NULL columns.
     op.execute("DELETE FROM metric_snapshots WHERE views_6h IS NULL OR avg_view_duration_s IS NULL")
     if op.get_bind().dialect.name == "postgresql":
-        op.drop_constraint("ck_metric_snapshots_views_6h_basis", "metric_snapshots")
-        op.drop_constraint("ck_metric_snapshots_source", "metric_snapshots")
+        op.drop_constraint(op.f("ck_metric_snapshots_views_6h_basis"), "metric_snapshots")
+        op.drop_constraint(op.f("ck_metric_snapshots_source"), "metric_snapshots")
         op.alter_column("metric_snapshots", "avg_view_duration_s", nullable=False)
         op.alter_column("metric_snapshots", "views_6h", nullable=False)
         op.drop_column("metric_snapshots", "views_6h_basis")
@@ -155,8 +155,8 @@ def downgrade() -> None:
             warnings.filterwarnings(
                 "ignore", message="Skipped unsupported reflection of expression-based index"
             )
-            batch_op.drop_constraint("ck_metric_snapshots_views_6h_basis", type_="check")
-            batch_op.drop_constraint("ck_metric_snapshots_source", type_="check")
+            batch_op.drop_constraint(op.f("ck_metric_snapshots_views_6h_basis"), type_="check")
+            batch_op.drop_constraint(op.f("ck_metric_snapshots_source"), type_="check")
             batch_op.alter_column("avg_view_duration_s", existing_type=sa.Float(), nullable=False)
             batch_op.alter_column("views_6h", existing_type=sa.BigInteger(), nullable=False)
             batch_op.drop_column("views_6h_basis")
