@@ -340,7 +340,9 @@ def _connected(
     return list(session.scalars(query.order_by(PlatformConnection.project_id)))
 
 
-def _due_counts(session: Session, project_ids: list[uuid.UUID], now: dt.datetime) -> dict:
+def _due_counts(
+    session: Session, project_ids: list[uuid.UUID], now: dt.datetime
+) -> dict[uuid.UUID, int]:
     rows = session.execute(
         select(CollectedVideo.project_id, func.count(), func.min(CollectedVideo.due_at))
         .where(
@@ -351,7 +353,7 @@ def _due_counts(session: Session, project_ids: list[uuid.UUID], now: dt.datetime
         .group_by(CollectedVideo.project_id)
         .order_by(func.min(CollectedVideo.due_at))
     ).all()
-    return {pid: count for pid, count, _ in rows}
+    return {pid: int(count) for pid, count, _ in rows}
 
 
 def _claim(db: Database, project_id: uuid.UUID, now: dt.datetime, limit: int) -> list[_Due]:
@@ -501,7 +503,12 @@ def _collect_project(
 ) -> _ProjectPass:
     pid = connection.project_id
     out = _ProjectPass(pid, calls)
-    client = factory(box.open(connection.credential), settings)
+    try:
+        secret = box.open(connection.credential)
+    except InvalidInput as exc:  # the deployment's key changed: nothing to call with
+        out.errors.append(f"project {pid}: {exc.message}")
+        return out
+    client = factory(secret, settings)
     try:
         claimed = _claim(db, pid, now, calls * client.max_ids)
         batches = [claimed[i : i + client.max_ids] for i in range(0, len(claimed), client.max_ids)]
@@ -581,7 +588,7 @@ def collect_metrics(
         result.seconds = time.perf_counter() - started
         return result
     box = SecretBox(settings)
-    per_call = 50  # every platform so far takes 50 ids per statistics call
+    per_call = YouTube.max_ids
     needs = {str(pid): math.ceil(n / per_call) for pid, n in due.items()}
     day = quota_day(now)
     granted = _reserve(db, day, sum(needs.values()), settings.youtube_daily_quota)

@@ -18,12 +18,14 @@ def connection_view(session: Session, project_id: uuid.UUID) -> ConnectionView |
     row = session.get(PlatformConnection, (project_id, PLATFORM))
     if row is None:
         return None
-    counts = dict(
+    counts: dict[str, int] = dict(
         session.execute(
             select(CollectedVideo.state, func.count())
             .where(CollectedVideo.project_id == project_id)
             .group_by(CollectedVideo.state)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     return ConnectionView(
         platform=row.platform,
