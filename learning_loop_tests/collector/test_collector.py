@@ -264,3 +264,24 @@ def test_a_platform_that_does_not_answer_in_time_loses_nothing(
     assert _snapshots(db, pid) == []
     again = collector.collect_metrics(db, slow, clock=Clock(NOW))
     assert again.videos_polled == 3 and again.snapshots_written == 3
+
+
+def test_the_reward_reads_complete_snapshots_only(
+    db: Database, settings: Settings, google: FakeGoogle
+) -> None:
+    from learning_loop.services.stats import update_stats
+
+    pid = project(db)
+    ready, waiting = _published(db, pid, [dt.timedelta(hours=6, minutes=5)] * 2)
+    google.videos = {
+        ready: FakeVideo(views=500, likes=20, comments=2, average_view_duration=25),
+        waiting: FakeVideo(views=300, likes=5, comments=1),
+    }
+    collector.connect_youtube(db, settings, pid, google.credential())
+    collector.collect_metrics(db, settings, clock=Clock(NOW))
+    # The waiting video has views at 6 h but no duration yet: it is not in the window.
+    assert update_stats(db, pid, NOW.date()).rewards.videos_rewarded == 1
+    google.videos[waiting].average_view_duration = 18
+    later = NOW + dt.timedelta(hours=18)  # the 24 h mark
+    collector.collect_metrics(db, settings, clock=Clock(later))
+    assert update_stats(db, pid, later.date()).rewards.videos_rewarded == 2
