@@ -1,5 +1,6 @@
 """The product database as a Dagster resource (its URL is resolved when a run starts)."""
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,15 +24,47 @@ def shared_database(settings: Settings) -> Database:
     return _OPEN[url]
 
 
+# The settings of the launchers of this process, by key. An in-process run (`DagsterRuns.run`)
+# names its launcher's settings by key, never by value: Dagster stores a resource's values in
+# the job's snapshot, where anyone reaching the UI could read them, and a database URL may hold
+# a password (contract §12, "Where the secret lives").
+_LAUNCHER_SETTINGS: dict[str, Settings] = {}
+
+
+def register_settings(settings: Settings) -> str:
+    """A key that names `settings` to the runs this process executes."""
+    key = uuid.uuid4().hex
+    _LAUNCHER_SETTINGS[key] = settings
+    return key
+
+
+def forget_settings(key: str) -> None:
+    _LAUNCHER_SETTINGS.pop(key, None)
+
+
 class LearningLoopDatabase(ConfigurableResource):  # type: ignore[type-arg]
-    """The product tables. Empty fields fall back to the environment (contract §9) at run time."""
+    """The product tables. Empty fields fall back to the environment (contract §9) at run time.
+
+    `settings_key` names the settings of the launcher that runs a job in its own process
+    (`register_settings`); `database_url` and `home` are for tests and benchmarks, whose URLs
+    hold no secret.
+    """
 
     database_url: str | None = None
     home: str | None = None
+    settings_key: str | None = None
 
     _db: Database | None = PrivateAttr(default=None)
 
     def settings(self) -> Settings:
+        if self.settings_key is not None:
+            found = _LAUNCHER_SETTINGS.get(self.settings_key)
+            if found is None:
+                raise RuntimeError(
+                    "this run was started in-process by a launcher of another process; "
+                    "run it again from the CLI or the UI"
+                )
+            return found
         base = load_settings()
         updates: dict[str, object] = {}
         if self.database_url:

@@ -15,7 +15,6 @@ import shlex
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from learning_loop.errors import InvalidInput, NotFound
@@ -66,6 +65,7 @@ class DagsterRuns:
         self._instance: DagsterInstance | None = None
         self._location: CodeLocation | None = None
         self._lock = threading.Lock()
+        self._settings_key: str | None = None
 
     # -- the instance and the code location, opened on first use -----------------------------
 
@@ -92,7 +92,12 @@ class DagsterRuns:
             return self._location
 
     def close(self) -> None:
+        from learning_loop.defs.resources import forget_settings
+
         with self._lock:
+            if self._settings_key is not None:
+                forget_settings(self._settings_key)
+                self._settings_key = None
             if self._location is not None:
                 self._location.cleanup()
                 self._location = None
@@ -104,11 +109,14 @@ class DagsterRuns:
 
     def run(self, spec: RunSpec) -> RunInfo:
         from learning_loop.defs import defs
-        from learning_loop.defs.resources import LearningLoopDatabase
+        from learning_loop.defs.resources import LearningLoopDatabase, register_settings
         from learning_loop.defs.run_config import run_config_for
 
         job = defs.resolve_job_def(spec.job.value)
         instance = self.instance()
+        with self._lock:
+            if self._settings_key is None:
+                self._settings_key = register_settings(self.settings)
         run_config = run_config_for(spec)
         # The run's full log is in the instance (and the UI); a terminal gets our summary.
         run_config.loggers = {"console": {"config": {"log_level": "CRITICAL"}}}
@@ -119,12 +127,8 @@ class DagsterRuns:
             tags=spec.tags,
             run_id=spec.run_id,
             raise_on_error=False,
-            resources={
-                "learning_loop_db": LearningLoopDatabase(
-                    database_url=self.settings.database_url,
-                    home=str(Path(self.settings.home).resolve()),
-                )
-            },
+            # The settings by key, never the URL itself (see `register_settings`).
+            resources={"learning_loop_db": LearningLoopDatabase(settings_key=self._settings_key)},
         )
         run = instance.get_run_by_id(result.run_id)
         return RunInfo(
