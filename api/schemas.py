@@ -11,7 +11,15 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+)
 
 from learning_loop.domain.recipe import InvalidRecipe, Recipe
 from learning_loop.domain.rewards import RewardWeights
@@ -159,7 +167,7 @@ class ProjectCreate(SettingsBody):
 class ProjectPatch(SettingsBody):
     add_presets: list[Text] | None = Field(default=None, description="Presets to add")
     remove_presets: list[Text] | None = Field(default=None, description="Presets to remove")
-    auto_plan: bool | None = None
+    auto_plan: StrictBool | None = None
     auto_plan_count: StrictInt | None = Field(default=None, description="1..100")
     topic_backlog: list[Text] | None = Field(default=None, description="Replaces the backlog")
 

@@ -30,3 +30,20 @@ def evaluation_date_error(day: dt.date, today: dt.date | None = None) -> str | N
         f"{day.isoformat()} is outside the evaluation dates "
         f"{EARLIEST_EVALUATION_DATE.isoformat()} through {latest.isoformat()} (tomorrow, UTC)"
     )
+
+
+# The timestamps a row may carry (a video's publication, a snapshot's capture): none before
+# 2005 (the year YouTube began) and none after tomorrow (UTC), like the evaluation dates.
+EARLIEST_TIMESTAMP = dt.datetime(2005, 1, 1, tzinfo=dt.UTC)
+
+
+def timestamp_error(moment: dt.datetime, key: str, today: dt.date | None = None) -> str | None:
+    """Why an aware timestamp is refused, in one line; None when it is accepted."""
+    latest = latest_evaluation_date(today)
+    end = dt.datetime.combine(latest + dt.timedelta(days=1), dt.time(), dt.UTC)
+    if EARLIEST_TIMESTAMP <= moment < end:
+        return None
+    return (
+        f"{key} {moment.isoformat()} is outside the accepted times "
+        f"{EARLIEST_TIMESTAMP.date().isoformat()} through {latest.isoformat()} (tomorrow, UTC)"
+    )

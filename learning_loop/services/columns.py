@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from typing import TypeVar
 
+from learning_loop.domain.dates import timestamp_error
 from learning_loop.domain.topics import InvalidTopic, topic_hash
 
 T = TypeVar("T")
@@ -81,8 +82,15 @@ def _utc_naive(cell: str) -> dt.datetime:
 
 
 def timestamp(cells: Sequence[str]) -> list[dt.datetime] | None:
-    """ISO 8601 timestamps as naive UTC (as stored); without an offset a timestamp is UTC."""
-    return _each(_utc_naive, cells)
+    """ISO 8601 timestamps as naive UTC (as stored); without an offset a timestamp is UTC.
+    None, for the row checks to name the line, when one is outside the accepted times."""
+    parsed = _each(_utc_naive, cells)
+    if not parsed:
+        return parsed
+    for moment in (min(parsed), max(parsed)):
+        if timestamp_error(moment.replace(tzinfo=dt.UTC), "") is not None:
+            return None
+    return parsed
 
 
 def topic_hashes(topics: Sequence[str]) -> list[str] | None:

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from learning_loop.domain.dates import timestamp_error
 from learning_loop.errors import InvalidFile, InvalidInput, RowError
 
 # Re-exported: the callers that read a small file whole.
@@ -126,11 +127,16 @@ def parse_timestamp(value: Any, key: str) -> dt.datetime:
         except ValueError:
             raise RowProblem(f"{key} is not an ISO 8601 timestamp: {value.strip()!r}") from None
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=dt.UTC)
-    try:
-        return parsed.astimezone(dt.UTC)
-    except OverflowError:
-        raise RowProblem(f"{key} is out of range: {value!r}") from None
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    else:
+        try:
+            parsed = parsed.astimezone(dt.UTC)
+        except OverflowError:
+            raise RowProblem(f"{key} is out of range: {value!r}") from None
+    problem = timestamp_error(parsed, key)
+    if problem is not None:
+        raise RowProblem(problem)
+    return parsed
 
 
 def timestamp_field(row: Mapping[str, Any], key: str) -> dt.datetime:

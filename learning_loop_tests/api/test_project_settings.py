@@ -140,3 +140,14 @@ async def test_import_of_an_unknown_preset_names_the_command(client):
     )
     assert answer.status_code == 422
     assert f"shorts-engine projects configure --project {pid} --add-preset Other_1" in answer.text
+
+
+async def test_a_boolean_must_be_a_json_boolean(client):
+    """Issue #30, finding 9: `"yes"` is not true."""
+    created = await client.post(f"{ADMIN}/projects", json={"name": "strict"})
+    pid = created.json()["id"]
+    for value in ("yes", "true", 1):
+        answer = await client.patch(f"{ADMIN}/projects/{pid}", json={"auto_plan": value})
+        assert answer.status_code == 422 and answer.json()["field"] == "auto_plan", value
+    shown = (await client.get(f"{ADMIN}/projects/{pid}")).json()
+    assert shown["auto_plan"] is False and shown["changes"] == []

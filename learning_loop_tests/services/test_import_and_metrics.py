@@ -244,3 +244,32 @@ def test_a_bulk_import_refreshes_the_planner_statistics(db):
             )
         # ANALYZE sets the row estimate; without it the emptied tables would still say 0 or -1.
         assert estimated == {"video_jobs": 1200, "metric_snapshots": 1200}
+
+
+def test_times_outside_the_accepted_range_are_row_errors(db, tmp_path):
+    """Issue #30, finding 9: no publication before 2005, no snapshot after tomorrow (UTC),
+    in rows and in the column checks of a CSV file alike."""
+    pid = project(db)
+    rows = [video_row(1), video_row(2, published_at="2004-12-31T23:59:59Z")]
+    with pytest.raises(InvalidFile) as info:
+        import_videos(db, pid, numbered(rows))
+    assert [e.line for e in info.value.errors] == [2]
+    assert "outside the accepted times" in info.value.errors[0].reason
+    import_videos(db, pid, numbered([video_row(1)]))
+    far = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+    snapshots = [metric_row("v1", T0 + dt.timedelta(days=2)), metric_row("v1", far)]
+    with pytest.raises(InvalidFile) as info:
+        ingest_metrics(db, pid, numbered(snapshots))
+    assert [e.line for e in info.value.errors] == [2]
+    path = tmp_path / "metrics.csv"
+    header = list(snapshots[0])
+    path.write_text(
+        ",".join(header)
+        + "\n"
+        + "\n".join(",".join(str(r[k]) for k in header) for r in snapshots)
+        + "\n"
+    )
+    with pytest.raises(InvalidFile) as info:
+        ingest_metrics(db, pid, read_rows(path, header))
+    assert [e.line for e in info.value.errors] == [3]  # the file's line, header first
+    assert count(db, MetricSnapshot) == 0
