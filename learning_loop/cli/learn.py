@@ -230,6 +230,8 @@ def run_status(
         print_json(info)
     else:
         typer.echo(f"run {info.run_id} {info.status}: {info.job_name}")
+        if info.error:
+            typer.echo(f"error: {info.error}")
 
 
 @app.command("videos")

@@ -623,6 +623,9 @@ class PlanRequest(Base):
     run_id: Mapped[str | None] = mapped_column(String(64))
     batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("planned_batches.id"))
     error: Mapped[str | None] = mapped_column(Text)
+    # Runs of the request that died before finishing it; it is retried while fewer than
+    # PLAN_REQUEST_MAX_ATTEMPTS (0013).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -21,7 +21,8 @@ from learning_loop.defs.jobs import (
     update_recipe_stats_job,
 )
 from learning_loop.defs.resources import LearningLoopDatabase
-from learning_loop.services.plan_requests import pending_plan_requests
+from learning_loop.launch.reaper import reap_dead_runs
+from learning_loop.services.plan_requests import pending_plan_requests, resume_dead_requests
 from learning_loop.services.projects import auto_plan_projects
 
 PLAN_SENSOR_INTERVAL_S = 10
@@ -89,13 +90,24 @@ def nightly_auto_plan(
 def plan_requests_sensor(
     context: SensorEvaluationContext, learning_loop_db: LearningLoopDatabase
 ) -> list[RunRequest] | SkipReason:
-    pending = pending_plan_requests(learning_loop_db.database())
+    db = learning_loop_db.database()
+    # Runs whose process died are failed first (this host's), and their requests go back to
+    # pending with the attempt counted (issue #30): a request's status never lies.
+    reap_dead_runs(context.instance)
+
+    def status_of(run_id: str) -> str | None:
+        run = context.instance.get_run_by_id(run_id)
+        return run.status.value if run is not None else None
+
+    resume_dead_requests(db, status_of)
+    pending = pending_plan_requests(db)
     if not pending:
         return SkipReason("no pending plan request")
-    # The run key is the request id: Dagster never starts a second run for the same key.
+    # The run key is the request id and its attempt: Dagster never starts a second run for
+    # the same key, and a request whose run died is retried under the next one.
     return [
         RunRequest(
-            run_key=str(r.id),
+            run_key=str(r.id) if not r.attempts else f"{r.id}:{r.attempts}",
             run_config=plan_run_config(PlanConfig(plan_request_id=str(r.id))),
             tags={
                 "plan_request_id": str(r.id),

@@ -42,6 +42,12 @@ QUEUED_RUN_COORDINATOR: dict[str, Any] = {
         "tag_concurrency_limits": PLATFORM_LIMITS,
     },
 }
+RUN_MONITORING: dict[str, Any] = {
+    "enabled": True,
+    "start_timeout_seconds": 180,
+    "poll_interval_seconds": 60,
+    "max_resume_run_attempts": 0,
+}
 EMBEDDED_DAGSTER_YAML = f"""\
 # Written by Learning Loop for the embedded default: SQLite storage in this folder.
 run_coordinator:
@@ -53,6 +59,12 @@ run_coordinator:
       - key: {PLATFORM_TAG}
         value: youtube
         limit: 1
+
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  poll_interval_seconds: 60
+  max_resume_run_attempts: 0
 
 telemetry:
   enabled: false
@@ -68,6 +80,7 @@ def postgres_instance_config(database_url: str) -> dict[str, Any]:
     return {
         "storage": {"postgres": {"postgres_url": _psycopg2_url(database_url)}},
         "run_coordinator": QUEUED_RUN_COORDINATOR,
+        "run_monitoring": RUN_MONITORING,
         "compute_logs": {
             "module": "dagster._core.storage.noop_compute_log_manager",
             "class": "NoOpComputeLogManager",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from learning_loop.errors import InvalidInput, NotFound
 from learning_loop.launch.instance import instance_kind, open_instance
+from learning_loop.launch.reaper import REAPED_TAG, owner_tags, reap_dead_runs
 from learning_loop.services.runs import RunInfo, RunSpec
 from learning_loop.settings import Settings
 
@@ -114,6 +115,7 @@ class DagsterRuns:
 
         job = defs.resolve_job_def(spec.job.value)
         instance = self.instance()
+        reap_dead_runs(instance)
         with self._lock:
             if self._settings_key is None:
                 self._settings_key = register_settings(self.settings)
@@ -124,7 +126,8 @@ class DagsterRuns:
             run_config=run_config,
             instance=instance,
             partition_key=spec.partition_key,
-            tags=spec.tags,
+            # This process owns the run: if it dies, the next command or the daemon reaps it.
+            tags={**spec.tags, **owner_tags()},
             run_id=spec.run_id,
             raise_on_error=False,
             # The settings by key, never the URL itself (see `register_settings`).
@@ -150,6 +153,7 @@ class DagsterRuns:
         from learning_loop.defs.run_config import run_config_for
 
         instance = self.instance()
+        reap_dead_runs(instance)  # a dead run's slot is free before this one queues
         if not isinstance(instance.run_coordinator, QueuedRunCoordinator):
             # Any other coordinator launches at once, which needs a code server we do not have.
             raise InvalidInput(
@@ -209,6 +213,7 @@ class DagsterRuns:
         )
 
     def status(self, run_id: str) -> RunInfo:
+        reap_dead_runs(self.instance())  # a run whose process died is not reported running
         run = self.instance().get_run_by_id(run_id)
         if run is None:
             raise NotFound(f"no run {run_id} in this Dagster instance", "run_id")
@@ -218,6 +223,7 @@ class DagsterRuns:
             status=run.status.value,
             partition_key=run.tags.get("dagster/partition"),
             success={"SUCCESS": True, "FAILURE": False, "CANCELED": False}.get(run.status.value),
+            error=run.tags.get(REAPED_TAG),
         )
 
     def daemon_note(self, waiting: str = "the run stays QUEUED") -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
@@ -109,9 +109,70 @@ def _view(session: Session, request: PlanRequest, with_jobs: bool = True) -> Pla
         status=PlanRequestStatus(request.status),
         run_id=request.run_id,
         batch_id=request.batch_id,
+        attempts=request.attempts or 0,
         error=request.error,
         created_at=request.created_at,
         updated_at=request.updated_at,
         batch=batch,
         jobs=jobs,
     )
+
+
+# A request whose run died is retried this many times in all, then failed for good.
+PLAN_REQUEST_MAX_ATTEMPTS = 3
+# A running request whose run the instance does not know yet may be about to start it.
+UNKNOWN_RUN_GRACE = dt.timedelta(minutes=10)
+ENDED = ("FAILURE", "CANCELED")
+
+
+def resume_dead_requests(
+    db: Database, run_status: Callable[[str], str | None], now: dt.datetime | None = None
+) -> list[uuid.UUID]:
+    """Put back to `pending` the running requests whose run ended without finishing them (it
+    was killed, or reaped: issue #30), counting the attempt; after PLAN_REQUEST_MAX_ATTEMPTS
+    such runs a request is `failed`. `run_status` is the run's Dagster status (None: no such
+    run). The requests moved."""
+    now = now or dt.datetime.now(dt.UTC)
+    moved: list[uuid.UUID] = []
+    with db.read() as session:
+        running = session.execute(
+            select(PlanRequest.id, PlanRequest.run_id, PlanRequest.attempts, PlanRequest.updated_at)
+            .where(PlanRequest.status == PlanRequestStatus.RUNNING.value)
+            .order_by(PlanRequest.updated_at)
+            .limit(1000)
+        ).all()
+    for request_id, run_id, attempts, updated_at in running:
+        status = run_status(run_id) if run_id else None
+        if status is None and now - updated_at < UNKNOWN_RUN_GRACE:
+            continue
+        if status is not None and status not in ENDED:
+            continue
+        attempts = (attempts or 0) + 1
+        again = attempts < PLAN_REQUEST_MAX_ATTEMPTS
+        what = (
+            f"its run {run_id} ended ({status or 'unknown to the instance'}) without finishing it"
+        )
+        values: dict[str, Any] = {
+            "status": (PlanRequestStatus.PENDING if again else PlanRequestStatus.FAILED).value,
+            "attempts": attempts,
+            "updated_at": now,
+            "error": f"{what}; retried (attempt {attempts + 1} of {PLAN_REQUEST_MAX_ATTEMPTS})"
+            if again
+            else f"{what}, {attempts} times; not retried",
+        }
+        with db.transaction() as session:
+            result = cast(
+                "CursorResult[Any]",
+                session.execute(
+                    update(PlanRequest)
+                    .where(
+                        PlanRequest.id == request_id,
+                        PlanRequest.status == PlanRequestStatus.RUNNING.value,
+                        PlanRequest.run_id.is_not_distinct_from(run_id),
+                    )
+                    .values(**values)
+                ),
+            )
+        if result.rowcount:
+            moved.append(request_id)
+    return moved

@@ -352,6 +352,7 @@ class PlanRequestView(View):
     error: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    attempts: int = 0  # runs of the request that died before finishing it
     batch: BatchView | None = None
     jobs: list[JobView] | None = None
     # Set when the request would wait: no Dagster daemon runs the plan sensor.

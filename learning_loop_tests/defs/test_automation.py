@@ -34,8 +34,10 @@ from learning_loop.services.video_jobs import list_videos
 from learning_loop_tests.factories import project
 
 
-def tick(resources):
-    return plan_requests_sensor.evaluate_tick(build_sensor_context(resources=resources))
+def tick(resources, instance=None):
+    with DagsterInstance.ephemeral() as own:
+        context = build_sensor_context(resources=resources, instance=instance or own)
+        return plan_requests_sensor.evaluate_tick(context)
 
 
 def run_requests(data):
@@ -241,3 +243,31 @@ def test_daily_stats_use_each_projects_own_window(db, resources):
         (30, 1),
         (30, 3),
     ]
+
+
+def test_a_request_whose_run_died_is_retried_then_failed(db, resources):
+    """Issue #30, finding 3: a request left `running` by a run that ended without finishing
+    it (killed, then reaped) goes back to pending with its attempt counted, and the sensor
+    hands it out again under a new run key; after three such runs it is failed."""
+    from learning_loop.domain.statuses import PlanRequestStatus
+    from learning_loop.services.plan_requests import (
+        PLAN_REQUEST_MAX_ATTEMPTS,
+        mark_plan_request,
+    )
+
+    pid = project(db)
+    request = create_plan_request(db, pid, 1, ["a"], seed=1)
+    job = defs.resolve_job_def("plan_next_batch")
+    with DagsterInstance.ephemeral() as instance:
+        for attempt in range(1, PLAN_REQUEST_MAX_ATTEMPTS + 1):
+            dead = instance.create_run_for_job(job_def=job)
+            instance.report_run_failed(dead, message="killed")
+            assert mark_plan_request(db, request.id, PlanRequestStatus.RUNNING, run_id=dead.run_id)
+            requests = run_requests(tick(resources, instance))
+            after = get_plan_request(db, request.id)
+            assert after.attempts == attempt
+            if attempt < PLAN_REQUEST_MAX_ATTEMPTS:
+                assert after.status == "pending" and "retried" in (after.error or "")
+                assert [r.run_key for r in requests] == [f"{request.id}:{attempt}"]
+            else:
+                assert after.status == "failed" and requests == []

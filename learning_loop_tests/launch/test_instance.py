@@ -10,6 +10,7 @@ import yaml
 from learning_loop.launch.instance import (
     EMBEDDED_DAGSTER_YAML,
     QUEUED_RUN_COORDINATOR,
+    RUN_MONITORING,
     instance_kind,
     open_instance,
     postgres_instance_config,
@@ -61,6 +62,8 @@ def test_every_shipped_instance_queues_runs(config):
     assert loaded["run_coordinator"]["class"] == QUEUED_RUN_COORDINATOR["class"]
     assert loaded["telemetry"] == {"enabled": False}
     assert yaml.safe_load(EMBEDDED_DAGSTER_YAML)["run_coordinator"] == QUEUED_RUN_COORDINATOR
+    assert loaded["run_monitoring"] == RUN_MONITORING
+    assert yaml.safe_load(EMBEDDED_DAGSTER_YAML)["run_monitoring"] == RUN_MONITORING
 
 
 def test_the_embedded_instance_lives_under_the_home(tmp_path: Path):
