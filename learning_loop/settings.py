@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -70,6 +70,26 @@ class Settings(BaseSettings):
         default=4, ge=1, le=32, alias="LEARNING_LOOP_COLLECTOR_CONCURRENCY"
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, url: str | None) -> str | None:
+        """SQLite or PostgreSQL; another URL is one line naming the variable (issue #30)."""
+        if not url:
+            return url
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(url).get_backend_name()
+        except ArgumentError:
+            raise ValueError("not a database URL (e.g. postgresql+psycopg2://...)") from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(
+                f"the {backend} database is not supported (use postgresql+psycopg2:// or "
+                "sqlite:///)"
+            )
+        return url
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -94,6 +114,8 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         variable = str(first["loc"][0]) if first["loc"] else "settings"
-        raise InvalidInput(
-            f"{variable}: {first['msg']} (got {first.get('input')!r})", variable
-        ) from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        # A URL may hold a password, a key or a token is a secret: never echoed.
+        secret = any(word in variable for word in ("URL", "KEY", "TOKEN"))
+        shown = "" if secret else f" (got {first.get('input')!r})"
+        raise InvalidInput(f"{variable}: {message}{shown}", variable) from None

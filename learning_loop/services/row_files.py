@@ -86,6 +86,11 @@ def row_chunks(
         yield chunk
 
 
+def short(text: str, limit: int = 80) -> str:
+    """A value quoted in a message, cut to `limit` characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class RowFile:
     """The rows of a file at `path`, in chunks of at most `chunk_rows`.
 
@@ -168,6 +173,12 @@ class RowFile:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
                 self.form_errors.append(RowError(line_no, f"not valid JSON ({exc.msg})"))
+                continue
+            except RecursionError:
+                self.form_errors.append(RowError(line_no, "not valid JSON (nested too deeply)"))
+                continue
+            except ValueError as exc:  # e.g. an integer of more digits than Python reads
+                self.form_errors.append(RowError(line_no, f"not valid JSON ({short(str(exc))})"))
                 continue
             if not isinstance(value, dict):
                 self.form_errors.append(RowError(line_no, "a JSONL line must be a JSON object"))

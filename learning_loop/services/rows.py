@@ -90,7 +90,7 @@ def int_field(row: Mapping[str, Any], key: str, minimum: int = 0) -> int:
         try:
             value = int(value.strip())
         except ValueError:
-            raise RowProblem(f"{key} must be a whole number, got {value.strip()!r}") from None
+            raise RowProblem(f"{key} must be a whole number, got {value.strip()[:40]!r}") from None
     if not isinstance(value, int):
         raise RowProblem(f"{key} must be a whole number")
     if value < minimum:
