@@ -109,7 +109,12 @@ class OpenAISettings(BaseSettings):
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("not an http(s) URL")
+            raise ValueError("must be an http(s) URL")
+        if parts.username is not None or parts.password is not None:
+            # It would travel in every request and land in error messages (issue #30).
+            raise ValueError(
+                "must not hold credentials (user:password@); set LEARNING_LOOP_LLM_API_KEY"
+            )
         return value.rstrip("/")
 
     @classmethod
@@ -140,7 +145,7 @@ def _describe(exc: ValidationError) -> str:
     if error["type"] == "missing" or (error["type"] == "string_type" and error["input"] is None):
         return f"the openai backend needs {var}{_HINTS.get(name, '')}"
     if name == "base_url":
-        return f"{var} must be an http(s) URL"
+        return f"{var} {str(error['msg']).removeprefix('Value error, ')}"
     field = OpenAISettings.model_fields[name]
     low = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
     high = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)

@@ -65,7 +65,7 @@ from learning_loop.domain.statuses import (
     Views6hBasis,
 )
 from learning_loop.errors import InvalidInput, NotFound, Unavailable
-from learning_loop.secrets import SecretBox
+from learning_loop.secrets import SecretBox, scrub
 from learning_loop.services.connections import connection_view
 from learning_loop.services.ingest import ingest_snapshots
 from learning_loop.services.projects import get_project
@@ -561,7 +561,7 @@ def _collect_project(
         if row is not None:
             if out.broken is not None:
                 row.status = ConnectionStatus.BROKEN.value
-                row.problem = out.broken
+                row.problem = scrub(out.broken)
             else:
                 row.checked_at = clock()
     return out
@@ -630,6 +630,7 @@ def collect_metrics(
         if p.broken is not None:
             result.broken.append(p.project_id)
             result.errors.append(broken_line(p.project_id, p.broken))
+    result.errors = [scrub(e) for e in result.errors]
     result.videos_deferred = result.videos_due - result.videos_polled - result.videos_gone
     result.seconds = time.perf_counter() - started
     return result

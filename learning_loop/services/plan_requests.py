@@ -14,6 +14,7 @@ from learning_loop.db.engine import Database
 from learning_loop.db.models import PlanRequest
 from learning_loop.domain.statuses import PlanRequestStatus
 from learning_loop.errors import NotFound
+from learning_loop.secrets import scrub
 from learning_loop.services.planning import check_request, existing_batch
 from learning_loop.services.projects import get_project
 from learning_loop.services.views import PlanRequestView
@@ -85,7 +86,7 @@ def mark_plan_request(
     if batch_id is not None:
         values["batch_id"] = batch_id
     if error is not None:
-        values["error"] = error[:2000]
+        values["error"] = scrub(error)[:2000]
     with db.transaction() as session:
         stmt = update(PlanRequest).where(PlanRequest.id == request_id).values(**values)
         if only_if is not None:

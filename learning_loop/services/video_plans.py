@@ -39,6 +39,7 @@ from learning_loop.domain.recipe import Recipe
 from learning_loop.domain.statuses import GenerationMode, JobStatus, PlanStatus
 from learning_loop.errors import Conflict, InvalidInput, NotFound
 from learning_loop.planner.stats import BackendStats
+from learning_loop.secrets import scrub
 from learning_loop.services.planning import untitled_idea
 from learning_loop.services.views import VideoView
 
@@ -83,7 +84,8 @@ class _Work:
 
 
 def one_line(text: str) -> str:
-    line = " ".join(str(text).split())
+    """An error as stored and shown: one line, no credential, at most ERROR_MAX characters."""
+    line = " ".join(scrub(str(text)).split())
     return line if len(line) <= ERROR_MAX else line[: ERROR_MAX - 1] + "…"
 
 

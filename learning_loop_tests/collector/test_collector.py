@@ -35,7 +35,7 @@ def google() -> Iterator[FakeGoogle]:
 def settings(google: FakeGoogle, tmp_path: Path) -> Settings:
     return Settings(
         LEARNING_LOOP_HOME=tmp_path,
-        LEARNING_LOOP_DATABASE_URL="unused://",
+        LEARNING_LOOP_DATABASE_URL="postgresql://unused/unused",
         LEARNING_LOOP_SECRET_KEY=Fernet.generate_key().decode(),
         LEARNING_LOOP_YOUTUBE_DATA_URL=google.data_url,
         LEARNING_LOOP_YOUTUBE_ANALYTICS_URL=google.analytics_url,

@@ -164,12 +164,21 @@ def test_an_unreachable_endpoint_is_a_clear_error() -> None:
     with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = FakeLLM(url=f"http://user:{API_KEY}@127.0.0.1:{port}/v1")
+    server = FakeLLM(url=f"http://127.0.0.1:{port}/v1")
     error = fails_with(
         make_planner(server, LEARNING_LOOP_LLM_HTTP_RETRIES="1"), PlannerBackendError
     )
     assert "could not be reached" in str(error)
     assert f"http://127.0.0.1:{port}/v1/chat/completions" in str(error)
+    assert API_KEY not in str(error)
+
+
+def test_a_base_url_holding_credentials_is_refused() -> None:
+    """Issue #30, finding 7: they would travel in every request and land in errors."""
+    server = FakeLLM(url=f"http://user:{API_KEY}@127.0.0.1:9/v1")
+    with pytest.raises(PlannerConfigError, match="must not hold credentials") as info:
+        make_planner(server)
+    assert API_KEY not in str(info.value)
 
 
 def test_settings_are_read_from_the_environment_at_construction(

@@ -245,3 +245,31 @@ def test_missing_endpoint_settings_leave_the_jobs_pending_with_the_reason(db, ll
     assert {(j.plan_status, j.plan_attempts) for j in jobs} == {("pending", 0)}
     assert all("LEARNING_LOOP_LLM_BASE_URL" in (j.plan_error or "") for j in jobs)
     assert llm.requests == []
+
+
+def test_a_credential_an_endpoint_echoes_is_never_stored(db, monkeypatch):
+    """Issue #30, finding 7: an endpoint that echoes the request's Authorization header (as
+    text or base64) leaves no credential in `plan_error`; a base URL holding credentials is
+    refused before any request."""
+    secret = "sk-echoed-secret-0123456789"
+    with fake_llm_settings(
+        monkeypatch, LLM_API_KEY=secret, LLM_HTTP_RETRIES="0", LLM_MAX_RETRIES="1"
+    ) as fake:
+        fake.script = [
+            ("status", 400, {"error": f"bad request; you sent Authorization: Bearer {secret}"})
+        ]
+        pid = openai_project(db)
+        plan_and_write(db, pid, 1, ["echo"], seed=1)
+        make_video_plans(db, pid, max_attempts=1)
+        (job,) = jobs_of(db, pid)
+        assert job.plan_status == "failed" and job.plan_error
+        assert secret not in job.plan_error and "[redacted]" in job.plan_error
+
+        monkeypatch.setenv("LEARNING_LOOP_LLM_BASE_URL", fake.url.replace("://", "://u:pw@"))
+        before = len(fake.requests)
+        plan_and_write(db, pid, 1, ["again"], seed=2)
+        make_video_plans(db, pid, max_attempts=1)
+        assert len(fake.requests) == before
+        errors = {j.plan_error for j in jobs_of(db, pid)}
+        assert any("must not hold credentials" in (e or "") for e in errors)
+        assert not any("pw" in (e or "").split("@")[0] for e in errors if "@" in (e or ""))
