@@ -22,6 +22,9 @@ from typing import IO, Any
 
 from learning_loop.errors import InvalidFile, InvalidInput, RowError
 
+# The longest line a file may hold: a row is far shorter; a file without line breaks is not
+# read whole into memory.
+MAX_LINE_CHARS = 1 << 20
 CHUNK_ROWS = 50_000
 BLOCK_BYTES = 1 << 20
 
@@ -134,17 +137,35 @@ class RowFile:
         """Lists of whole lines (with their ends), a block's worth at a time. Lines end at CR,
         LF or CRLF only (as `open(newline="")` reads them), whatever else a cell holds."""
         rest = first
+        done = 0  # lines yielded so far
         for block in blocks:
             rest += block
             # A CR that ends the text may be the first half of a CRLF: it waits for the next.
             end = len(rest) - 1 if rest.endswith("\r") else len(rest)
             cut = max(rest.rfind("\n", 0, end), rest.rfind("\r", 0, end))
             if cut < 0:
+                self._bounded(rest, done)
                 continue
-            yield io.StringIO(rest[: cut + 1], newline="").readlines()
+            part = io.StringIO(rest[: cut + 1], newline="").readlines()
+            if max(map(len, part)) > MAX_LINE_CHARS:  # one pass in C; the line found after
+                for i, line in enumerate(part):
+                    self._bounded(line, done + i)
+            done += len(part)
+            yield part
             rest = rest[cut + 1 :]
+            self._bounded(rest, done)
         if rest:
             yield io.StringIO(rest, newline="").readlines()
+
+    def _bounded(self, line: str, before: int) -> None:
+        """A line (or the start of one) longer than MAX_LINE_CHARS refuses the file: memory
+        stays bounded by the chunk size whatever the file's shape (issue #30)."""
+        if len(line) > MAX_LINE_CHARS:
+            raise InvalidInput(
+                f"{self.name}: line {before + 1} is longer than {MAX_LINE_CHARS:,} characters, "
+                "the limit of one row (is the file missing its line breaks?)",
+                "file",
+            )
 
     # Chunks ----------------------------------------------------------------------------
 

@@ -45,3 +45,16 @@ def test_an_unsupported_database_url_is_one_line_without_its_password(cli, monke
     line = _one_line(cli("projects", "list"))
     assert "LEARNING_LOOP_DATABASE_URL" in line and "mysql" in line
     assert "pw-not-shown" not in line
+
+
+def test_a_file_without_line_breaks_is_refused_without_reading_it_whole(cli, tmp_path):
+    """Issue #30, finding 5: one row may not be longer than the limit; the file is refused
+    in one line naming the line, after reading about the limit, not the whole file."""
+    from learning_loop.services.row_files import MAX_LINE_CHARS
+
+    pid = cli("projects", "create", "--name", "long").out.strip()
+    path = tmp_path / "no_breaks.csv"
+    header = "external_id,captured_at,views,views_6h,avg_view_duration_s,likes,comments\n"
+    path.write_text(header + "v1," * (MAX_LINE_CHARS // 2))
+    line = _one_line(cli("learn", "ingest-metrics", "--project", pid, "--file", path))
+    assert "line 2 is longer than" in line and "the limit of one row" in line
