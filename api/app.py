@@ -20,6 +20,7 @@ from api.errors import install_error_handlers
 from api.middleware import AdminGuard, BodyLimit, ErrorShield
 from api.routes import admin_router
 from api.routes.health import router as health_router
+from api.server import BoundedHttpToolsProtocol
 from learning_loop.launch import DagsterRuns
 from learning_loop.services.runs import RunLauncher
 from learning_loop.settings import Settings, load_settings
@@ -52,6 +53,8 @@ def create_app(
     if len(token) < MIN_TOKEN_LENGTH:
         log.warning("the admin token is shorter than %d characters", MIN_TOKEN_LENGTH)
     holder = DatabaseHolder(settings)
+    # The server's protocol (api.server) reads its bound from here, in every worker process.
+    BoundedHttpToolsProtocol.head_timeout_s = settings.api_head_timeout_s
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

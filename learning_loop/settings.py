@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     api_read_threads: int | None = Field(
         default=None, ge=0, le=64, alias="LEARNING_LOOP_API_READ_THREADS"
     )
+    # Seconds a client may take to send a request's head (issue #30: slow clients).
+    api_head_timeout_s: float = Field(
+        default=10.0, gt=0, le=600, alias="LEARNING_LOOP_API_HEAD_TIMEOUT_S"
+    )
     # Days of full daily reward history kept (contract §3, "Reward history").
     reward_history_days: int = Field(
         default=7, ge=1, le=3650, alias="LEARNING_LOOP_REWARD_HISTORY_DAYS"

@@ -40,6 +40,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.server import BoundedHttpToolsProtocol
     from learning_loop.settings import load_settings
 
     settings = load_settings()
@@ -65,6 +66,8 @@ def serve(
         log_config=log_config(),
         server_header=False,
         proxy_headers=False,
+        http=BoundedHttpToolsProtocol,  # the request head bounded in size and time
+        timeout_keep_alive=5,
     )
 
 

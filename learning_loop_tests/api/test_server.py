@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -155,3 +156,57 @@ def test_dev_flag_prints_a_generated_token_once(tmp_path):
         server.stop()
     out, err = server.logs()
     assert out.count(token) == 1 and token not in err
+
+
+def _raw(port: int, data: bytes, wait: float = 5.0) -> bytes:
+    """Send `data` and read what the server answers before it closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as sock:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(data)  # the server may refuse before reading it all
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except (ConnectionResetError, TimeoutError):
+            pass
+    return b"".join(chunks)
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_the_request_head_is_bounded_in_size_and_time(tmp_path):
+    """Issue #30, finding 4: an oversized head is a 431, too many headers a 431, a head sent
+    too slowly (slowloris) a 408; the server's memory stays flat under oversized heads."""
+    server = Server(
+        tmp_path,
+        {
+            "LEARNING_LOOP_ADMIN_TOKEN": TOKEN,
+            "LEARNING_LOOP_HOME": str(tmp_path / "home"),
+            "LEARNING_LOOP_API_HEAD_TIMEOUT_S": "1",
+        },
+    )
+    try:
+        server.wait_ready()
+        before = _rss_kb(server.proc.pid)
+        huge = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (20 << 20) + b"\r\n\r\n"
+        for _ in range(4):
+            answer = _raw(server.port, huge)
+            assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+        many = b"GET /health HTTP/1.1\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(200))
+        assert _raw(server.port, many + b"\r\n").startswith(b"HTTP/1.1 431")
+        assert _rss_kb(server.proc.pid) - before < 50_000  # under 50 MB after 80 MB sent
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # and never the end
+            answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert time.monotonic() - started < 5
+        # A well-formed request is still served.
+        assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200
+    finally:
+        server.stop()
