@@ -3,6 +3,7 @@ line, the API into a 4xx. Below every layer, so any module may raise them."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -55,3 +56,30 @@ class InvalidFile(InvalidInput):
             field,
         )
         self.errors = errors
+
+
+# What a credential looks like in free text: an Authorization value, a URL's user part, a
+# key-like parameter or field, and the shapes of the providers' keys and tokens.
+_REDACTED = "[redacted]"
+_PATTERNS = (
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"), rf"\1 {_REDACTED}"),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]*:[^/\s@]*@"), rf"\1{_REDACTED}@"),
+    (
+        re.compile(
+            r"(?i)((?:api[-_]?key|access[-_]?token|refresh[-_]?token|client[-_]?secret|"
+            r"password|secret|authorization|token)[\"']?\s*[:=]\s*[\"']?)[^\"'\s&,;}]{4,}"
+        ),
+        rf"\1{_REDACTED}",
+    ),
+    (re.compile(r"\bsk-[A-Za-z0-9_-]{12,}"), _REDACTED),
+    (re.compile(r"\bya29\.[A-Za-z0-9._-]+"), _REDACTED),
+    (re.compile(r"\b1//[A-Za-z0-9_-]{16,}"), _REDACTED),
+)
+
+
+def scrub(text: str) -> str:
+    """`text` with anything that looks like a credential replaced by "[redacted]": for error
+    messages that are stored or shown (issue #30: an endpoint may echo what it was sent)."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text

@@ -15,7 +15,7 @@ from learning_loop.cli import db as db_cli
 from learning_loop.cli.demo import demo, sample
 from learning_loop.cli.output import error_line
 from learning_loop.cli.simulate import simulate
-from learning_loop.errors import LearningLoopError
+from learning_loop.errors import LearningLoopError, scrub
 
 if TYPE_CHECKING:
     from sqlalchemy.exc import SQLAlchemyError
@@ -37,9 +37,14 @@ app.command("simulate")(simulate)
 
 
 def _database_error(exc: SQLAlchemyError) -> str:
+    if getattr(exc, "connection_invalidated", False):
+        return (
+            "database error: the connection to the database was lost; the command's "
+            "transaction was rolled back, nothing of it was written: run it again"
+        )
     # The driver's text can quote the URL; keep only its first line and no credentials.
     first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-    return f"database error: {first}"
+    return f"database error: {scrub(first)}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -28,6 +30,8 @@ from sqlalchemy import (
     literal_column,
     text,
 )
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 _STAGES = MetaData()
@@ -94,6 +98,48 @@ def _copy_column(values: Sequence[Any]) -> list[str]:
     return list(map(str, values))  # whole numbers
 
 
+_QUIET = threading.Lock()
+_quiet: list[Any] = []  # the stderr to put back, while some COPY runs
+
+
+@contextmanager
+def _driver_prints_nothing() -> Iterator[None]:
+    """When a COPY's connection is lost, psycopg2 prints the error's chain on stderr itself
+    (`PyErr_Print`, from its C code) before raising it: a CLI user would see 8 lines of
+    traceback above the one line the CLI prints. While a COPY runs, `sys.stderr` is a sink.
+    Logging handlers keep the stream they were made with, so no log line is lost; nested and
+    concurrent COPYs share one swap."""
+    with _QUIET:
+        if not _quiet:
+            _quiet.append(sys.stderr)
+            sys.stderr = io.StringIO()
+        _quiet.append(None)
+    try:
+        yield
+    finally:
+        with _QUIET:
+            _quiet.pop()
+            if len(_quiet) == 1:
+                sys.stderr = _quiet.pop()
+
+
+@contextmanager
+def _driver_errors(conn: Connection, statement: str) -> Iterator[None]:
+    """The driver's errors of a raw cursor as SQLAlchemy's (as if SQLAlchemy had run the
+    statement): a connection lost mid-COPY is then the database being unavailable (a 503, one
+    CLI line), and the lost connection is dropped from the pool, not handed out again."""
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as exc:
+        lost = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            statement, None, exc, dbapi.Error, connection_invalidated=lost, dialect=conn.dialect
+        ) from exc
+
+
 def load(
     session: Session, table: Table, lines: Sequence[int], columns: Sequence[Sequence[Any]]
 ) -> None:
@@ -106,13 +152,13 @@ def load(
     if conn.dialect.name == "postgresql":
         cells = [list(map(str, lines)), *(_copy_column(c) for c in columns)]
         body = "\n".join(map("\t".join, zip(*cells, strict=True))) + "\n"
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.copy_expert(
-                f"COPY {table.name} ({', '.join(names)}) FROM STDIN", io.StringIO(body), 1 << 20
-            )
-        finally:
-            cursor.close()
+        statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+        with _driver_errors(conn, statement), _driver_prints_nothing():
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.copy_expert(statement, io.StringIO(body), 1 << 20)
+            finally:
+                cursor.close()
         return
     dialect = conn.dialect
     processors = [
@@ -123,14 +169,13 @@ def load(
         for p, values in zip(processors, columns, strict=True)
     ]
     marks = ", ".join("?" * len(names))
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(
-            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})",
-            list(zip(lines, *prepared, strict=True)),
-        )
-    finally:
-        cursor.close()
+    statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+    with _driver_errors(conn, statement):
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(statement, list(zip(lines, *prepared, strict=True)))
+        finally:
+            cursor.close()
 
 
 def ordered_uuid(dialect: str, millis: int, counter: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -64,8 +64,8 @@ from learning_loop.domain.statuses import (
     SnapshotSource,
     Views6hBasis,
 )
-from learning_loop.errors import InvalidInput, NotFound, Unavailable
-from learning_loop.secrets import SecretBox, scrub
+from learning_loop.errors import InvalidInput, NotFound, Unavailable, scrub
+from learning_loop.secrets import SecretBox
 from learning_loop.services.connections import connection_view
 from learning_loop.services.ingest import ingest_snapshots
 from learning_loop.services.projects import get_project

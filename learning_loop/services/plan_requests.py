@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 from learning_loop.db.engine import Database
 from learning_loop.db.models import PlanRequest
 from learning_loop.domain.statuses import PlanRequestStatus
-from learning_loop.errors import NotFound
-from learning_loop.secrets import scrub
+from learning_loop.errors import NotFound, scrub
 from learning_loop.services.planning import check_request, existing_batch
 from learning_loop.services.projects import get_project
 from learning_loop.services.views import PlanRequestView

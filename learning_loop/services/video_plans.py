@@ -37,9 +37,8 @@ from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.queries import recipe_of
 from learning_loop.domain.recipe import Recipe
 from learning_loop.domain.statuses import GenerationMode, JobStatus, PlanStatus
-from learning_loop.errors import Conflict, InvalidInput, NotFound
+from learning_loop.errors import Conflict, InvalidInput, NotFound, scrub
 from learning_loop.planner.stats import BackendStats
-from learning_loop.secrets import scrub
 from learning_loop.services.planning import untitled_idea
 from learning_loop.services.views import VideoView
 
