@@ -10,7 +10,9 @@ import json
 import logging
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.utils import ClientDisconnected
 
 from api.deps import check_bearer
 
@@ -28,6 +30,11 @@ async def send_json(
     raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": payload})
+
+
+# What a request meets when its client has gone: starlette's while reading the body, uvicorn's
+# (an OSError) while sending the answer.
+_DISCONNECTED: tuple[type[BaseException], ...] = (ClientDisconnect, ClientDisconnected)
 
 
 class ErrorShield:
@@ -54,6 +61,9 @@ class ErrorShield:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except _DISCONNECTED:
+            # The client went away (issue #30): nothing to answer, nothing went wrong here.
+            log.info("client disconnected during %s %s", scope["method"], scope["path"])
         except Exception as exc:
             log.error(
                 "internal error (%s) on %s %s", type(exc).__name__, scope["method"], scope["path"]

@@ -156,3 +156,45 @@ async def test_the_reads_connections_cannot_write(app, client, db):
         reads.db.read() as session,
     ):
         session.execute(text("CREATE TABLE written_by_a_read (id int)"))
+
+
+async def test_a_client_that_disconnects_is_not_an_internal_error(app, world, caplog):
+    """Issue #30, finding 6: a client gone before its body arrived is logged at INFO, not as
+    an internal error, and nothing is answered."""
+    import logging
+
+    from learning_loop_tests.api.conftest import ADMIN, TOKEN
+
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"{ADMIN}/metrics",
+        "raw_path": f"{ADMIN}/metrics".encode(),
+        "query_string": f"project_id={world.pid}".encode(),
+        "root_path": "",
+        "headers": [
+            (b"host", b"t"),
+            (b"authorization", f"Bearer {TOKEN}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"100"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    with caplog.at_level(logging.INFO):
+        await app(scope, receive, send)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("client disconnected" in r.getMessage() for r in caplog.records)
+    assert not any(m.get("status") == 500 for m in sent)
