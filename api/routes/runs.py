@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Query
+from pydantic import BaseModel
 
 from api.deps import RunsDep
 from api.errors import responses
@@ -13,6 +14,24 @@ from api.routing import resource_router
 from learning_loop.services.runs import RunInfo
 
 router = resource_router(prefix="/runs", tags=["runs"])
+
+
+class RunList(BaseModel):
+    items: list[RunInfo]
+    limit: int
+
+
+@router.get("", summary="The latest runs")
+def recent_runs(
+    runs: RunsDep,
+    reaped: Annotated[
+        bool, Query(description="Only runs failed because the process running them died")
+    ] = False,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Runs listed")] = 20,
+) -> RunList:
+    """Newest first. A reaped run (its process died before it ended; issue #30) is `FAILURE`
+    with the reason in `error`."""
+    return RunList(items=runs.recent(limit, reaped_only=reaped), limit=limit)
 
 
 @router.get("/{run_id}", responses=responses(404), summary="A run's status")

@@ -234,6 +234,30 @@ def run_status(
             typer.echo(f"error: {info.error}")
 
 
+@app.command("runs")
+def recent_runs(
+    reaped: Annotated[
+        bool, typer.Option("--reaped", help="Only runs failed because their process died.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", help="Runs shown, 1..1000.")] = 20,
+    json_: JsonOpt = False,
+) -> None:
+    """The latest runs of this deployment's Dagster instance, newest first."""
+    if not 1 <= limit <= 1000:
+        from learning_loop.errors import InvalidInput
+
+        raise InvalidInput(f"limit must be within 1..1000, got {limit}", "limit")
+    runs_ = launcher().recent(limit, reaped_only=reaped)
+    if json_:
+        print_json(runs_)
+        return
+    print_table(
+        "Reaped runs" if reaped else "Runs (newest first)",
+        ["run_id", "job", "status", "partition", "error"],
+        [(r.run_id, r.job_name, r.status, r.partition_key, r.error) for r in runs_],
+    )
+
+
 @app.command("videos")
 def list_videos(
     project: ProjectOpt,

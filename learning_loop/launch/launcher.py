@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from learning_loop.errors import InvalidInput, NotFound
 from learning_loop.launch.instance import instance_kind, open_instance
-from learning_loop.launch.reaper import REAPED_TAG, owner_tags, reap_dead_runs
+from learning_loop.launch.reaper import (
+    REAPED_REASON_TAG,
+    REAPED_TAG,
+    owner_tags,
+    reap_dead_runs,
+)
 from learning_loop.services.runs import RunInfo, RunSpec
 from learning_loop.settings import Settings
 
@@ -217,14 +222,15 @@ class DagsterRuns:
         run = self.instance().get_run_by_id(run_id)
         if run is None:
             raise NotFound(f"no run {run_id} in this Dagster instance", "run_id")
-        return RunInfo(
-            run_id=run_id,
-            job_name=run.job_name,
-            status=run.status.value,
-            partition_key=run.tags.get("dagster/partition"),
-            success={"SUCCESS": True, "FAILURE": False, "CANCELED": False}.get(run.status.value),
-            error=run.tags.get(REAPED_TAG),
-        )
+        return _info(run)
+
+    def recent(self, limit: int = 20, reaped_only: bool = False) -> list[RunInfo]:
+        from dagster import RunsFilter
+
+        instance = self.instance()
+        reap_dead_runs(instance)
+        filters = RunsFilter(tags={REAPED_TAG: "true"}) if reaped_only else None
+        return [_info(r) for r in instance.get_runs(filters=filters, limit=limit)]
 
     def daemon_note(self, waiting: str = "the run stays QUEUED") -> str | None:
         beats = self.instance().get_daemon_heartbeats()
@@ -232,6 +238,18 @@ class DagsterRuns:
         if beat is None or time.time() - beat.timestamp > DAEMON_SILENCE_S:
             return NO_DAEMON.format(waiting=waiting, start=start_daemon_hint(self.settings))
         return None
+
+
+def _info(run: Any) -> RunInfo:
+    """A stored run as the services see it."""
+    return RunInfo(
+        run_id=run.run_id,
+        job_name=run.job_name,
+        status=run.status.value,
+        partition_key=run.tags.get("dagster/partition"),
+        success={"SUCCESS": True, "FAILURE": False, "CANCELED": False}.get(run.status.value),
+        error=run.tags.get(REAPED_REASON_TAG),
+    )
 
 
 def _materialized_metadata(events: Any) -> dict[str, float | int | str | None]:

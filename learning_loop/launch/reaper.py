@@ -5,8 +5,9 @@ by that process: its tags name the host and the process (pid and start time, so 
 is not mistaken for the owner). If the process is killed, Dagster would keep the run
 `STARTED` for ever, and it would count against the run coordinator's `max_concurrent_runs`.
 `reap_dead_runs` finds this host's runs whose owner is gone, marks them failed with the reason,
-and tags them `learning_loop/reaped`. It runs before every run a launcher starts or submits, and
-every minute in the daemon (`reap_dead_runs_sensor`).
+and tags them `learning_loop/reaped` (the reason in `learning_loop/reaped_reason`). It runs
+before every run a launcher starts, submits or looks up, and at each tick of the daemon's
+`plan_requests_sensor`.
 
 Runs the daemon launches are watched by Dagster's own run monitoring (enabled in every shipped
 instance), which fails a run whose worker stopped, where the run launcher can tell.
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 
 OWNER_HOST_TAG = "learning_loop/owner_host"
 OWNER_PROCESS_TAG = "learning_loop/owner_process"
-REAPED_TAG = "learning_loop/reaped"
+REAPED_TAG = "learning_loop/reaped"  # "true" on a reaped run
+REAPED_REASON_TAG = "learning_loop/reaped_reason"
 
 
 def _start_ticks(pid: int) -> str | None:
@@ -78,6 +80,6 @@ def reap_dead_runs(instance: DagsterInstance) -> list[str]:
             "ended without finishing it (killed?)"
         )
         instance.report_run_failed(run, message=reason)
-        instance.add_run_tags(run.run_id, {REAPED_TAG: reason})
+        instance.add_run_tags(run.run_id, {REAPED_TAG: "true", REAPED_REASON_TAG: reason})
         reaped.append(run.run_id)
     return reaped

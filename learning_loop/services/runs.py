@@ -82,6 +82,11 @@ class RunLauncher(Protocol):
         """The run's current status; NotFound when the instance has no such run."""
         ...
 
+    def recent(self, limit: int = 20, reaped_only: bool = False) -> list[RunInfo]:
+        """The instance's latest runs, newest first; with `reaped_only`, only the runs failed
+        because their process died (their `error` says so)."""
+        ...
+
     def daemon_note(self, waiting: str = "the run stays QUEUED") -> str | None:
         """Why queued work will wait (no daemon serves the instance), or None; `waiting`
         names what waits."""

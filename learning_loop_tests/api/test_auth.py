@@ -29,8 +29,8 @@ def admin_routes(app):
 def test_every_admin_route_is_behind_the_token(app):
     routes = admin_routes(app)
     # The 15 of contract §9, the report, the run status, PATCH project, a job's replan, the
-    # insights, and the collector's four (contract §12).
-    assert len(routes) == 24
+    # insights, the collector's four (contract §12) and the latest runs (§13).
+    assert len(routes) == 25
     schema = app.openapi()
     for path, operations in schema["paths"].items():
         for operation in operations.values():

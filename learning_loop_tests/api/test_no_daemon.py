@@ -92,6 +92,9 @@ async def test_update_stats_without_a_daemon_says_how_to_start_one(api, deployme
     assert status.status_code == 200, status.text
     assert status.json()["status"] == "QUEUED"
     assert status.json()["job_name"] == "update_recipe_stats"
+    latest = (await api.get(f"{ADMIN}/runs", params={"limit": 5})).json()
+    assert [r["run_id"] for r in latest["items"]] == [body["run_id"]]
+    assert (await api.get(f"{ADMIN}/runs", params={"reaped": "true"})).json()["items"] == []
 
     # A plan request answers the same note: it stays pending until a daemon's sensor runs it.
     requested = await api.post(f"{ADMIN}/plan-requests", json={"project_id": pid, "n": 1})

@@ -25,6 +25,7 @@ ROUTES = {
     ("get", "/plan-requests/{request_id}"),
     ("get", "/report"),
     ("get", "/runs/{run_id}"),
+    ("get", "/runs"),
     ("put", "/projects/{project_id}/youtube"),
     ("delete", "/projects/{project_id}/youtube"),
     ("post", "/collect-metrics"),

@@ -14,7 +14,7 @@ from pathlib import Path
 from dagster import DagsterRunStatus
 
 from learning_loop.launch.instance import open_instance
-from learning_loop.launch.reaper import REAPED_TAG
+from learning_loop.launch.reaper import REAPED_REASON_TAG, REAPED_TAG
 from learning_loop.settings import Settings
 from learning_loop_tests.fake_llm import fake_llm_server
 from learning_loop_tests.processes import BIN, clean_env
@@ -75,7 +75,10 @@ def test_a_killed_waiting_command_is_reaped_by_the_next_one(database_url, tmp_pa
             assert again.returncode == 0, again.stderr
             reaped = instance.get_run_by_id(dead.run_id)
             assert reaped.status == DagsterRunStatus.FAILURE
-            assert "reaped" in reaped.tags[REAPED_TAG]
+            assert reaped.tags[REAPED_TAG] == "true"
+            assert "reaped" in reaped.tags[REAPED_REASON_TAG]
+            listed = json.loads(_cli(env, "learn", "runs", "--reaped", "--json").stdout)
+            assert [r["run_id"] for r in listed] == [dead.run_id]
             shown = json.loads(
                 _cli(env, "learn", "run-status", "--run", dead.run_id, "--json").stdout
             )
