@@ -94,6 +94,6 @@ def create_app(
     app.include_router(admin_router())
     # Added last = outermost: the shield wraps the guard, which answers before the body limit.
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
-    app.add_middleware(AdminGuard, prefix=ADMIN_PREFIX, token=token)
+    app.add_middleware(AdminGuard, prefix=ADMIN_PREFIX, token=token, holder=holder)
     app.add_middleware(ErrorShield)
     return app

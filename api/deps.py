@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from learning_loop.db.engine import Database, make_engine
 from learning_loop.services.context import open_database
 from learning_loop.services.runs import RunLauncher
+from learning_loop.services.tokens import ADMIN, TOKEN_PREFIX, Principal, principal_of
 from learning_loop.settings import Settings
 
 ADMIN_PREFIX = "/api/v1/admin"
@@ -185,24 +186,57 @@ class AuthFailure:
 
 def check_bearer(authorization: str | None, expected: str) -> AuthFailure | None:
     """None when the header carries the admin token; otherwise why not (RFC 6750 wording)."""
-    scheme, _, token = (authorization or "").strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        return AuthFailure(
-            "missing bearer token: send `Authorization: Bearer <LEARNING_LOOP_ADMIN_TOKEN>`",
-            f'Bearer realm="{REALM}"',
-        )
+    token = bearer_token(authorization)
+    if token is None:
+        return MISSING
     # Constant time: compare_digest on equal-length digests, so not even the token's length
     # shows (it also refuses non-ASCII str, and a header may carry any latin-1 character).
     if not secrets.compare_digest(_digest(token), _digest(expected)):
-        return AuthFailure("invalid bearer token", f'Bearer realm="{REALM}", error="invalid_token"')
+        return INVALID
     return None
+
+
+MISSING = AuthFailure(
+    "missing bearer token: send `Authorization: Bearer <token>` (the admin token, "
+    "LEARNING_LOOP_ADMIN_TOKEN, or a project's token)",
+    f'Bearer realm="{REALM}"',
+)
+INVALID = AuthFailure("invalid bearer token", f'Bearer realm="{REALM}", error="invalid_token"')
+# The methods a read-only token may use.
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+async def authenticate(
+    authorization: str | None, admin_token: str, holder: DatabaseHolder | None
+) -> tuple[Principal, AuthFailure | None]:
+    """Who the header's token acts for: the admin, or the project of a project token (looked
+    up by its digest, off the event loop); else why it is refused."""
+    failure = check_bearer(authorization, admin_token)
+    if failure is None:
+        return ADMIN, None
+    token = bearer_token(authorization)
+    if token is None or not token.startswith(TOKEN_PREFIX) or holder is None:
+        return ADMIN, failure
+    db = await _opened(holder.opened, holder.get)
+    principal = await run_in_threadpool(principal_of, db, token)
+    if principal is None:
+        return ADMIN, INVALID
+    return principal, None
 
 
 _bearer = HTTPBearer(
     auto_error=False,
     scheme_name="AdminToken",
-    description="`Authorization: Bearer <LEARNING_LOOP_ADMIN_TOKEN>`",
+    description="`Authorization: Bearer <token>`: the admin token (LEARNING_LOOP_ADMIN_TOKEN) "
+    "opens every project; a project token (`shorts-engine tokens create`) opens one.",
 )
 
 
@@ -212,21 +246,55 @@ async def require_admin(
 ) -> None:
     """Every admin route's guard; `_credentials` only puts the scheme into the OpenAPI schema.
 
-    The app's AdminGuard middleware has already answered 401 before the body was read; this
-    check stands on its own so a route stays closed wherever its router is mounted.
+    The app's AdminGuard middleware has already answered 401 (and 403 to a read-only token's
+    write) before the body was read, and left the request's principal; this check stands on
+    its own so a route stays closed wherever its router is mounted.
     """
-    failure = check_bearer(request.headers.get("authorization"), request.app.state.admin_token)
+    if isinstance(getattr(request.state, "principal", None), Principal):
+        return
+    principal, failure = await authenticate(
+        request.headers.get("authorization"),
+        request.app.state.admin_token,
+        getattr(request.app.state, "database", None),
+    )
+    if failure is None and principal.read_only and request.method not in READS:
+        raise HTTPException(status_code=403, detail="this token is read-only")
     if failure is not None:
         raise HTTPException(
             status_code=401,
             detail=failure.detail,
             headers={"WWW-Authenticate": failure.www_authenticate},
         )
+    request.state.principal = principal
 
 
 AdminDep = Depends(require_admin)
 
 
-ProjectIdQuery = Annotated[uuid.UUID, Query(description="The project's id (UUID)")]
+async def get_principal(request: Request) -> Principal:
+    principal: Principal = request.state.principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def _scoped_project(
+    request: Request,
+    project_id: Annotated[uuid.UUID, Query(description="The project's id (UUID)")],
+) -> uuid.UUID:
+    """The `project_id` query parameter, once the request's token reaches that project."""
+    principal: Principal = request.state.principal
+    return principal.check_project(project_id)
+
+
+async def _scoped_project_path(request: Request, project_id: uuid.UUID) -> uuid.UUID:
+    """The `{project_id}` of a path, once the request's token reaches that project."""
+    principal: Principal = request.state.principal
+    return principal.check_project(project_id)
+
+
+ProjectPath = Annotated[uuid.UUID, Depends(_scoped_project_path)]
+ProjectIdQuery = Annotated[uuid.UUID, Depends(_scoped_project)]
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
 OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")]

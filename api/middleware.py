@@ -14,7 +14,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.utils import ClientDisconnected
 
-from api.deps import check_bearer
+from api.deps import READS, DatabaseHolder, authenticate
 
 log = logging.getLogger("learning_loop.api")
 
@@ -73,13 +73,16 @@ class ErrorShield:
 
 
 class AdminGuard:
-    """401 for any request under the admin prefix without the admin token, known route or not,
-    before FastAPI reads (and would complain about) its body."""
+    """401 for any request under the admin prefix without a valid token, known route or not,
+    before FastAPI reads (and would complain about) its body; 403 for a read-only token's
+    write. The request's principal (the admin, or one project's token: contract §13) is left
+    in `scope["state"]` for the routes."""
 
-    def __init__(self, app: ASGIApp, prefix: str, token: str) -> None:
+    def __init__(self, app: ASGIApp, prefix: str, token: str, holder: DatabaseHolder) -> None:
         self.app = app
         self.prefix = prefix.rstrip("/")
         self.token = token
+        self.holder = holder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -88,7 +91,7 @@ class AdminGuard:
                 header = next(
                     (v for k, v in scope["headers"] if k == b"authorization"), b""
                 ).decode("latin-1")
-                failure = check_bearer(header, self.token)
+                principal, failure = await authenticate(header, self.token, self.holder)
                 if failure is not None:
                     await send_json(
                         send,
@@ -97,6 +100,14 @@ class AdminGuard:
                         {"WWW-Authenticate": failure.www_authenticate},
                     )
                     return
+                if principal.read_only and scope["method"] not in READS:
+                    await send_json(
+                        send,
+                        403,
+                        {"detail": "this token is read-only", "field": "Authorization"},
+                    )
+                    return
+                scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 
 

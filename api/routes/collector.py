@@ -14,6 +14,7 @@ from api.deps import (
     LimitQuery,
     OffsetQuery,
     ProjectIdQuery,
+    ProjectPath,
     ReadsDep,
     RunsDep,
     SettingsDep,
@@ -49,7 +50,7 @@ class SnapshotPage(Page[SnapshotView]):
     summary="Connect a project to its YouTube channel",
 )
 def connect_youtube(
-    db: DatabaseDep, settings: SettingsDep, project_id: uuid.UUID, body: YouTubeConnect
+    db: DatabaseDep, settings: SettingsDep, project_id: ProjectPath, body: YouTubeConnect
 ) -> ConnectionView:
     """Checks the credential once (a token refresh and the channel it belongs to), then keeps
     it encrypted with the deployment's key. A refused credential (422) stores nothing; Google
@@ -67,7 +68,7 @@ class Disconnected(BaseModel):
     responses=responses(404),
     summary="Disconnect a project from YouTube",
 )
-def disconnect_youtube(db: DatabaseDep, project_id: uuid.UUID) -> Disconnected:
+def disconnect_youtube(db: DatabaseDep, project_id: ProjectPath) -> Disconnected:
     """Forgets the credential; the project's videos are no longer polled. A project that is
     not connected is a 404."""
     collector.disconnect_youtube(db, project_id)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import status
 
-from api.deps import DatabaseDep, LimitQuery, OffsetQuery, ReadsDep
-from api.errors import responses
+from api.deps import DatabaseDep, LimitQuery, OffsetQuery, PrincipalDep, ProjectPath, ReadsDep
+from api.errors import ApiError, responses
 from api.routing import resource_router
 from api.schemas import ProjectCreate, ProjectPage, ProjectPatch, page
 from learning_loop.services import projects
@@ -22,24 +20,29 @@ router = resource_router(prefix="/projects", tags=["projects"])
     responses=responses(409, 413, 415),
     summary="Create a project",
 )
-def create_project(db: DatabaseDep, body: ProjectCreate) -> ProjectView:
+def create_project(db: DatabaseDep, principal: PrincipalDep, body: ProjectCreate) -> ProjectView:
     """A new project; a setting left out takes the contract's default. Answers the project
-    with its `id`."""
+    with its `id`. The admin token only (403 for a project's token)."""
+    if not principal.is_admin:
+        raise ApiError(403, "a project's token cannot create projects", "Authorization")
     settings = projects.merge_settings(projects.ProjectSettings(), body.change())
     return projects.create_project(db, body.name, settings)
 
 
 @router.get("", summary="List projects")
 async def list_projects(
-    reads: ReadsDep, limit: LimitQuery = 100, offset: OffsetQuery = 0
+    reads: ReadsDep, principal: PrincipalDep, limit: LimitQuery = 100, offset: OffsetQuery = 0
 ) -> ProjectPage:
-    """Oldest first (creation time, then id)."""
+    """Oldest first (creation time, then id); a project's token lists its project alone."""
+    if principal.project_id is not None:
+        rows = await reads(projects.list_projects, limit + 1, offset, principal.project_id)
+        return page(ProjectPage, rows, limit, offset)
     rows = await reads(projects.list_projects, limit + 1, offset)
     return page(ProjectPage, rows, limit, offset)
 
 
 @router.get("/{project_id}", responses=responses(404), summary="Show a project's settings")
-async def show_project(reads: ReadsDep, project_id: uuid.UUID) -> ProjectSettingsView:
+async def show_project(reads: ReadsDep, project_id: ProjectPath) -> ProjectSettingsView:
     """Every setting of the project and the recorded changes, oldest first."""
     return await reads(projects.show_settings, project_id)
 
@@ -50,7 +53,7 @@ async def show_project(reads: ReadsDep, project_id: uuid.UUID) -> ProjectSetting
     summary="Change a project's settings",
 )
 def patch_project(
-    db: DatabaseDep, project_id: uuid.UUID, body: ProjectPatch
+    db: DatabaseDep, project_id: ProjectPath, body: ProjectPatch
 ) -> ProjectSettingsView:
     """Change any subset of the settings. A rejected change writes nothing; every change is
     recorded and applies to dates evaluated and batches planned after it."""

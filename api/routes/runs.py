@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import BaseModel
 
-from api.deps import RunsDep
+from api.deps import PrincipalDep, RunsDep
 from api.errors import responses
 from api.routing import resource_router
+from learning_loop.errors import NotFound
 from learning_loop.services.runs import RunInfo
 
 router = resource_router(prefix="/runs", tags=["runs"])
@@ -24,6 +25,7 @@ class RunList(BaseModel):
 @router.get("", summary="The latest runs")
 def recent_runs(
     runs: RunsDep,
+    principal: PrincipalDep,
     reaped: Annotated[
         bool, Query(description="Only runs failed because the process running them died")
     ] = False,
@@ -31,14 +33,19 @@ def recent_runs(
 ) -> RunList:
     """Newest first. A reaped run (its process died before it ended; issue #30) is `FAILURE`
     with the reason in `error`."""
-    return RunList(items=runs.recent(limit, reaped_only=reaped), limit=limit)
+    items = runs.recent(limit, reaped_only=reaped, project_id=principal.project_id)
+    return RunList(items=items, limit=limit)
 
 
 @router.get("/{run_id}", responses=responses(404), summary="A run's status")
 def run_status(
     runs: RunsDep,
+    principal: PrincipalDep,
     run_id: Annotated[uuid.UUID, Path(description="The Dagster run id answered when submitted")],
 ) -> RunInfo:
     """`QUEUED` until the daemon starts it, then `STARTING`, `STARTED`, and `SUCCESS` or
     `FAILURE`; `success` is set once it has ended."""
-    return runs.status(str(run_id))
+    info = runs.status(str(run_id))
+    if not principal.is_admin and info.project_id != str(principal.project_id):
+        raise NotFound(f"no run {run_id} in this Dagster instance", "run_id")
+    return info

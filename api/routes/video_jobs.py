@@ -8,7 +8,15 @@ from typing import Annotated
 
 from fastapi import Query, status
 
-from api.deps import DatabaseDep, LimitQuery, OffsetQuery, ProjectIdQuery, ReadsDep, RunsDep
+from api.deps import (
+    DatabaseDep,
+    LimitQuery,
+    OffsetQuery,
+    PrincipalDep,
+    ProjectIdQuery,
+    ReadsDep,
+    RunsDep,
+)
 from api.errors import ApiError, responses
 from api.routing import resource_router
 from api.schemas import PublishBody, ReplanView, VideoJobPage, page
@@ -66,6 +74,7 @@ async def list_video_jobs(
 )
 def publish(
     db: DatabaseDep,
+    principal: PrincipalDep,
     job_id: uuid.UUID,
     body: PublishBody,
     project_id: Annotated[
@@ -75,7 +84,7 @@ def publish(
     """A queued job becomes `published` under the platform's `external_id`; publishing it
     again with the same `external_id` changes nothing."""
     owner = video_jobs.job_project(db, job_id)
-    if owner is None:
+    if owner is None or not principal.reaches(owner):
         raise ApiError(404, f"no video job {job_id}", "job_id")
     # Blank means now, as when the field is left out.
     when = timestamp_input(body.published_at, "published_at") if body.published_at else None
@@ -94,6 +103,7 @@ def publish(
 def replan(
     db: DatabaseDep,
     runs: RunsDep,
+    principal: PrincipalDep,
     job_id: uuid.UUID,
     project_id: Annotated[
         uuid.UUID | None, Query(description="When given, must be the job's own project")
@@ -103,6 +113,9 @@ def replan(
     submitted to the deployment's instance; answers at once. Follow the run at
     `GET /runs/{run_id}` and the job at `GET /video-jobs?plan_status=...`; `note` says when
     no daemon serves the instance, so the run would wait."""
+    found = video_jobs.job_project(db, job_id)
+    if found is None or not principal.reaches(found):
+        raise ApiError(404, f"no video job {job_id}", "job_id")
     owner = video_plans.request_replan(db, job_id, project_id)
     info = runs.submit(video_plans_spec(db, owner, [job_id]))
     job = video_plans.job_plan_view(db, job_id)

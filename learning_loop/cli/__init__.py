@@ -10,7 +10,7 @@ import typer
 # Typer 0.29 ships its own copy of click; its exceptions are what the parser raises.
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
-from learning_loop.cli import api_cmd, learn, projects
+from learning_loop.cli import api_cmd, learn, projects, tokens
 from learning_loop.cli import db as db_cli
 from learning_loop.cli.demo import demo, sample
 from learning_loop.cli.output import error_line
@@ -31,6 +31,7 @@ app.add_typer(projects.app, name="projects")
 app.add_typer(learn.app, name="learn")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(api_cmd.app, name="api")
+app.add_typer(tokens.app, name="tokens")
 app.command("demo")(demo)
 app.command("sample")(sample)
 app.command("simulate")(simulate)

@@ -630,3 +630,25 @@ class PlanRequest(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index(None, "status", "created_at"), one_of("status", PlanRequestStatus))
+
+
+class ApiToken(Base):
+    """A token of the admin API scoped to one project, read-write or read-only (0014).
+
+    Only the SHA-256 digest of the token is stored (a token is 32 random bytes: no guess is
+    cheaper than the digest's preimage); `prefix` is its first characters, to tell tokens
+    apart in a listing. A revoked token stays listed, with `revoked_at`.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(String(100))
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index(None, "project_id"),)

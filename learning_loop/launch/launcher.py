@@ -15,6 +15,7 @@ import shlex
 import sys
 import threading
 import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from learning_loop.errors import InvalidInput, NotFound
@@ -224,12 +225,17 @@ class DagsterRuns:
             raise NotFound(f"no run {run_id} in this Dagster instance", "run_id")
         return _info(run)
 
-    def recent(self, limit: int = 20, reaped_only: bool = False) -> list[RunInfo]:
+    def recent(
+        self, limit: int = 20, reaped_only: bool = False, project_id: uuid.UUID | None = None
+    ) -> list[RunInfo]:
         from dagster import RunsFilter
 
         instance = self.instance()
         reap_dead_runs(instance)
-        filters = RunsFilter(tags={REAPED_TAG: "true"}) if reaped_only else None
+        tags = {REAPED_TAG: "true"} if reaped_only else {}
+        if project_id is not None:
+            tags["project_id"] = str(project_id)
+        filters = RunsFilter(tags=tags) if tags else None
         return [_info(r) for r in instance.get_runs(filters=filters, limit=limit)]
 
     def daemon_note(self, waiting: str = "the run stays QUEUED") -> str | None:
@@ -249,6 +255,7 @@ def _info(run: Any) -> RunInfo:
         partition_key=run.tags.get("dagster/partition"),
         success={"SUCCESS": True, "FAILURE": False, "CANCELED": False}.get(run.status.value),
         error=run.tags.get(REAPED_REASON_TAG),
+        project_id=run.tags.get("project_id") or None,
     )
 
 

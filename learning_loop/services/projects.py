@@ -446,11 +446,15 @@ def _write_settings(project: Project, s: ProjectSettings) -> None:
     project.exploit_scope = s.exploit_scope.value
 
 
-def list_projects(db: Database, limit: int = 1000, offset: int = 0) -> list[ProjectView]:
+def list_projects(
+    db: Database, limit: int = 1000, offset: int = 0, only: uuid.UUID | None = None
+) -> list[ProjectView]:
+    """Oldest first; `only`: that project alone (a project token's list)."""
     with db.read() as session:
-        rows = session.scalars(
-            select(Project).order_by(Project.created_at, Project.id).limit(limit).offset(offset)
-        )
+        query = select(Project).order_by(Project.created_at, Project.id)
+        if only is not None:
+            query = query.where(Project.id == only)
+        rows = session.scalars(query.limit(limit).offset(offset))
         return [ProjectView.model_validate(p) for p in rows]
 
 

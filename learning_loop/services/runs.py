@@ -63,6 +63,8 @@ class RunInfo(BaseModel):
     error: str | None = None
     # Set when a submitted run will not start by itself (no daemon serves the instance).
     note: str | None = None
+    # The project the run was for (its tag), when it was for one.
+    project_id: str | None = None
     # A run executed here (`run`): the metadata its assets recorded, by label.
     metadata: dict[str, float | int | str | None] | None = None
 
@@ -82,9 +84,12 @@ class RunLauncher(Protocol):
         """The run's current status; NotFound when the instance has no such run."""
         ...
 
-    def recent(self, limit: int = 20, reaped_only: bool = False) -> list[RunInfo]:
+    def recent(
+        self, limit: int = 20, reaped_only: bool = False, project_id: uuid.UUID | None = None
+    ) -> list[RunInfo]:
         """The instance's latest runs, newest first; with `reaped_only`, only the runs failed
-        because their process died (their `error` says so)."""
+        because their process died (their `error` says so); with `project_id`, only the
+        runs of that project."""
         ...
 
     def daemon_note(self, waiting: str = "the run stays QUEUED") -> str | None:

@@ -71,7 +71,9 @@ class FakeRuns:
     def status(self, run_id: str) -> RunInfo:
         raise NotFound(f"no run {run_id} in this Dagster instance", "run_id")
 
-    def recent(self, limit: int = 20, reaped_only: bool = False) -> list[RunInfo]:
+    def recent(
+        self, limit: int = 20, reaped_only: bool = False, project_id: uuid.UUID | None = None
+    ) -> list[RunInfo]:
         return []
 
     def daemon_note(self, waiting: str = "the run stays QUEUED") -> str | None:
