@@ -26,6 +26,8 @@ from learning_loop.errors import InvalidFile, InvalidInput, RowError
 # read whole into memory.
 MAX_LINE_CHARS = 1 << 20
 CHUNK_ROWS = 50_000
+# A chunk also ends once this much text was read for it: long rows make fewer rows a chunk.
+CHUNK_CHARS = 16 << 20
 BLOCK_BYTES = 1 << 20
 
 # Told after each chunk of a file: rows read so far, bytes read so far, the file's size.
@@ -95,7 +97,8 @@ def short(text: str, limit: int = 80) -> str:
 
 
 class RowFile:
-    """The rows of a file at `path`, in chunks of at most `chunk_rows`.
+    """The rows of a file at `path`, in chunks of at most `chunk_rows` rows and about
+    CHUNK_CHARS characters, so memory is bounded by the chunk whatever the file's shape.
 
     `bytes_read` and `size` tell how far the reading has come (for a progress bar).
     """
@@ -112,6 +115,7 @@ class RowFile:
         self.size = self.path.stat().st_size
         self.bytes_read = 0
         self.form_errors: list[RowError] = []
+        self._chars = 0  # text handed to the parser since the last chunk
 
     # Blocks of text ---------------------------------------------------------------------
 
@@ -151,6 +155,7 @@ class RowFile:
                 for i, line in enumerate(part):
                     self._bounded(line, done + i)
             done += len(part)
+            self._chars += cut + 1
             yield part
             rest = rest[cut + 1 :]
             self._bounded(rest, done)
@@ -205,7 +210,8 @@ class RowFile:
                 self.form_errors.append(RowError(line_no, "a JSONL line must be a JSON object"))
                 continue
             chunk.items.append((line_no, value))
-            if len(chunk.items) >= self.chunk_rows:
+            if len(chunk.items) >= self.chunk_rows or self._chars > CHUNK_CHARS:
+                self._chars = 0
                 yield chunk
                 chunk = RowChunk()
         if chunk.items:
@@ -237,7 +243,8 @@ class RowFile:
                     continue
                 records.append(record)
                 numbers.append(line_no)
-                if len(records) >= self.chunk_rows:
+                if len(records) >= self.chunk_rows or self._chars > CHUNK_CHARS:
+                    self._chars = 0
                     yield CsvChunk(header, records, numbers)
                     records, numbers = [], []
         except csv.Error as exc:

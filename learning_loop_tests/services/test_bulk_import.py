@@ -346,3 +346,20 @@ def test_a_timestamp_column_accepts_no_more_than_the_row_check(cell):
         assert got is None
     else:
         assert got in (None, [expected])
+
+
+def test_long_rows_make_smaller_chunks(tmp_path):
+    """Issue #30, finding 5: a chunk ends at CHUNK_CHARS of text as well as at CHUNK_ROWS
+    rows, so memory is bounded by the chunk whatever the rows' length."""
+    from learning_loop.services.row_files import CHUNK_CHARS, RowFile
+
+    path = tmp_path / "long.csv"
+    cell = "x" * 120_000  # under the csv module's field limit
+    with path.open("w") as out:
+        out.write("external_id,note\n")
+        for i in range(300):
+            out.write(f"v{i},{cell}\n")
+    sizes = [len(chunk) for chunk in RowFile(path, ["external_id"])]
+    assert sum(sizes) == 300
+    most = (CHUNK_CHARS + (1 << 20)) // len(cell) + 2  # the budget, plus one block read ahead
+    assert max(sizes) <= most < 300
