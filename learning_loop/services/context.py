@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import configure_mappers
 
+from learning_loop.db import models  # noqa: F401  (the mappers configure_mappers readies)
 from learning_loop.db.engine import Database, ensure_schema
 from learning_loop.settings import Settings
 
@@ -15,6 +17,10 @@ def open_database(settings: Settings, *, check_schema: bool = True) -> Database:
     schema change there is always a deliberate step.
     """
     url = settings.resolved_database_url
+    # The ORM's mappers are configured on first use; two threads using them first at once (the
+    # API's first requests, in its read threads) could meet a half-configured mapper.
+    # Configured here, once, before any thread is handed the database.
+    configure_mappers()
     db = Database.from_url(url)
     if check_schema:
         ensure_schema(db.engine, auto_upgrade=make_url(url).get_backend_name() == "sqlite")
