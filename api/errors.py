@@ -24,6 +24,10 @@ from starlette.exceptions import HTTPException
 from learning_loop.db.engine import SchemaNotReady
 from learning_loop.errors import InvalidFile, LearningLoopError
 
+# The database's faults that mean "unavailable, try again": a 503, never a 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+UNAVAILABLE_DETAIL = "the database is unavailable; try again later"
+
 log = logging.getLogger("learning_loop.api")
 
 
@@ -133,7 +137,7 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     log.warning(
         "database unavailable (%s) on %s %s", type(exc).__name__, request.method, request.url.path
     )
-    return error_response(503, "the database is unavailable; try again later", "database")
+    return error_response(503, UNAVAILABLE_DETAIL, "database")
 
 
 async def _integrity(_request: Request, _exc: Exception) -> JSONResponse:
@@ -162,7 +166,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(LearningLoopError, _service_error)
     app.add_exception_handler(SchemaNotReady, _schema_not_ready)
-    for unavailable in (OperationalError, InterfaceError, DisconnectionError, PoolTimeout):
+    for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(DataError, _out_of_range)

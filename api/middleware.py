@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.utils import ClientDisconnected
 
 from api.deps import READS, DatabaseHolder, authenticate
+from api.errors import DATABASE_UNAVAILABLE, UNAVAILABLE_DETAIL
 
 log = logging.getLogger("learning_loop.api")
 
@@ -91,7 +92,12 @@ class AdminGuard:
                 header = next(
                     (v for k, v in scope["headers"] if k == b"authorization"), b""
                 ).decode("latin-1")
-                principal, failure = await authenticate(header, self.token, self.holder)
+                try:
+                    principal, failure = await authenticate(header, self.token, self.holder)
+                except DATABASE_UNAVAILABLE as exc:  # a project token's lookup needs it
+                    log.warning("database unavailable (%s) on a token's lookup", type(exc).__name__)
+                    await send_json(send, 503, {"detail": UNAVAILABLE_DETAIL, "field": "database"})
+                    return
                 if failure is not None:
                     await send_json(
                         send,

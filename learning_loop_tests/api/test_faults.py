@@ -132,3 +132,36 @@ def test_a_cli_import_whose_connection_is_killed_is_one_line(
         assert main(["learn", "import-videos", "--project", pid, "--file", str(path)]) == 0
     finally:
         common.reset()
+
+
+async def test_a_database_that_refuses_connections_is_a_503_everywhere(tmp_path):
+    """Nothing listens at the database's address: every admin route answers 503 with the
+    JSON error (reads, writes, and a project token's lookup), /health says so, never a 500."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql+psycopg2://loop:pw-not-shown@127.0.0.1:{port}/loop"
+    settings = Settings(
+        LEARNING_LOOP_DATABASE_URL=url,
+        LEARNING_LOOP_HOME=str(tmp_path / "home"),
+        LEARNING_LOOP_ADMIN_TOKEN=TOKEN,
+    )
+    app = create_app(settings, runs=None)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=30) as client:
+        health = await client.get("/health")
+        assert health.status_code == 503 and health.json()["database"] == "unreachable"
+        admin = {"Authorization": f"Bearer {TOKEN}"}
+        project = {"Authorization": "Bearer llp_" + "a" * 43}
+        for method, path, headers, body in (
+            ("GET", "/projects", admin, None),
+            ("POST", "/projects", admin, {"name": "x"}),
+            ("GET", "/projects", project, None),
+        ):
+            answer = await client.request(method, f"{ADMIN}{path}", headers=headers, json=body)
+            assert answer.status_code == 503, (method, path, answer.text[:200])
+            assert answer.json()["field"] == "database"
+            assert "pw-not-shown" not in answer.text
+    app.state.database.dispose()
