@@ -101,7 +101,8 @@ def row_file(path: Path, columns: Iterable[str]) -> RowFile:
 
 
 def read_lines(path: Path, field: str) -> list[str]:
-    """The non-blank lines of a UTF-8 text file (topics, one per line)."""
+    """The lines of a UTF-8 text file (topics, one per line), blank lines and lines starting
+    with `#` (comments) left out."""
     label = field.replace("_", " ")
     if not path.is_file():
         raise InvalidInput(f"{label} not found: {path.name}", field)
@@ -109,4 +110,5 @@ def read_lines(path: Path, field: str) -> list[str]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput(f"{label} {path.name} is not UTF-8 text", field) from None
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]

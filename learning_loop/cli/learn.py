@@ -234,6 +234,27 @@ def run_status(
             typer.echo(f"error: {info.error}")
 
 
+@app.command("report")
+def report(
+    project: ProjectOpt,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="The HTML file to write (default report.html).")
+    ] = None,
+) -> None:
+    """Write the project's report, one self-contained HTML page (what `GET /report` serves)."""
+    from learning_loop.services.report import project_report
+
+    page = project_report(database(), project)
+    target = out or Path("report.html")
+    try:
+        target.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        from learning_loop.errors import InvalidInput
+
+        raise InvalidInput(f"cannot write {target}: {exc.strerror}", "out") from None
+    typer.echo(f"wrote {target} ({len(page.encode()) // 1024} KiB); open it in a browser")
+
+
 @app.command("runs")
 def recent_runs(
     reaped: Annotated[
