@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Annotated
 
 from fastapi import Query, status
+from pydantic import Field
 
-from api.deps import DatabaseDep, ProjectIdQuery, RunsDep
+from api.deps import DatabaseDep, PrincipalDep, ProjectIdQuery, RunsDep
 from api.errors import ApiError, responses
 from api.routing import resource_router
-from api.schemas import StatsRunView
+from api.schemas import Body, StatsRunView
 from learning_loop.services import stats
 from learning_loop.services.recipes import MAX_DAYS
 from learning_loop.services.runs import update_stats_spec
@@ -35,6 +37,18 @@ def parse_as_of(value: str | None) -> dt.date | None:
         ) from None
 
 
+class UpdateStatsBody(Body):
+    """The JSON form of `POST /update-stats` (the query form stays)."""
+
+    project_id: uuid.UUID
+    days: int = Field(default=30, ge=1, le=MAX_DAYS, description="Window of the recipe stats")
+    as_of: str | None = Field(
+        default=None,
+        pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description="YYYY-MM-DD, 2015-01-01 through tomorrow (default: today, UTC)",
+    )
+
+
 @router.post(
     "/update-stats",
     status_code=status.HTTP_202_ACCEPTED,
@@ -44,10 +58,13 @@ def parse_as_of(value: str | None) -> dt.date | None:
 def update_stats(
     db: DatabaseDep,
     runs: RunsDep,
-    project_id: ProjectIdQuery,
+    principal: PrincipalDep,
+    project_id: Annotated[
+        uuid.UUID | None, Query(description="The project's id (or in the JSON body)")
+    ] = None,
     days: Annotated[
-        int, Query(ge=1, le=MAX_DAYS, description="Window of the recipe stats, in days")
-    ] = 30,
+        int | None, Query(ge=1, le=MAX_DAYS, description="Window of the recipe stats, in days")
+    ] = None,
     as_of: Annotated[
         str | None,
         Query(
@@ -55,11 +72,23 @@ def update_stats(
             description="YYYY-MM-DD, 2015-01-01 through tomorrow (default: today, UTC)",
         ),
     ] = None,
+    body: UpdateStatsBody | None = None,
 ) -> StatsRunView:
     """Submits the Dagster run that computes the rewards of `as_of`, then the recipe stats of
     that date, to the deployment's instance; answers at once with the run's id and status
     (`QUEUED`: the daemon starts it; follow it at `GET /runs/{run_id}` or in Dagster's UI).
-    `note` says when no daemon serves the instance, so the run would wait."""
+    `note` says when no daemon serves the instance, so the run would wait. The parameters
+    come in the query string or in a JSON body `{"project_id", "days", "as_of"}`, not both."""
+    if body is not None:
+        if project_id is not None or days is not None or as_of is not None:
+            raise ApiError(
+                422, "give the parameters in the query string or in the body, not both", "body"
+            )
+        project_id, days, as_of = body.project_id, body.days, body.as_of
+    if project_id is None:
+        raise ApiError(422, "project_id: Field required", "project_id")
+    principal.check_project(project_id)
+    days = 30 if days is None else days
     # The date, the window and the project are checked (422, 404) before anything is queued.
     spec = update_stats_spec(db, project_id, parse_as_of(as_of), days)
     info = runs.submit(spec)

@@ -151,3 +151,21 @@ async def test_a_boolean_must_be_a_json_boolean(client):
         assert answer.status_code == 422 and answer.json()["field"] == "auto_plan", value
     shown = (await client.get(f"{ADMIN}/projects/{pid}")).json()
     assert shown["auto_plan"] is False and shown["changes"] == []
+
+
+async def test_update_stats_takes_a_json_body_or_the_query(client, world, fake_runs):
+    """Issue #29, point 8: the JSON form beside the query form, not both at once."""
+    body = {"project_id": world.pid, "days": 14, "as_of": "2026-10-06"}
+    started = await client.post(f"{ADMIN}/update-stats", json=body)
+    assert started.status_code == 202, started.text
+    assert started.json()["days"] == 14 and started.json()["as_of"] == "2026-10-06"
+    query = await client.post(
+        f"{ADMIN}/update-stats", params={"project_id": world.pid, "as_of": "2026-10-06"}
+    )
+    assert query.status_code == 202 and query.json()["days"] == 30
+    both = await client.post(f"{ADMIN}/update-stats", params={"project_id": world.pid}, json=body)
+    assert both.status_code == 422 and both.json()["field"] == "body"
+    neither = await client.post(f"{ADMIN}/update-stats")
+    assert neither.status_code == 422 and neither.json()["field"] == "project_id"
+    bad = await client.post(f"{ADMIN}/update-stats", json={**body, "days": 0})
+    assert bad.status_code == 422 and bad.json()["field"] == "days"
