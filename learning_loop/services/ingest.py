@@ -83,6 +83,7 @@ from learning_loop.services.rows import (
     check_rows,
     float_field,
     int_field,
+    parse_fields,
     reject_if_any,
     text_field,
     timestamp_field,
@@ -220,27 +221,32 @@ class ImportResult(BaseModel):
     unchanged: int
 
 
+def _topic_field(row: Mapping[str, Any], key: str) -> str:
+    try:
+        return clean_topic(text_field(row, key, max_len=500))
+    except InvalidTopic as exc:
+        raise RowProblem(f"topic: {exc}") from None
+
+
+_VIDEO_FIELDS: dict[str, Callable[[Mapping[str, Any], str], Any]] = {
+    "external_id": text_field,
+    "topic": _topic_field,
+    "published_at": timestamp_field,
+    "preset": lambda row, key: text_field(row, key, 64),
+    "hook_type": lambda row, key: text_field(row, key, 20),
+    "scene_count": int_field,
+    "narration_wpm": float_field,
+    "caption_density": float_field,
+    "ending_type": lambda row, key: text_field(row, key, 20),
+}
+
+
 def _check_video_row(
     presets: list[str], project_id: uuid.UUID
 ) -> Callable[[Mapping[str, Any]], ImportedVideo]:
     def check(row: Mapping[str, Any]) -> ImportedVideo:
-        external_id = text_field(row, "external_id")
-        try:
-            topic = clean_topic(text_field(row, "topic", max_len=500))
-        except InvalidTopic as exc:
-            raise RowProblem(f"topic: {exc}") from None
-        video = ImportedVideo(
-            external_id=external_id,
-            topic=topic,
-            topic_hash=topic_hash(topic),
-            published_at=timestamp_field(row, "published_at"),
-            preset=text_field(row, "preset", 64),
-            hook_type=text_field(row, "hook_type", 20),
-            scene_count=int_field(row, "scene_count"),
-            narration_wpm=float_field(row, "narration_wpm"),
-            caption_density=float_field(row, "caption_density"),
-            ending_type=text_field(row, "ending_type", 20),
-        )
+        values = parse_fields(row, _VIDEO_FIELDS)
+        video = ImportedVideo(**values, topic_hash=topic_hash(values["topic"]))
         try:
             recipe = video.recipe()
         except (InvalidRecipe, InvalidRawValue) as exc:
@@ -663,17 +669,19 @@ class IngestResult(BaseModel):
     unchanged: int
 
 
+_SNAPSHOT_FIELDS: dict[str, Callable[[Mapping[str, Any], str], Any]] = {
+    "external_id": text_field,
+    "captured_at": timestamp_field,
+    "views": int_field,
+    "views_6h": int_field,
+    "avg_view_duration_s": float_field,
+    "likes": int_field,
+    "comments": int_field,
+}
+
+
 def _check_snapshot(row: Mapping[str, Any]) -> Snapshot:
-    snap = Snapshot(
-        external_id=text_field(row, "external_id"),
-        captured_at=timestamp_field(row, "captured_at"),
-        views=int_field(row, "views"),
-        views_6h=int_field(row, "views_6h"),
-        avg_view_duration_s=float_field(row, "avg_view_duration_s"),
-        likes=int_field(row, "likes"),
-        comments=int_field(row, "comments"),
-    )
-    return _checked_views_6h(snap)
+    return _checked_views_6h(Snapshot(**parse_fields(row, _SNAPSHOT_FIELDS)))
 
 
 def _checked_views_6h(snap: Snapshot) -> Snapshot:

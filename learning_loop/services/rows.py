@@ -24,6 +24,23 @@ class RowProblem(ValueError):
     """One field of one row is wrong; the message names the field."""
 
 
+def parse_fields(
+    row: Mapping[str, Any], parsers: Mapping[str, Callable[[Mapping[str, Any], str], Any]]
+) -> dict[str, Any]:
+    """Each field by its parser; a row with problems raises them all, in one RowProblem
+    (every problem of a row is told at once, not the first alone)."""
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, parse in parsers.items():
+        try:
+            values[name] = parse(row, name)
+        except RowProblem as exc:
+            problems.append(str(exc))
+    if problems:
+        raise RowProblem("; ".join(problems))
+    return values
+
+
 def check_rows(
     rows: Sequence[tuple[int, Mapping[str, Any]]],
     check: Callable[[Mapping[str, Any]], T],

@@ -273,3 +273,19 @@ def test_times_outside_the_accepted_range_are_row_errors(db, tmp_path):
         ingest_metrics(db, pid, read_rows(path, header))
     assert [e.line for e in info.value.errors] == [3]  # the file's line, header first
     assert count(db, MetricSnapshot) == 0
+
+
+def test_every_problem_of_a_row_is_told(db):
+    """Issue #29, point 10: a row with two bad cells names both."""
+    pid = project(db)
+    import_videos(db, pid, numbered([video_row(1)]))
+    bad = metric_row("v1", T0 + dt.timedelta(days=2), views="many", likes=-3)
+    with pytest.raises(InvalidFile) as info:
+        ingest_metrics(db, pid, numbered([bad]))
+    (error,) = info.value.errors
+    assert "views must be a whole number" in error.reason and "likes must be >= 0" in error.reason
+    video = video_row(2, scene_count="seven", caption_density="dense")
+    with pytest.raises(InvalidFile) as info:
+        import_videos(db, pid, numbered([video]))
+    (error,) = info.value.errors
+    assert "scene_count" in error.reason and "caption_density" in error.reason
