@@ -187,7 +187,8 @@ def test_the_request_head_is_bounded_in_size_and_time(tmp_path):
         {
             "LEARNING_LOOP_ADMIN_TOKEN": TOKEN,
             "LEARNING_LOOP_HOME": str(tmp_path / "home"),
-            "LEARNING_LOOP_API_HEAD_TIMEOUT_S": "1",
+            # Long enough for a loaded machine to read a head; short enough to wait for.
+            "LEARNING_LOOP_API_HEAD_TIMEOUT_S": "4",
         },
     )
     try:
@@ -201,11 +202,11 @@ def test_the_request_head_is_bounded_in_size_and_time(tmp_path):
         assert _raw(server.port, many + b"\r\n").startswith(b"HTTP/1.1 431")
         assert _rss_kb(server.proc.pid) - before < 50_000  # under 50 MB after 80 MB sent
         started = time.monotonic()
-        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # and never the end
             answer = sock.recv(65536)
         assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
-        assert time.monotonic() - started < 5
+        assert 3 < time.monotonic() - started < 15
         # A well-formed request is still served.
         assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200
     finally:
