@@ -25,7 +25,7 @@ def google(cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator
             **fake.env(),
             "LEARNING_LOOP_SECRET_KEY": Fernet.generate_key().decode(),
             "LEARNING_LOOP_COLLECTOR_BACKOFF_S": "0",
-            "LEARNING_LOOP_COLLECTOR_TIMEOUT_S": "1",
+            "LEARNING_LOOP_COLLECTOR_TIMEOUT_S": "10",
         }.items():
             monkeypatch.setenv(key, value)
         common.reset()
