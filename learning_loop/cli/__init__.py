@@ -52,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every expected failure ends as one line on stderr and a non-zero exit."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="shorts-engine", standalone_mode=False)
+        # Without standalone mode, click hands back a command's `typer.Exit(code)` as the
+        # return value instead of raising it: a non-zero one is the command's failure.
+        code = command.main(args=argv, prog_name="shorts-engine", standalone_mode=False)
+        if isinstance(code, int) and code:
+            return code
     except typer.Exit as exc:
         return exc.exit_code
     except NoArgsIsHelpError as exc:
