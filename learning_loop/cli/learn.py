@@ -176,6 +176,8 @@ def update_stats(
             f"{summary.estimated_recipes} of {summary.recipes} recipe(s) estimated, "
             f"{summary.rewarded_recipes} scored over {days} days"
         )
+        for hint in summary.hints:
+            typer.echo(f"hint: {hint}")
 
 
 @app.command("evaluate-experiments")
@@ -464,8 +466,11 @@ def recipes(project: ProjectOpt, json_: JsonOpt = False) -> None:
     rows = list_recipes(database(), project)
     if json_:
         print_json(rows)
-    else:
-        print_recipes("Recipes (best first)", rows)
+        return
+    print_recipes("Recipes (best first)", rows)
+    if not rows or all(r.estimate is None for r in rows):
+        for hint in stats.missing_steps_of(database(), project):
+            typer.echo(f"hint: {hint}")
 
 
 @app.command("insights")

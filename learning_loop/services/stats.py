@@ -6,10 +6,17 @@ import datetime as dt
 import uuid
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.orm import Session
 
 from learning_loop.db.engine import Database
-from learning_loop.db.models import Experiment, PlannedBatch, VideoJob, VideoReward
+from learning_loop.db.models import (
+    Experiment,
+    MetricSnapshot,
+    PlannedBatch,
+    VideoJob,
+    VideoReward,
+)
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.statuses import ExperimentStatus, GenerationMode, JobStatus, PlanStatus
@@ -144,6 +151,37 @@ class DaySummary(BaseModel):
     # The whole history: videos with a reward up to the date, and recipes with an estimate.
     history_rewarded: int = 0
     estimated_recipes: int = 0
+    # The steps the project still misses, each naming its command (empty when none).
+    hints: list[str] = []
+
+
+def missing_steps(session: Session, project_id: uuid.UUID) -> list[str]:
+    """What keeps published videos out of the rewards and the stats, each with the command
+    that mends it (issue #29: a missed step is said, not met with a silent empty result)."""
+    published = and_(
+        VideoJob.project_id == project_id, VideoJob.status == JobStatus.PUBLISHED.value
+    )
+    no_recipe = session.scalar(select(func.count()).where(published, VideoJob.recipe_id.is_(None)))
+    measured = select(MetricSnapshot.id).where(MetricSnapshot.video_id == VideoJob.id).exists()
+    no_metrics = session.scalar(select(func.count()).where(published, ~measured))
+    hints = []
+    if no_recipe:
+        hints.append(
+            f"{no_recipe} published video(s) have no recipe yet, so no recipe stats: run "
+            f"`shorts-engine learn backfill --project {project_id}`"
+        )
+    if no_metrics:
+        hints.append(
+            f"{no_metrics} published video(s) have no metrics yet, so no reward: run "
+            f"`shorts-engine learn ingest-metrics --project {project_id} --file F`, or connect "
+            "the channel (`shorts-engine projects connect-youtube`)"
+        )
+    return hints
+
+
+def missing_steps_of(db: Database, project_id: uuid.UUID) -> list[str]:
+    with db.read() as session:
+        return missing_steps(session, get_project(session, project_id).id)
 
 
 def day_summary(db: Database, project_id: uuid.UUID, as_of: dt.date) -> DaySummary:
@@ -168,7 +206,9 @@ def day_summary(db: Database, project_id: uuid.UUID, as_of: dt.date) -> DaySumma
         estimated = session.scalar(
             select(func.count(RecipeRow.estimate)).where(RecipeRow.project_id == pid)
         )
+        hints = missing_steps(session, pid)
     return DaySummary(
+        hints=hints,
         project_id=str(pid),
         as_of=as_of,
         videos_rewarded=rewarded or 0,

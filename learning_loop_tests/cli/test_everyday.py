@@ -31,3 +31,27 @@ def test_topics_files_skip_comments_and_blank_lines(cli, tmp_path):
     assert planned.code == 0, planned.err
     jobs = json.loads(planned.out)["jobs"]
     assert [j["topic"] for j in jobs] == ["Why octopuses dream", "The loudest sound"]
+
+
+def test_a_missed_step_is_named(cli, samples):
+    """Issue #29, point 4: forgetting `backfill` or the metrics is said, with the command."""
+    pid = cli("projects", "create", "--name", "missed").out.strip()
+    assert (
+        cli("learn", "import-videos", "--project", pid, "--file", samples / "videos.csv").code == 0
+    )
+    stats = cli("learn", "update-stats", "--project", pid, "--as-of", "2026-10-30")
+    assert stats.code == 0, stats.err
+    assert "hint: 60 published video(s) have no recipe yet" in stats.out
+    assert f"shorts-engine learn backfill --project {pid}" in stats.out
+    assert "have no metrics yet" in stats.out and "learn ingest-metrics" in stats.out
+    listed = cli("learn", "recipes", "--project", pid)
+    assert "learn backfill" in listed.out
+    as_json = json.loads(
+        cli("learn", "update-stats", "--project", pid, "--as-of", "2026-10-30", "--json").out
+    )
+    assert len(as_json["hints"]) == 2
+    assert cli("learn", "backfill", "--project", pid).code == 0
+    metrics = samples / "metrics.csv"
+    assert cli("learn", "ingest-metrics", "--project", pid, "--file", metrics).code == 0
+    done = cli("learn", "update-stats", "--project", pid, "--as-of", "2026-10-30")
+    assert "hint:" not in done.out
