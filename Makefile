@@ -38,7 +38,10 @@ dev: setup
 	esac; \
 	home="$$(cd "$$home" && pwd)"; \
 	echo "Dagster UI: http://127.0.0.1:3000  (DAGSTER_HOME=$$home)"; \
-	DAGSTER_HOME="$$home" exec $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	export LEARNING_LOOP_HOME="$$(realpath -m "$$base")"; \
+	cd "$$home" && DAGSTER_HOME="$$home" \
+	  PYTHONWARNINGS='ignore:Function `dev_command` is superseded:FutureWarning' \
+	  exec $(CURDIR)/$(VENV)/bin/dagster dev -w $(CURDIR)/workspace.yaml -h 127.0.0.1 -p 3000
 
 test: setup
 	$(PY) -m pytest

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 YOUTUBE = "youtube"  # the platforms implemented so far, by name
+# The tag of the collector's Dagster runs, which every shipped instance limits to one run at a
+# time per platform (the platform's quota is the deployment's).
+PLATFORM_TAG = "learning_loop/platform"
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from learning_loop.defs.jobs import (
     plan_run_config,
     update_recipe_stats_job,
 )
+from learning_loop.defs.reaper import reap_dead_runs
 from learning_loop.defs.resources import LearningLoopDatabase
-from learning_loop.launch.reaper import reap_dead_runs
 from learning_loop.services.plan_requests import pending_plan_requests, resume_dead_requests
 from learning_loop.services.projects import auto_plan_projects
 

@@ -30,8 +30,8 @@ from dagster import (
     schedule,
 )
 
+from learning_loop.collector.platform import PLATFORM_TAG
 from learning_loop.defs.resources import LearningLoopDatabase, retry_transient_errors
-from learning_loop.launch.instance import PLATFORM_TAG
 from learning_loop.services.collector import collect_metrics, projects_to_collect
 
 GROUP = "learning_loop"

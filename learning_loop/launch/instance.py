@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from learning_loop.collector.platform import PLATFORM_TAG
 from learning_loop.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
 # The daemon looks for queued runs this often (Dagster's default is 5 s): a submitted run then
 # starts about a second after it was queued.
 DEQUEUE_INTERVAL_S = 1
-# One metrics-collector run at a time (contract §12): its runs carry this tag.
-PLATFORM_TAG = "learning_loop/platform"
 PLATFORM_LIMITS = [{"key": PLATFORM_TAG, "value": "youtube", "limit": 1}]
 QUEUED_RUN_COORDINATOR: dict[str, Any] = {
     "module": "dagster.core.run_coordinator",

@@ -18,14 +18,14 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from learning_loop.errors import InvalidInput, NotFound
-from learning_loop.launch.instance import instance_kind, open_instance
-from learning_loop.launch.reaper import (
+from learning_loop.defs.reaper import (
     REAPED_REASON_TAG,
     REAPED_TAG,
     owner_tags,
     reap_dead_runs,
 )
+from learning_loop.errors import InvalidInput, NotFound
+from learning_loop.launch.instance import instance_kind, open_instance
 from learning_loop.services.runs import RunInfo, RunSpec
 from learning_loop.settings import Settings
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from dagster import DagsterRunStatus
 
+from learning_loop.defs.reaper import REAPED_REASON_TAG, REAPED_TAG
 from learning_loop.launch.instance import open_instance
-from learning_loop.launch.reaper import REAPED_REASON_TAG, REAPED_TAG
 from learning_loop.settings import Settings
 from learning_loop_tests.fake_llm import fake_llm_server
 from learning_loop_tests.processes import BIN, clean_env

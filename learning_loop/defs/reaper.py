@@ -1,4 +1,6 @@
-"""Runs whose process died are reaped, so they never hold a queue slot (issue #30).
+"""Runs whose process died are reaped, so they never hold a queue slot (issue #30). The
+launcher (`learning_loop.launch`) tags its runs with their owner and reaps before each run;
+the plan sensor reaps at each tick.
 
 A run executed in a command's own process (`DagsterRuns.run`, the `--wait` commands) is owned
 by that process: its tags name the host and the process (pid and start time, so a reused pid
