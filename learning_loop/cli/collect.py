@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from learning_loop.cli.common import JsonOpt, ProjectOpt, RunFailed, database, launcher, settings
+from learning_loop.cli.common import (
+    JsonOpt,
+    ProjectOpt,
+    check_limit,
+    database,
+    echo_run_errors,
+    launcher,
+    run_failed,
+    settings,
+)
 from learning_loop.cli.lazy import lazy_module
 from learning_loop.cli.output import fmt, print_json, print_table
 from learning_loop.errors import InvalidInput
@@ -92,8 +101,7 @@ def collect_metrics(project: ProjectOpt, json_: JsonOpt = False) -> None:
     db = database()
     spec = runs.collect_metrics_spec(db, project)
     info = launcher().run(spec)
-    if not info.success:
-        raise RunFailed(f"run {info.run_id} of {info.job_name} failed: {info.error}")
+    run_failed(info)
     meta = info.metadata or {}
     if str(spec.project_id) in str(meta.get("broken_connections", "")):
         view = collector.show_connection(db, spec.project_id)
@@ -111,9 +119,7 @@ def collect_metrics(project: ProjectOpt, json_: JsonOpt = False) -> None:
         f"{meta.get('marks_missed', 0)} mark(s) missed, {meta.get('videos_gone', 0)} video(s) "
         f"gone, {meta.get('videos_deferred', 0)} deferred"
     )
-    errors = meta.get("errors")
-    if isinstance(errors, str) and errors != "none":
-        typer.echo(errors)
+    echo_run_errors(meta)
 
 
 def _views_6h(value: int | None, basis: str | None) -> str:
@@ -131,9 +137,7 @@ def metrics(
     json_: JsonOpt = False,
 ) -> None:
     """List the project's metric snapshots, newest first, with where each came from."""
-    if not 1 <= limit <= 1000:
-        raise InvalidInput(f"limit must be within 1..1000, got {limit}", "limit")
-    rows = collector.list_snapshots(database(), project, external_id, limit)
+    rows = collector.list_snapshots(database(), project, external_id, check_limit(limit))
     if json_:
         print_json(rows)
         return

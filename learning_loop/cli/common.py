@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from learning_loop.db.engine import Database
     from learning_loop.launch import DagsterRuns
     from learning_loop.services.row_files import RowFile
+    from learning_loop.services.runs import RunInfo
     from learning_loop.settings import Settings
 
 
@@ -58,6 +59,26 @@ AsOfOpt = Annotated[
 
 class RunFailed(LearningLoopError):
     """A Dagster run the command started did not succeed."""
+
+
+def run_failed(info: RunInfo) -> None:
+    """One line, and a non-zero exit, for a run that did not succeed."""
+    if not info.success:
+        raise RunFailed(f"run {info.run_id} of {info.job_name} failed: {info.error}")
+
+
+def echo_run_errors(metadata: Mapping[str, object]) -> None:
+    """The errors a run's asset recorded (a Markdown list), when it recorded any."""
+    errors = metadata.get("errors")
+    if isinstance(errors, str) and errors != "none":
+        typer.echo(errors)
+
+
+def check_limit(limit: int) -> int:
+    """A listing's `--limit`, 1..1000."""
+    if not 1 <= limit <= 1000:
+        raise InvalidInput(f"limit must be within 1..1000, got {limit}", "limit")
+    return limit
 
 
 @lru_cache(maxsize=1)

@@ -17,14 +17,16 @@ from learning_loop.cli.common import (
     FileOpt,
     JsonOpt,
     ProjectOpt,
-    RunFailed,
     SeedOpt,
     TopicsFileOpt,
+    check_limit,
     database,
+    echo_run_errors,
     launcher,
     parse_timestamp,
     read_lines,
     row_file,
+    run_failed,
 )
 from learning_loop.cli.lazy import lazy_module
 from learning_loop.cli.output import print_fields, print_json, print_table
@@ -133,11 +135,6 @@ def publish(
         typer.echo(f"published {video.id} as {video.external_id} at {video.published_at}")
 
 
-def _run_failed(info: RunInfo) -> None:
-    if not info.success:
-        raise RunFailed(f"run {info.run_id} of {info.job_name} failed: {info.error}")
-
-
 def _submitted(info: RunInfo, what: str, json_: bool) -> None:
     """Print a run that was queued in the instance rather than run here."""
     if json_:
@@ -163,7 +160,7 @@ def update_stats(
         _submitted(launcher().submit(spec), f"as of {day} over {days} days", json_)
         return
     info = launcher().run(spec)
-    _run_failed(info)
+    run_failed(info)
     summary = stats.day_summary(database(), project, day)
     if json_:
         print_json(
@@ -191,7 +188,7 @@ def evaluate(
         _submitted(launcher().submit(spec), f"as of {day}", json_)
         return
     info = launcher().run(spec)
-    _run_failed(info)
+    run_failed(info)
     decided = [
         e
         for e in experiments_service.list_experiments(
@@ -266,11 +263,7 @@ def recent_runs(
     json_: JsonOpt = False,
 ) -> None:
     """The latest runs of this deployment's Dagster instance, newest first."""
-    if not 1 <= limit <= 1000:
-        from learning_loop.errors import InvalidInput
-
-        raise InvalidInput(f"limit must be within 1..1000, got {limit}", "limit")
-    runs_ = launcher().recent(limit, reaped_only=reaped)
+    runs_ = launcher().recent(check_limit(limit), reaped_only=reaped)
     if json_:
         print_json(runs_)
         return
@@ -369,7 +362,7 @@ def make_video_plans(
         _submitted(launcher().submit(spec), f"of project {project}", json_)
         return
     info = launcher().run(spec)
-    _run_failed(info)
+    run_failed(info)
     meta = info.metadata or {}
     if json_:
         print_json({**info.model_dump(mode="json", exclude={"metadata"}), **meta})
@@ -379,9 +372,7 @@ def make_video_plans(
         f"{meta.get('plans_failed', 0)} failed, {meta.get('left_pending', 0)} left pending "
         f"(of {meta.get('jobs', 0)} job(s) without a plan); {meta.get('re_asked', 0)} re-asked"
     )
-    errors = meta.get("errors")
-    if isinstance(errors, str) and errors != "none":
-        typer.echo(errors)
+    echo_run_errors(meta)
 
 
 @app.command("replan")
@@ -398,7 +389,7 @@ def replan(
         _submitted(launcher().submit(spec), f"of job {job}", json_)
         return
     info = launcher().run(spec)
-    _run_failed(info)
+    run_failed(info)
     view = video_plans.job_plan_view(db, job)
     if json_:
         print_json({"run_id": info.run_id, "job": view})
@@ -675,7 +666,7 @@ def plan_next(
                 typer.echo(f"note: {note}")
         return
     request, info = runs.run_plan_request(database(), launcher(), project, count, topics, seed)
-    _run_failed(info)
+    run_failed(info)
     if json_:
         print_json(
             {
