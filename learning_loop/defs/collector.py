@@ -20,7 +20,6 @@ from dagster import (
     Config,
     DefaultScheduleStatus,
     MaterializeResult,
-    MetadataValue,
     RunConfig,
     RunRequest,
     ScheduleEvaluationContext,
@@ -31,6 +30,7 @@ from dagster import (
 )
 
 from learning_loop.collector.platform import PLATFORM_TAG
+from learning_loop.defs.metadata import errors_metadata
 from learning_loop.defs.resources import LearningLoopDatabase, retry_transient_errors
 from learning_loop.services.collector import collect_metrics, projects_to_collect
 
@@ -80,9 +80,7 @@ def collected_metrics(
             "videos_deferred": result.videos_deferred,
             "broken_connections": ",".join(str(p) for p in result.broken) or "none",
             "seconds": result.seconds,
-            "errors": MetadataValue.md(
-                "\n".join(f"- {e}" for e in result.errors) if result.errors else "none"
-            ),
+            "errors": errors_metadata(result.errors),
         }
     )
 

@@ -35,6 +35,7 @@ from dagster import (
 )
 
 from learning_loop.defs.jobs import plan_next_batch
+from learning_loop.defs.metadata import errors_metadata
 from learning_loop.defs.resources import LearningLoopDatabase, retry_transient_errors
 from learning_loop.services.video_plans import make_video_plans, projects_with_plans_due
 
@@ -93,9 +94,7 @@ def video_plans(
             "max_in_flight": result.max_in_flight,
             "concurrency": result.concurrency,
             "seconds": result.seconds,
-            "errors": MetadataValue.md(
-                "\n".join(f"- {e}" for e in result.errors) if result.errors else "none"
-            ),
+            "errors": errors_metadata(result.errors),
         }
     )
 
