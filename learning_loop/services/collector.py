@@ -510,13 +510,15 @@ def _collect_project(
         return out
     client = factory(secret, settings)
     try:
-        claimed = _claim(db, pid, now, calls * client.max_ids)
-        batches = [claimed[i : i + client.max_ids] for i in range(0, len(claimed), client.max_ids)]
+        size = client.max_ids
+        claimed = _claim(db, pid, now, calls * size)
         analytics = True
-        for number, batch in enumerate(batches):
+        stopped_at: int | None = None  # where the videos not polled start, once it stops
+        for start in range(0, len(claimed), size):
             if stop[0]:
-                _release(db, [d for b in batches[number:] for d in b])
+                stopped_at = start
                 break
+            batch = claimed[start : start + size]
             try:
                 counts = client.statistics([d.external_id for d in batch])
                 out.units += client.units_per_call
@@ -537,23 +539,22 @@ def _collect_project(
                         analytics = not isinstance(exc, QuotaExceeded)
             except CredentialRefused as exc:
                 out.broken = exc.message
-                _release(db, [d for b in batches[number:] for d in b])
-                break
-            except QuotaExceeded as exc:
-                out.errors.append(f"project {pid}: {exc.message}")
-                out.quota_spent = True
-                stop[0] = True
-                _release(db, [d for b in batches[number:] for d in b])
+                stopped_at = start
                 break
             except PlatformError as exc:
                 out.errors.append(f"project {pid}: {exc.message}")
-                _release(db, [d for b in batches[number:] for d in b])
+                if isinstance(exc, QuotaExceeded):
+                    out.quota_spent = True
+                    stop[0] = True
+                stopped_at = start
                 break
             rows, updates, missed, gone = _poll_rows(batch, at, counts, durations)
             out.written += _write_batch(db, pid, rows, updates)
             out.polled += len(rows)
             out.missed += missed
             out.gone += gone
+        if stopped_at is not None:
+            _release(db, claimed[stopped_at:])
     finally:
         client.close()
     with db.transaction() as session:
