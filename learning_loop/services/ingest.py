@@ -690,27 +690,30 @@ def _checked_views_6h(snap: Snapshot) -> Snapshot:
     return snap
 
 
+def _unless_unknown(
+    parse: Callable[[Mapping[str, Any], str], Any],
+) -> Callable[[Mapping[str, Any], str], Any]:
+    """`parse`, but a value the platform has not given yet (null) stays null."""
+
+    def parse_known(row: Mapping[str, Any], key: str) -> Any:
+        return None if row.get(key) is None else parse(row, key)
+
+    return parse_known
+
+
+# A collector's row: the same checks, but `views_6h` before the 6-hour mark and the duration
+# before the platform's analytics are null.
+_COLLECTED_FIELDS = {
+    **_SNAPSHOT_FIELDS,
+    "views_6h": _unless_unknown(int_field),
+    "avg_view_duration_s": _unless_unknown(float_field),
+}
+
+
 def _check_collected(row: Mapping[str, Any]) -> Snapshot:
-    """A collector's row: the same checks, but a value the platform has not given yet
-    (`views_6h` before the 6-hour mark, the duration before its analytics) is null."""
-
-    def unknown(name: str) -> bool:
-        return row.get(name) is None
-
-    views_6h = None if unknown("views_6h") else int_field(row, "views_6h")
-    snap = Snapshot(
-        external_id=text_field(row, "external_id"),
-        captured_at=timestamp_field(row, "captured_at"),
-        views=int_field(row, "views"),
-        views_6h=views_6h,
-        avg_view_duration_s=(
-            None if unknown("avg_view_duration_s") else float_field(row, "avg_view_duration_s")
-        ),
-        likes=int_field(row, "likes"),
-        comments=int_field(row, "comments"),
-        views_6h_basis=None if views_6h is None else str(Views6hBasis(row["views_6h_basis"])),
-    )
-    return _checked_views_6h(snap)
+    values = parse_fields(row, _COLLECTED_FIELDS)
+    basis = None if values["views_6h"] is None else str(Views6hBasis(row["views_6h_basis"]))
+    return _checked_views_6h(Snapshot(**values, views_6h_basis=basis))
 
 
 _SNAPSHOT_STAGE = stage_table(
