@@ -201,12 +201,12 @@ def test_the_request_head_is_bounded_in_size_and_time(tmp_path):
         many = b"GET /health HTTP/1.1\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(200))
         assert _raw(server.port, many + b"\r\n").startswith(b"HTTP/1.1 431")
         assert _rss_kb(server.proc.pid) - before < 50_000  # under 50 MB after 80 MB sent
-        started = time.monotonic()
         with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # and never the end
             answer = sock.recv(65536)
         assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
-        assert 3 < time.monotonic() - started < 15
+        # Told by the server's own reason, not timed here (no clock in a test's assertion).
+        assert b"the request head took longer than 4 s" in answer
         # A well-formed request is still served.
         assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200
     finally:
