@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
-import sys
 from types import ModuleType
+from typing import Any
+
+
+class _OnFirstUse(ModuleType):
+    """Stands for the module of the same name: every attribute is read from the real module,
+    imported by the first read.
+
+    The real module is imported by Python's own import machinery, which lets one thread run a
+    module's code while others wait for it. (`importlib.util.LazyLoader` on this Python does not:
+    a second thread reading an attribute while the first runs the module's code finds it empty;
+    the API server, which imports the CLI's modules, met that as an `AttributeError` on its first
+    requests.) Nothing is cached here, so what a test patches on the real module is seen."""
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self.__name__), attr)
 
 
 def lazy_module(name: str) -> ModuleType:
-    """The module `name`, whose code runs on the first access to one of its attributes.
+    """The module `name`, imported on the first access to one of its attributes.
 
-    A module imported already is returned as it is. Otherwise the module is registered in
-    `sys.modules` (and on its package) with `importlib.util.LazyLoader`; its first attribute
-    access runs it, and so does an `import` of it elsewhere, which gets the same module. Its
-    package is imported now (to find the module), so the package must be cheap to import.
+    Its package is imported now (to check that the module exists), so the package must be cheap
+    to import. An `import` of it elsewhere imports the real module, as always; both read the
+    same module.
     """
-    module = sys.modules.get(name)
-    if module is not None:
-        return module
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None:
+    if importlib.util.find_spec(name) is None:
         raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-    loader = importlib.util.LazyLoader(spec.loader)
-    spec.loader = loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    package, _, child = name.rpartition(".")
-    if package:
-        setattr(sys.modules[package], child, module)
-    return module
+    return _OnFirstUse(name)

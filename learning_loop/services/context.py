@@ -17,9 +17,8 @@ def open_database(settings: Settings, *, check_schema: bool = True) -> Database:
     schema change there is always a deliberate step.
     """
     url = settings.resolved_database_url
-    # The ORM's mappers are configured on first use; two threads using them first at once (the
-    # API's first requests, in its read threads) could meet a half-configured mapper.
-    # Configured here, once, before any thread is handed the database.
+    # The ORM's mappers are configured here, once, before any thread is handed the database,
+    # rather than by whichever request uses them first.
     configure_mappers()
     db = Database.from_url(url)
     if check_schema:

@@ -9,7 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -211,3 +213,61 @@ def test_the_request_head_is_bounded_in_size_and_time(tmp_path):
         assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200
     finally:
         server.stop()
+
+
+def test_a_burst_of_first_requests_on_a_fresh_server_is_served(tmp_path, database_url):
+    """Issue #30, finding 6: a 500 (`AttributeError`) once answered `GET /video-jobs` at the
+    start of a load run. What races at start-up (the first bounded read opening the reads'
+    database and its thread limiter, the first project-token lookups, the ORM's first use in
+    several threads at once) is met here by 48 requests sent together to a server that has
+    served nothing yet, three fresh starts in a row, with read threads on both databases."""
+    from learning_loop.db.engine import Database
+    from learning_loop.services.projects import create_project
+    from learning_loop.services.tokens import create_token
+
+    db = Database.from_url(database_url)
+    try:
+        pid = str(create_project(db, "burst").id)
+        token = create_token(db, uuid.UUID(pid)).token
+    finally:
+        db.dispose()
+    calls = [
+        (f"{ADMIN}/video-jobs", {"project_id": pid}, TOKEN),
+        (f"{ADMIN}/video-jobs", {"project_id": pid}, token),
+        (f"{ADMIN}/projects", {}, token),
+        (f"{ADMIN}/recommendations", {"project_id": pid, "n": 2}, TOKEN),
+    ] * 12
+    for start in range(3):
+        (tmp_path / str(start)).mkdir()
+        server = Server(
+            tmp_path / str(start),
+            {
+                "LEARNING_LOOP_ADMIN_TOKEN": TOKEN,
+                "LEARNING_LOOP_DATABASE_URL": database_url,
+                "LEARNING_LOOP_HOME": str(tmp_path / "home"),
+                "LEARNING_LOOP_API_READ_THREADS": "4",
+            },
+        )
+        try:
+            server.wait_ready()
+            answers = _together(server.url, calls)
+        finally:
+            server.stop()
+        assert [a for a in answers if a[0] != 200] == [], server.logs()[1][-6000:]
+        assert "Traceback" not in server.logs()[1]
+
+
+def _together(url: str, calls: list[tuple[str, dict[str, str], str]]) -> list[tuple[int, str]]:
+    """Each call (path, query, bearer token) sent from its own thread, all at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(len(calls))
+
+    def call(path: str, params: dict[str, str], bearer: str) -> tuple[int, str]:
+        with httpx.Client(base_url=url, timeout=30) as c:
+            barrier.wait()
+            answer = c.get(path, params=params, headers={"Authorization": f"Bearer {bearer}"})
+            return answer.status_code, answer.text[:300]
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(lambda a: call(*a), calls))

@@ -39,19 +39,46 @@ def probe_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_a_lazy_module_runs_on_first_use_once(probe_package: str) -> None:
     module = lazy_module(f"{probe_package}.mod")
     package = sys.modules[probe_package]
-    assert package.runs == 0 and sys.modules[f"{probe_package}.mod"] is module
+    assert package.runs == 0 and f"{probe_package}.mod" not in sys.modules
     assert module.VALUE == 42
     assert package.runs == 1
-    # An import elsewhere gets the same module, run once.
-    assert importlib.import_module(f"{probe_package}.mod") is module
-    assert lazy_module(f"{probe_package}.mod") is module and module.VALUE == 42
-    assert package.mod is module and package.runs == 1
+    # An import elsewhere gets the real module, run once; both read the same values.
+    real = importlib.import_module(f"{probe_package}.mod")
+    assert real.VALUE == 42 and lazy_module(f"{probe_package}.mod").VALUE == 42
+    assert package.mod is real and package.runs == 1
+    real.VALUE = 43  # what a test patches on the real module is what the lazy one reads
+    assert module.VALUE == 43
 
 
 def test_an_import_elsewhere_runs_a_lazy_module(probe_package: str) -> None:
     module = lazy_module(f"{probe_package}.mod")
-    assert importlib.import_module(f"{probe_package}.mod") is module
+    assert importlib.import_module(f"{probe_package}.mod").VALUE == 42
     assert sys.modules[probe_package].runs == 1 and module.VALUE == 42
+
+
+def test_threads_that_read_a_lazy_module_first_all_find_it_whole(
+    probe_package: str, tmp_path: Path
+) -> None:
+    """Issue #30, finding 6: the API server's first requests read a lazily imported service
+    module from several threads at once; `importlib.util.LazyLoader` handed the second thread
+    the module before its code had run (an `AttributeError`, a 500)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    (tmp_path / probe_package / "slow.py").write_text(
+        f"import time\nimport {probe_package}\n{probe_package}.runs += 1\n"
+        "time.sleep(0.2)\nVALUE = 42\n"
+    )
+    module = lazy_module(f"{probe_package}.slow")
+    barrier = threading.Barrier(16)
+
+    def read(_: int) -> object:
+        barrier.wait()
+        return getattr(module, "VALUE", None)
+
+    with ThreadPoolExecutor(16) as pool:
+        assert list(pool.map(read, range(16))) == [42] * 16
+    assert sys.modules[probe_package].runs == 1
 
 
 def test_a_lazy_module_that_does_not_exist_fails_at_once(probe_package: str) -> None:
