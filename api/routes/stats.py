@@ -37,11 +37,17 @@ def parse_as_of(value: str | None) -> dt.date | None:
         ) from None
 
 
+DAYS = (
+    "Days of the recipes' raw average (`window avg`); default: the project's window "
+    "(`window_days`). Rewards always use the project's window, estimates the whole history."
+)
+
+
 class UpdateStatsBody(Body):
     """The JSON form of `POST /update-stats` (the query form stays)."""
 
     project_id: uuid.UUID
-    days: int = Field(default=30, ge=1, le=MAX_DAYS, description="Window of the recipe stats")
+    days: int | None = Field(default=None, ge=1, le=MAX_DAYS, description=DAYS)
     as_of: str | None = Field(
         default=None,
         pattern=r"^\d{4}-\d{2}-\d{2}$",
@@ -62,9 +68,7 @@ def update_stats(
     project_id: Annotated[
         uuid.UUID | None, Query(description="The project's id (or in the JSON body)")
     ] = None,
-    days: Annotated[
-        int | None, Query(ge=1, le=MAX_DAYS, description="Window of the recipe stats, in days")
-    ] = None,
+    days: Annotated[int | None, Query(ge=1, le=MAX_DAYS, description=DAYS)] = None,
     as_of: Annotated[
         str | None,
         Query(
@@ -88,10 +92,10 @@ def update_stats(
     if project_id is None:
         raise ApiError(422, "project_id: Field required", "project_id")
     principal.check_project(project_id)
-    days = 30 if days is None else days
     # The date, the window and the project are checked (422, 404) before anything is queued.
     spec = update_stats_spec(db, project_id, parse_as_of(as_of), days)
     info = runs.submit(spec)
     return StatsRunView.model_validate(
-        info.model_dump() | {"project_id": project_id, "as_of": spec.partition_key, "days": days}
+        info.model_dump()
+        | {"project_id": project_id, "as_of": spec.partition_key, "days": spec.days}
     )

@@ -56,7 +56,14 @@ app.command("plan-video")(plan_video)
 app.command("collect-metrics")(collect.collect_metrics)
 app.command("metrics")(collect.metrics)
 
-DaysOpt = Annotated[int, typer.Option("--days", help="Window length in days for recipe stats.")]
+DaysOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--days",
+        help="Days of the recipes' raw average (`window avg`); default: the project's window. "
+        "Rewards always use the project's window, estimates the whole history.",
+    ),
+]
 NoWaitOpt = Annotated[
     bool,
     typer.Option(
@@ -148,7 +155,7 @@ def _submitted(info: RunInfo, what: str, json_: bool) -> None:
 @app.command("update-stats")
 def update_stats(
     project: ProjectOpt,
-    days: DaysOpt = 30,
+    days: DaysOpt = None,
     as_of: AsOfOpt = None,
     no_wait: NoWaitOpt = False,
     json_: JsonOpt = False,
@@ -156,8 +163,9 @@ def update_stats(
     """Run the daily stats job (rewards, then recipe stats) for a date, as a Dagster run."""
     spec = runs.update_stats_spec(database(), project, as_of, days)
     day = dt.date.fromisoformat(str(spec.partition_key))
+    days = spec.days
     if no_wait:
-        _submitted(launcher().submit(spec), f"as of {day} over {days} days", json_)
+        _submitted(launcher().submit(spec), f"as of {day}, window avg over {days} days", json_)
         return
     info = launcher().run(spec)
     run_failed(info)
@@ -168,10 +176,11 @@ def update_stats(
         )
     else:
         typer.echo(
-            f"run {info.run_id} {info.status}: as of {day}, {summary.videos_rewarded} video "
-            f"reward(s) in the window, {summary.history_rewarded} video(s) rewarded in all, "
-            f"{summary.estimated_recipes} of {summary.recipes} recipe(s) estimated, "
-            f"{summary.rewarded_recipes} scored over {days} days"
+            f"run {info.run_id} {info.status}: as of {day}, {summary.history_rewarded} "
+            f"video(s) rewarded in all, {summary.videos_rewarded} of them published in the "
+            f"project's {summary.window_days}-day window; {summary.estimated_recipes} of "
+            f"{summary.recipes} recipe(s) estimated, {summary.rewarded_recipes} with a window "
+            f"avg over {days} days"
         )
         for hint in summary.hints:
             typer.echo(f"hint: {hint}")

@@ -108,13 +108,19 @@ def check_evaluation_date(day: dt.date | None) -> dt.date:
 
 
 def update_stats_spec(
-    db: Database, project_id: uuid.UUID, as_of: dt.date | None, days: int = 30
+    db: Database, project_id: uuid.UUID, as_of: dt.date | None, days: int | None = None
 ) -> RunSpec:
-    """The stats run of a project and date, once its inputs are checked (no run starts)."""
-    check_days(days)
+    """The stats run of a project and date, once its inputs are checked (no run starts).
+
+    `days` is the window of the recipes' raw average (`window avg`); None takes the project's
+    own window (`window_days`), which the rewards always use, as the nightly run does."""
+    if days is not None:
+        check_days(days)
     day = check_evaluation_date(as_of)
     with db.read() as session:
-        pid = get_project(session, project_id).id
+        project = get_project(session, project_id)
+        pid = project.id
+        days = project.window_days if days is None else days
     return RunSpec(
         JobName.UPDATE_RECIPE_STATS,
         pid,

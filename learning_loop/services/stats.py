@@ -42,13 +42,16 @@ class UpdateStatsResult(BaseModel):
 
 
 def update_stats(
-    db: Database, project_id: uuid.UUID, as_of: dt.date | None = None, days: int = 30
+    db: Database, project_id: uuid.UUID, as_of: dt.date | None = None, days: int | None = None
 ) -> UpdateStatsResult:
-    """The daily stats run for one project and date: rewards of the date, then recipe stats."""
-    check_days(days)
+    """The daily stats run for one project and date: rewards of the date, then recipe stats
+    (their raw average over `days`, by default the project's window)."""
+    if days is not None:
+        check_days(days)
     day = as_of or dt.datetime.now(dt.UTC).date()
     with db.read() as session:
         project = get_project(session, project_id)
+        days = project.window_days if days is None else days
     rewards = compute_rewards_for_date(db, day, [project.id])
     stats = compute_recipe_stats(db, day, days, [project.id])
     return UpdateStatsResult(
@@ -145,7 +148,8 @@ def project_stats(db: Database, project_id: uuid.UUID) -> StatsView:
 class DaySummary(BaseModel):
     project_id: str
     as_of: dt.date
-    videos_rewarded: int  # in the date's window
+    videos_rewarded: int  # in the date's window (the project's `window_days`)
+    window_days: int
     recipes: int
     rewarded_recipes: int  # with videos in the stats window
     # The whole history: videos with a reward up to the date, and recipes with an estimate.
@@ -189,7 +193,8 @@ def day_summary(db: Database, project_id: uuid.UUID, as_of: dt.date) -> DaySumma
     from learning_loop.db.models import RecipeDailyStats
 
     with db.read() as session:
-        pid = get_project(session, project_id).id
+        project = get_project(session, project_id)
+        pid, window_days = project.id, project.window_days
         rewarded = session.scalar(
             select(func.count()).where(
                 VideoReward.project_id == pid, VideoReward.reward_date == as_of
@@ -212,6 +217,7 @@ def day_summary(db: Database, project_id: uuid.UUID, as_of: dt.date) -> DaySumma
         project_id=str(pid),
         as_of=as_of,
         videos_rewarded=rewarded or 0,
+        window_days=window_days,
         recipes=recipes or 0,
         rewarded_recipes=scored or 0,
         history_rewarded=history or 0,

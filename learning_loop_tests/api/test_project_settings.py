@@ -169,3 +169,8 @@ async def test_update_stats_takes_a_json_body_or_the_query(client, world, fake_r
     assert neither.status_code == 422 and neither.json()["field"] == "project_id"
     bad = await client.post(f"{ADMIN}/update-stats", json={**body, "days": 0})
     assert bad.status_code == 422 and bad.json()["field"] == "days"
+    # Point 4: without `days`, the raw average's window is the project's own.
+    patched = await client.patch(f"{ADMIN}/projects/{world.pid}", json={"window_days": 21})
+    assert patched.status_code == 200, patched.text
+    own = await client.post(f"{ADMIN}/update-stats", json={"project_id": world.pid})
+    assert own.status_code == 202 and own.json()["days"] == 21

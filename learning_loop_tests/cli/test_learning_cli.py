@@ -35,7 +35,8 @@ def test_the_seed_commands_reward_an_old_history_and_estimate_every_recipe(cli, 
     run = cli("learn", "update-stats", "--project", pid, "--days", "30", "--as-of", LATER)
     assert run.code == 0, run.err
     # Nothing of the sample is in the window; every video is rewarded all the same.
-    assert "0 video reward(s) in the window, 60 video(s) rewarded in all" in run.out
+    assert "60 video(s) rewarded in all, 0 of them published in the project's 30-day" in run.out
+    assert "6 of 6 recipe(s) estimated, 0 with a window avg over 30 days" in run.out
     videos = json.loads(cli("learn", "videos", "--project", pid, "--json").out)
     assert len(videos) == 60 and all(v["reward"] is not None for v in videos)
     for v in videos:
@@ -119,3 +120,20 @@ def test_a_topic_made_with_the_top_recipes_takes_the_next_best(cli, samples, tmp
     )
     made = [j for j in jobs if j["topic"] == "Cats" and j["generation_mode"] == "exploit"]
     assert len(made) == 1 and Recipe(**made[0]["recipe"]).to_dict() == rec["recipe"]
+
+
+def test_days_is_the_raw_averages_window_and_defaults_to_the_projects(cli, samples):
+    """Issue #29, point 4: `--days` means one thing, the window of `window avg`, and the line
+    says which window the rewards used (the project's, always)."""
+    pid = _onboard(cli, samples, "--window-days", "45")
+    own = cli("learn", "update-stats", "--project", pid, "--as-of", "2026-11-10")
+    assert own.code == 0, own.err
+    assert "published in the project's 45-day window" in own.out
+    assert "with a window avg over 45 days" in own.out
+    wide = cli("learn", "update-stats", "--project", pid, "--as-of", "2026-11-10", "--days", "90")
+    assert wide.code == 0, wide.err
+    assert "published in the project's 45-day window" in wide.out
+    assert "6 with a window avg over 90 days" in wide.out
+    assert json.loads(
+        cli("learn", "update-stats", "--project", pid, "--as-of", "2026-11-10", "--json").out
+    )["days"] == 45
