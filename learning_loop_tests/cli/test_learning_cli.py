@@ -134,6 +134,5 @@ def test_days_is_the_raw_averages_window_and_defaults_to_the_projects(cli, sampl
     assert wide.code == 0, wide.err
     assert "published in the project's 45-day window" in wide.out
     assert "6 with a window avg over 90 days" in wide.out
-    assert json.loads(
-        cli("learn", "update-stats", "--project", pid, "--as-of", "2026-11-10", "--json").out
-    )["days"] == 45
+    as_json = cli("learn", "update-stats", "--project", pid, "--as-of", "2026-11-10", "--json")
+    assert json.loads(as_json.out)["days"] == 45
