@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ADMIN_PREFIX, DatabaseHolder
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.middleware import AdminGuard, BodyLimit, ErrorShield
 from api.routes import admin_router
@@ -84,7 +85,10 @@ def create_app(
             "Lists answer a page: `items`, `limit`, `offset`, `next_offset` (null on the last)."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.settings = settings
     app.state.admin_token = token
     app.state.database = holder

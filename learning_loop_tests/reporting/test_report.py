@@ -4,9 +4,7 @@ renders in a real headless Chromium, every chart included."""
 import dataclasses
 import datetime as dt
 import math
-import os
 import re
-import shutil
 import struct
 import subprocess
 import uuid
@@ -32,19 +30,9 @@ from learning_loop.reporting.page import render_report
 from learning_loop.reporting.svg import interval_chart, line_chart, nice_ticks, stacked_bars
 from learning_loop.services.recipes import list_recipes
 from learning_loop.services.report import project_report, report_data
+from learning_loop_tests.browser import FLAGS, browser_or_skip, dump_dom
 from learning_loop_tests.factories import channel, metric_row, video_row
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 FIELDS = RECIPE_FIELDS
 
 
@@ -124,31 +112,11 @@ def assert_round(ticks: list[float]) -> None:
         assert math.isclose(t / step, round(t / step), abs_tol=1e-6), ticks
 
 
-def browser_or_skip():
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium")
-        pytest.skip("needs Debian's chromium: apt-get install chromium")
-    return CHROMIUM
-
-
 def render_in_browser(html: str, tmp_path: Path) -> tuple[dict[str, int], Path]:
     exe = browser_or_skip()
     page = tmp_path / "report.html"
     page.write_text(html, encoding="utf-8")
-    dom = subprocess.run(
-        [
-            exe,
-            *FLAGS,
-            f"--user-data-dir={tmp_path / 'profile-dom'}",
-            "--virtual-time-budget=3000",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
+    dom = dump_dom(page.as_uri(), tmp_path / "profile-dom")
     counts = {k: int(v) for k, v in re.findall(r'data-charts-(total|rendered)="(\d+)"', dom)}
     shot = tmp_path / "report.png"
     subprocess.run(
