@@ -45,7 +45,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document."
 FileOpt = Annotated[Path, typer.Option("--file", help="CSV with header, or JSONL.")]
 CountOpt = Annotated[int, typer.Option("--count", help="Batch size, 1..100.")]
 TopicsFileOpt = Annotated[Path | None, typer.Option("--topics-file", help="One topic per line.")]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed of the sampler's RNG.")]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        help="Seed of the sampler's RNG; default: derived from the project and its number of "
+        "batches, so a preview and the plan after it agree.",
+    ),
+]
 AsOfOpt = Annotated[
     dt.date | None,
     typer.Option(

@@ -88,9 +88,28 @@ class SamplerState:
     existing_keys: frozenset[tuple[str, str]]
 
 
+NEW_EXPERIMENT = "new-"
+
+
+def new_experiment_key(opened: int) -> str:
+    """The key of a batch's `opened`-th new experiment: it stands for the experiment's id
+    until the batch is written, and is never shown."""
+    return f"{NEW_EXPERIMENT}{opened}"
+
+
+def is_new_experiment(ref: str | None) -> bool:
+    return ref is not None and ref.startswith(NEW_EXPERIMENT)
+
+
+def experiment_words(ref: str) -> str:
+    """How a reason names an experiment: by its id, or plainly as a new one (a preview writes
+    nothing, so a new experiment has no id to show)."""
+    return "a new experiment" if is_new_experiment(ref) else f"experiment {ref}"
+
+
 @dataclass(frozen=True)
 class NewExperiment:
-    key: str  # "new-1", "new-2"... unique in the batch
+    key: str  # new_experiment_key(1), (2)...: unique in the batch
     baseline: Recipe
     variant: Recipe
     variable_tested: str

@@ -25,6 +25,8 @@ from learning_loop.domain.batch import (
     SkippedTopic,
     UsedKeys,
     check_request,
+    experiment_words,
+    new_experiment_key,
     run_batch,
 )
 from learning_loop.domain.formatting import interval_text
@@ -244,7 +246,7 @@ class _SeedPolicy:
                 yield _Choice(
                     arm.variant,
                     f"Explore: tests {arm.variable_tested}={arm.variant_value} against its "
-                    f"baseline (experiment {arm.ref}, variant job {arm.jobs + 1} of "
+                    f"baseline ({experiment_words(arm.ref)}, variant job {arm.jobs + 1} of "
                     f"{min_samples})",
                     arm=arm,
                 )
@@ -262,7 +264,7 @@ class _SeedPolicy:
             yield _Choice(
                 arm.variant,
                 f"Explore: tests {arm.variable_tested}={arm.variant_value} against its "
-                f"baseline (experiment {arm.ref}, fewest variant jobs: {arm.jobs})",
+                f"baseline ({experiment_words(arm.ref)}, fewest variant jobs: {arm.jobs})",
                 arm=arm,
             )
 
@@ -284,7 +286,7 @@ class _SeedPolicy:
         name, value = mutation
         baseline = self.explore_baseline
         created = NewExperiment(
-            key=f"new-{len(self.new_experiments) + 1}",
+            key=new_experiment_key(len(self.new_experiments) + 1),
             baseline=baseline,
             variant=variant,
             variable_tested=name,
@@ -328,7 +330,7 @@ class _SeedPolicy:
             arm = choice.arm
             if choice.new_mutation is not None:
                 arm = self.open_experiment(choice.new_mutation, choice.recipe)
-                choice.reason += f" (new experiment {arm.ref})"
+                choice.reason += f" ({experiment_words(arm.ref)})"
             assert arm is not None
             arm.jobs += 1
             experiment = arm.ref

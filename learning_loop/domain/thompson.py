@@ -50,6 +50,8 @@ from learning_loop.domain.batch import (
     SamplerState,
     UsedKeys,
     check_request,
+    experiment_words,
+    new_experiment_key,
     run_batch,
 )
 from learning_loop.domain.recipe import Recipe, format_field_value
@@ -154,12 +156,13 @@ class _ThompsonPolicy:
         elif len(differing) == 1:
             kind = "explore"
             name = differing[0]
-            arm, opened = self._arm_for(name, recipe)
+            arm = self._arm_for(name, recipe)
             arm.jobs += 1
             experiment = arm.ref
             value = format_field_value(name, getattr(recipe, name))
-            reason = f"Thompson draw: tests {name}={value} against the current best" + (
-                f" (new experiment {arm.ref})" if opened else f" (experiment {arm.ref})"
+            reason = (
+                f"Thompson draw: tests {name}={value} against the current best "
+                f"({experiment_words(arm.ref)})"
             )
         else:
             kind = "exploit"
@@ -175,7 +178,7 @@ class _ThompsonPolicy:
             probability=probability,
         )
 
-    def _arm_for(self, name: str, variant: Recipe) -> tuple[_Arm, bool]:
+    def _arm_for(self, name: str, variant: Recipe) -> _Arm:
         baseline_hash = self.best.recipe_hash
         value = format_field_value(name, getattr(variant, name))
         for arm in self.arms:
@@ -184,9 +187,9 @@ class _ThompsonPolicy:
                 name,
                 value,
             ):
-                return arm, False
+                return arm
         created = NewExperiment(
-            key=f"new-{len(self.new_experiments) + 1}",
+            key=new_experiment_key(len(self.new_experiments) + 1),
             baseline=self.best,
             variant=variant,
             variable_tested=name,
@@ -196,7 +199,7 @@ class _ThompsonPolicy:
         self.new_experiments.append(created)
         arm = _Arm(created.key, baseline_hash, name, value, 0)
         self.arms.append(arm)
-        return arm, True
+        return arm
 
 
 def _cold_start(

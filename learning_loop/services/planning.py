@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
 import random
 import time
@@ -25,7 +26,7 @@ from learning_loop.db.queries import (
     ensure_recipes,
     recipe_of,
 )
-from learning_loop.domain.batch import MAX_BATCH_SIZE
+from learning_loop.domain.batch import MAX_BATCH_SIZE, is_new_experiment
 from learning_loop.domain.estimates import RecipeEstimates, rank_recipes
 from learning_loop.domain.recipe import RECIPE_FIELDS, Recipe
 from learning_loop.domain.sampler import (
@@ -235,6 +236,17 @@ def sample(
     return plan_batch(n, topics, state, settings, seed)
 
 
+def plan_seed(session: Session, project_id: uuid.UUID) -> int:
+    """The seed of the project's next batch when none is given: its id and how many batches it
+    has, hashed. The preview and the plan that follows it derive the same seed, so they agree
+    while nothing changes in between (issue #29, point 1); each batch gets a new one."""
+    batches = session.scalar(
+        select(func.count()).select_from(PlannedBatch).where(PlannedBatch.project_id == project_id)
+    )
+    digest = hashlib.sha256(f"{project_id}:{batches or 0}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1  # within the 63 bits `check_request` takes
+
+
 def _recipe_fields(recipe: Recipe) -> RecipeFields:
     return RecipeFields.of(recipe)
 
@@ -258,6 +270,8 @@ def preview(
         project, recent = found
         settings = planner_settings(project)
         state, estimates = sampler_state(session, project, settings, cleaned, n)
+        if seed is None:
+            seed = plan_seed(session, project.id)
         plan = sample(project, settings, n, cleaned, state, estimates, seed)
         top = ranked_recipe_rows(session, project.id, project.top_k, estimated_only=True)
         return PreviewView(
@@ -268,7 +282,9 @@ def preview(
                     recipe_hash=r.recipe_hash,
                     topic=r.topic,
                     reason=r.reason,
-                    experiment=r.experiment,
+                    # A new experiment has no id before the batch is written.
+                    experiment=None if is_new_experiment(r.experiment) else r.experiment,
+                    new_experiment=is_new_experiment(r.experiment),
                     probability=r.probability,
                 )
                 for r in plan.recommendations
@@ -482,7 +498,8 @@ def plan_and_write(
                     cleaned = list(project.topic_backlog or [])
                 settings = planner_settings(project)
                 state, estimates = sampler_state(session, project, settings, cleaned, n)
-                plan = sample(project, settings, n, cleaned, state, estimates, seed)
+                batch_seed = plan_seed(session, project.id) if seed is None else seed
+                plan = sample(project, settings, n, cleaned, state, estimates, batch_seed)
                 if from_backlog:
                     used = {r.topic_hash for r in plan.recommendations}
                     used |= {
@@ -493,7 +510,7 @@ def plan_and_write(
                     project.topic_backlog = [
                         t for t in (cleaned or []) if topic_hash(t) not in used
                     ]
-                return _write_plan(session, project, plan, seed, plan_request_id, when)
+                return _write_plan(session, project, plan, batch_seed, plan_request_id, when)
         except (IntegrityError, OperationalError) as exc:
             last = exc
             # One record per rolled-back attempt: how often planners of a project collide.

@@ -257,7 +257,8 @@ class RecommendationView(View):
     recipe_hash: str
     topic: str | None
     reason: str
-    experiment: str | None
+    experiment: str | None  # a running experiment's id; None for exploit and new experiments
+    new_experiment: bool = False  # explores a new experiment, which the plan would open
     probability: float | None = None
 
 

@@ -136,3 +136,53 @@ def test_days_is_the_raw_averages_window_and_defaults_to_the_projects(cli, sampl
     assert "6 with a window avg over 90 days" in wide.out
     as_json = cli("learn", "update-stats", "--project", pid, "--as-of", "2026-11-10", "--json")
     assert json.loads(as_json.out)["days"] == 45
+
+
+def test_the_preview_is_the_plan_that_follows(cli, samples, tmp_path):
+    """Issue #29, point 1: with no --seed, `recommend` shows the batch `plan-next` then plans,
+    new experiments included, and its reasons never name a placeholder."""
+    pid = _onboard(cli, samples)
+    assert cli("learn", "update-stats", "--project", pid, "--as-of", LATER).code == 0
+    topics = tmp_path / "topics.txt"
+    topics.write_text("".join(f"topic number {i}\n" for i in range(10)))
+    for _ in range(3):  # three batches in a row: each preview is its batch
+        shown = cli(
+            "learn",
+            "recommend",
+            "--project",
+            pid,
+            "--count",
+            "10",
+            "--topics-file",
+            topics,
+            "--json",
+        )
+        assert shown.code == 0, shown.err
+        preview = json.loads(shown.out)["recommendations"]
+        assert {r["type"] for r in preview} == {"exploit", "explore"}
+        for r in preview:
+            assert "new-" not in r["reason"] and "new-" not in str(r["experiment"])
+            if r["new_experiment"]:
+                assert r["experiment"] is None and "a new experiment" in r["reason"]
+        planned = cli(
+            "learn",
+            "plan-next",
+            "--project",
+            pid,
+            "--count",
+            "10",
+            "--topics-file",
+            topics,
+            "--wait",
+            "--json",
+        )
+        assert planned.code == 0, planned.err
+        jobs = json.loads(planned.out)["jobs"]
+        assert [(j["generation_mode"], j["topic"], j["recipe_hash"]) for j in jobs] == [
+            (r["type"], r["topic"], r["recipe_hash"]) for r in preview
+        ]
+        # The preview's running experiments are the plan's; its new ones were opened by it.
+        for r, j in zip(preview, jobs, strict=True):
+            if r["experiment"] is not None:
+                assert j["experiment_id"] == r["experiment"]
+            assert (j["experiment_id"] is not None) == (r["type"] == "explore")
