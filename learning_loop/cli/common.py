@@ -40,7 +40,58 @@ def parse_timestamp(value: str) -> dt.datetime:
         raise typer.BadParameter(exc.message) from None
 
 
-ProjectOpt = Annotated[uuid.UUID, typer.Option("--project", help="Project id (UUID).")]
+def parse_project(value: str) -> uuid.UUID:
+    """A project option: its name, its id, or a unique start or end of its id (looked up)."""
+    from learning_loop.services.refs import resolve_project
+
+    try:
+        return resolve_project(database(), value)
+    except LearningLoopError as exc:
+        raise typer.BadParameter(exc.message) from None
+
+
+ProjectOpt = Annotated[
+    uuid.UUID,
+    typer.Option(
+        "--project",
+        parser=parse_project,
+        metavar="PROJECT",
+        help="The project: its name, its id, or a unique start or end of its id.",
+    ),
+]
+# An optional project (a filter, or a choice some commands need only with other options).
+MaybeProjectOpt = Annotated[
+    uuid.UUID | None,
+    typer.Option(
+        "--project",
+        parser=parse_project,
+        metavar="PROJECT",
+        help="The project: its name, its id, or a unique start or end of its id.",
+    ),
+]
+
+
+def parse_id_ref(value: str) -> str:
+    """An id option the command looks up (`services.refs`): checked for its form here."""
+    from learning_loop.domain.refs import parse_ref
+
+    try:
+        parse_ref(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+# Looked up by the command (`refs.resolve_job`), within its project when it has one.
+JobOpt = Annotated[
+    str,
+    typer.Option(
+        "--job",
+        parser=parse_id_ref,
+        metavar="JOB",
+        help="The video job: its id, or a unique start or end of it.",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 FileOpt = Annotated[Path, typer.Option("--file", help="CSV with header, or JSONL.")]
 CountOpt = Annotated[int, typer.Option("--count", help="Batch size, 1..100.")]

@@ -15,6 +15,7 @@ from learning_loop.cli.common import (
     AsOfOpt,
     CountOpt,
     FileOpt,
+    JobOpt,
     JsonOpt,
     ProjectOpt,
     SeedOpt,
@@ -34,18 +35,20 @@ from learning_loop.cli.plan_video import plan_video
 from learning_loop.cli.progress import import_progress
 from learning_loop.cli.progress import wanted as progress_wanted
 from learning_loop.domain.formatting import interval_text
+from learning_loop.domain.refs import short_id
 from learning_loop.domain.statuses import ExperimentStatus, JobStatus, PlanStatus
 
 if TYPE_CHECKING:
     from learning_loop.services import experiments as experiments_service
     from learning_loop.services import ingest as ingest_service
-    from learning_loop.services import planning, runs, stats, video_jobs, video_plans
+    from learning_loop.services import planning, refs, runs, stats, video_jobs, video_plans
     from learning_loop.services.runs import RunInfo
     from learning_loop.services.views import RecipeFields, RecipeView, SkippedTopicView
 else:  # the services (SQLAlchemy, pydantic, ...) load when a command first uses them
     experiments_service = lazy_module("learning_loop.services.experiments")
     ingest_service = lazy_module("learning_loop.services.ingest")
     planning = lazy_module("learning_loop.services.planning")
+    refs = lazy_module("learning_loop.services.refs")
     runs = lazy_module("learning_loop.services.runs")
     stats = lazy_module("learning_loop.services.stats")
     video_jobs = lazy_module("learning_loop.services.video_jobs")
@@ -121,7 +124,7 @@ def ingest(project: ProjectOpt, file: FileOpt, json_: JsonOpt = False) -> None:
 @app.command("publish")
 def publish(
     project: ProjectOpt,
-    job: Annotated[uuid.UUID, typer.Option("--job", help="Video job id (UUID).")],
+    job: JobOpt,
     external_id: Annotated[str, typer.Option("--external-id", help="The platform's video id.")],
     published_at: Annotated[
         dt.datetime | None,
@@ -135,7 +138,9 @@ def publish(
     json_: JsonOpt = False,
 ) -> None:
     """Mark a planned job published."""
-    video = video_jobs.publish_job(database(), project, job, external_id, published_at)
+    db = database()
+    job_id = refs.resolve_job(db, job, project)
+    video = video_jobs.publish_job(db, project, job_id, external_id, published_at)
     if json_:
         print_json(video)
     else:
@@ -322,7 +327,7 @@ def list_videos(
         ],
         [
             (
-                str(v.id)[:8],
+                short_id(v.id),
                 v.external_id,
                 v.topic,
                 _short(v.recipe_hash),
@@ -386,20 +391,21 @@ def make_video_plans(
 
 @app.command("replan")
 def replan(
-    job: Annotated[uuid.UUID, typer.Option("--job", help="Video job id (UUID).")],
+    job: JobOpt,
     no_wait: NoWaitOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Ask for a fresh video plan of one queued job, and make it now (a video_plans run)."""
     db = database()
-    project = video_plans.request_replan(db, job)
-    spec = runs.video_plans_spec(db, project, [job])
+    job_id = refs.resolve_job(db, job)
+    project = video_plans.request_replan(db, job_id)
+    spec = runs.video_plans_spec(db, project, [job_id])
     if no_wait:
-        _submitted(launcher().submit(spec), f"of job {job}", json_)
+        _submitted(launcher().submit(spec), f"of job {job_id}", json_)
         return
     info = launcher().run(spec)
     run_failed(info)
-    view = video_plans.job_plan_view(db, job)
+    view = video_plans.job_plan_view(db, job_id)
     if json_:
         print_json({"run_id": info.run_id, "job": view})
         return
@@ -543,7 +549,7 @@ def experiments(
             diff, low, high = e.difference, e.ci_low, e.ci_high
         pooled = now if now is not None else e
         return (
-            str(e.id)[:8],
+            short_id(e.id),
             e.status,
             f"{e.variable_tested}: {e.baseline_value} → {e.variant_value}",
             e.variant_jobs,
@@ -698,12 +704,12 @@ def plan_next(
         ["job id", "mode", "topic", "recipe_hash", *RECIPE_COLUMNS, "experiment", "plan"],
         [
             (
-                j.id,
+                short_id(j.id),
                 j.generation_mode,
                 j.topic,
                 _short(j.recipe_hash),
                 *recipe_cells(j.recipe),
-                str(j.experiment_id)[:8] if j.experiment_id else None,
+                short_id(j.experiment_id),
                 j.plan_status,
             )
             for j in request.jobs

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from learning_loop.cli.common import JsonOpt, database
+from learning_loop.cli.common import JsonOpt, MaybeProjectOpt, database
 from learning_loop.cli.output import print_json, print_table
 from learning_loop.domain.recipe import (
     DEFAULT_RECIPE,
@@ -66,10 +66,7 @@ EndingOpt = Annotated[
 
 def plan_video(
     idea: Annotated[str, typer.Option("--idea", help="What the video is about.")],
-    project: Annotated[
-        uuid.UUID | None,
-        typer.Option("--project", help="Project id (UUID); use with --recipe-hash."),
-    ] = None,
+    project: MaybeProjectOpt = None,
     recipe_hash: Annotated[
         str | None,
         typer.Option("--recipe-hash", help="A recipe of the project (a unique prefix works)."),

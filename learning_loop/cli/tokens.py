@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from learning_loop.cli.common import JsonOpt, database
+from learning_loop.cli.common import (
+    JsonOpt,
+    MaybeProjectOpt,
+    ProjectOpt,
+    database,
+    parse_id_ref,
+)
 from learning_loop.cli.lazy import lazy_module
 from learning_loop.cli.output import print_json, print_table
 
 if TYPE_CHECKING:
-    from learning_loop.services import tokens
+    from learning_loop.services import refs, tokens
 else:
+    refs = lazy_module("learning_loop.services.refs")
     tokens = lazy_module("learning_loop.services.tokens")
 
 app = typer.Typer(help="Tokens of the admin API that open one project only.", no_args_is_help=True)
@@ -21,7 +27,7 @@ app = typer.Typer(help="Tokens of the admin API that open one project only.", no
 
 @app.command("create")
 def create(
-    project: Annotated[uuid.UUID, typer.Option("--project", help="Project id (UUID).")],
+    project: ProjectOpt,
     read_only: Annotated[
         bool, typer.Option("--read-only", help="The token can read, not write.")
     ] = False,
@@ -42,9 +48,7 @@ def create(
 
 @app.command("list")
 def list_(
-    project: Annotated[
-        uuid.UUID | None, typer.Option("--project", help="Only this project's tokens.")
-    ] = None,
+    project: MaybeProjectOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """The project tokens (never the tokens themselves: their first characters)."""
@@ -72,11 +76,20 @@ def list_(
 
 @app.command("revoke")
 def revoke(
-    token_id: Annotated[uuid.UUID, typer.Option("--id", help="The token's id (UUID).")],
+    token_id: Annotated[
+        str,
+        typer.Option(
+            "--id",
+            parser=parse_id_ref,
+            metavar="ID",
+            help="The token's id, or a unique start or end of it.",
+        ),
+    ],
     json_: JsonOpt = False,
 ) -> None:
     """Revoke a token: it opens nothing from now on."""
-    view = tokens.revoke_token(database(), token_id)
+    db = database()
+    view = tokens.revoke_token(db, refs.resolve_token(db, token_id))
     if json_:
         print_json(view)
     else:

@@ -94,7 +94,7 @@ def test_bad_input_is_one_line(cli, tmp_path):
     pid = cli("projects", "create", "--name", "p").out.strip()
     _one_line_error(
         cli("learn", "recipes", "--project", "not-a-uuid"),
-        "'--project': Input should be a valid UUID",
+        "'--project': project 'not-a-uuid' is not a project's name, an id, nor the start",
     )
     _one_line_error(cli("learn", "recipes", "--project", str(uuid.uuid4())), "no project")
     _one_line_error(
