@@ -10,12 +10,22 @@ from learning_loop.domain.statuses import GenerationMode
 GENERATION_MODES: tuple[GenerationMode, ...] = tuple(GenerationMode)
 
 
+SMOOTHING_DAYS = 7
+MODE_WORDS: dict[GenerationMode, str] = {
+    GenerationMode.EXPLOIT: "exploit (the best recipes)",
+    GenerationMode.EXPLORE: "explore (one-variable variations)",
+    GenerationMode.MANUAL: "manual (imported videos)",
+}
+
+
 @dataclass(frozen=True)
 class RewardSeries:
-    """Average current reward per publication day of one generation mode."""
+    """Average current reward per publication day of one generation mode, and its trailing
+    average over `SMOOTHING_DAYS` days (every video of those days weighs the same)."""
 
     mode: GenerationMode
     means: tuple[float | None, ...]  # one per `ProjectReportData.days`; None: no video that day
+    smoothed: tuple[float | None, ...] = ()  # the same days; None before the mode's first video
 
 
 @dataclass(frozen=True)
@@ -37,10 +47,10 @@ class LeaderboardRow:
 
     @property
     def label(self) -> str:
-        preset = "".join(word[0] for word in self.preset.split("_") if word)
         return (
-            f"{preset} · {self.hook_type} · {self.scene_count} · {self.narration_wpm_bucket} · "
-            f"{self.caption_density_bucket} · {self.ending_type} (n={self.n})"
+            f"{self.preset} · {self.hook_type} · {self.scene_count} · "
+            f"{self.narration_wpm_bucket} · {self.caption_density_bucket} · {self.ending_type} "
+            f"(n={self.n})"
         )
 
 
@@ -174,3 +184,4 @@ class ProjectReportData:
     plan_counts: tuple[tuple[str, int], ...] = ()  # (plan_status, jobs) of the planned jobs
     plans_not_ready: tuple[PlanRow, ...] = ()  # the latest pending or failed plans, a few
     insights: tuple[FieldEffects, ...] = ()  # one per recipe field, empty before any reward
+    recipes_estimated: int = 0  # of which `leaderboard` shows the best

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from learning_loop.reporting.data import PooledRow, ProjectReportData
+from learning_loop.reporting.data import MODE_WORDS, SMOOTHING_DAYS, PooledRow, ProjectReportData
 from learning_loop.reporting.svg import interval_chart, line_chart, stacked_bars
 
 if TYPE_CHECKING:  # imported where used: only the report pays for Jinja2
@@ -48,26 +48,55 @@ def environment() -> Environment:
     )
 
 
+def reward_note(data: ProjectReportData) -> str:
+    """What the daily chart shows: the lines it has, in words, and the smoothing."""
+    modes = [MODE_WORDS[s.mode] for s in data.reward_per_day]
+    if not modes:
+        return "By publication day, once videos have rewards."
+    lines = modes[0] if len(modes) == 1 else ", ".join(modes[:-1]) + " and " + modes[-1]
+    return (
+        f"By publication day, one line per way the videos were made: {lines}. Each line is the "
+        f"average reward of the last {SMOOTHING_DAYS} days' videos; the faint dots are the "
+        "single days' averages, which swing with few videos a day."
+    )
+
+
+def leaderboard_note(data: ProjectReportData) -> str:
+    shown = len(data.leaderboard)
+    which = (
+        f"The best {shown} of the {data.recipes_estimated} recipes with an estimate"
+        if data.recipes_estimated > shown
+        else f"All {shown} recipes with an estimate"
+    )
+    return (
+        f"{which}, best first (shorts-engine learn recipes lists them all). Each recipe's "
+        "estimate is the expected reward from the model of every rewarded video (the recipes' "
+        "shared field values pooled, old videos weighted down), with its 95% interval; n is the "
+        "rewarded videos made with the recipe. A label reads preset · hook · scenes · narration "
+        "speed · caption density · ending."
+    )
+
+
 def report_charts(data: ProjectReportData) -> list[Chart]:
     return [
         Chart(
             "Average reward per day",
-            "By publication day: exploit (proven recipes) against explore "
-            "(one-variable variations).",
+            reward_note(data),
             Markup(
                 line_chart(
                     "reward-per-day",
                     "Average reward per day",
                     [d.isoformat() for d in data.days],
-                    {s.mode: s.means for s in data.reward_per_day},
+                    {s.mode: s.smoothed for s in data.reward_per_day},
+                    x_title="publication day",
+                    y_title=f"reward ({SMOOTHING_DAYS}-day average)",
+                    points={s.mode: s.means for s in data.reward_per_day},
                 )
             ),
         ),
         Chart(
             "Recipe leaderboard",
-            "Each recipe's estimate: the expected reward from the model of every rewarded video "
-            "(the recipes' shared field values pooled, old videos weighted down), with its 95% "
-            "interval; n is the rewarded videos made with the recipe.",
+            leaderboard_note(data),
             Markup(
                 interval_chart(
                     "leaderboard",
@@ -75,6 +104,7 @@ def report_charts(data: ProjectReportData) -> list[Chart]:
                     [(r.label, r.mean, r.ci_low, r.ci_high) for r in data.leaderboard],
                     (0.0, 1.0),
                     empty="No recipe has a reward yet.",
+                    x_title="expected reward (0 to 1), with its 95% interval",
                 )
             ),
         ),
@@ -95,6 +125,7 @@ def report_charts(data: ProjectReportData) -> list[Chart]:
                     _experiment_rows(data),
                     zero_line=True,
                     empty="No experiment has a verdict yet.",
+                    x_title="difference of mean reward, variant minus baseline",
                 )
             ),
         ),
@@ -110,6 +141,8 @@ def report_charts(data: ProjectReportData) -> list[Chart]:
                         "exploit": [b.exploit for b in data.batches],
                         "explore": [b.explore for b in data.batches],
                     },
+                    x_title="batch (planning day)",
+                    y_title="jobs planned",
                 )
             ),
         ),
@@ -150,7 +183,13 @@ def insight_charts(data: ProjectReportData) -> list[Chart]:
                 "Field insights",
                 "What each value of each recipe field does to the expected reward.",
                 Markup(
-                    interval_chart("insight", "Field insights", [], empty="No rewarded videos yet.")
+                    interval_chart(
+                        "insight",
+                        "Field insights",
+                        [],
+                        empty="No rewarded videos yet.",
+                        x_title="effect on the expected reward",
+                    )
                 ),
             )
         ]
@@ -165,6 +204,7 @@ def insight_charts(data: ProjectReportData) -> list[Chart]:
                     f"Field insight: {f.field}",
                     [(v.label, v.effect, v.low, v.high) for v in f.values],
                     zero_line=True,
+                    x_title=f"effect on the expected reward against {f.reference}",
                 )
             ),
         )

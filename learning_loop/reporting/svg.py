@@ -18,6 +18,47 @@ def _frame(name: str, height: int, body: str, title: str) -> str:
     )
 
 
+def _x_title(x: float, y: float, text: str) -> str:
+    return (
+        f'<text class="axis-title" x="{x:.1f}" y="{y:.1f}" text-anchor="middle" '
+        f'font-size="12" fill="#333">{escape(text)}</text>'
+    )
+
+
+def _y_title(x: float, y: float, text: str) -> str:
+    return (
+        f'<text class="axis-title" x="{x:.1f}" y="{y:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 {x:.1f} {y:.1f})" font-size="12" fill="#333">{escape(text)}</text>'
+    )
+
+
+def _legend(names: Sequence[str], left: float, y: float) -> str:
+    parts = []
+    for k, series_name in enumerate(names):
+        color = PALETTE.get(series_name, PALETTE["default"])
+        lx = left + 10 + 120 * k
+        parts.append(
+            f'<rect x="{lx}" y="{y - 10}" width="12" height="12" fill="{color}"/>'
+            f'<text x="{lx + 16}" y="{y}" font-size="12">{escape(series_name)}</text>'
+        )
+    return "".join(parts)
+
+
+LABEL_CHARS = 50  # about what the label column holds at font size 11
+
+
+def wrap_label(label: str, width: int = LABEL_CHARS) -> list[str]:
+    """A label cut into lines of at most `width` characters at spaces (a longer word keeps its
+    own line), so no label runs off the chart's left edge."""
+    lines: list[str] = []
+    for word in label.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
 def _empty(name: str, title: str, message: str) -> str:
     body = (
         f'<text class="mark empty" x="{WIDTH / 2}" y="60" text-anchor="middle" '
@@ -81,13 +122,19 @@ def line_chart(
     labels: Sequence[str],
     series: dict[str, Sequence[float | None]],
     y_range: tuple[float, float] = (0.0, 1.0),
+    *,
+    x_title: str,
+    y_title: str,
+    points: dict[str, Sequence[float | None]] | None = None,
 ) -> str:
-    """One line per series over shared x labels (None leaves a gap); the y axis spans `y_range`
-    and any value outside it, rounded out to nice ticks."""
-    known = [v for vals in series.values() for v in vals if v is not None]
+    """One line per series over shared x labels (None leaves a gap); `points` (same keys)
+    adds faint dots, e.g. the daily values a smoothed line runs through. The y axis spans
+    `y_range` and any value outside it, rounded out to nice ticks."""
+    dots = points or {}
+    known = [v for vals in (*series.values(), *dots.values()) for v in vals if v is not None]
     if not labels or not known:
         return _empty(name, title, "No rewarded videos yet.")
-    height, left, right, top, bottom = 300, 50, 20, 20, 50
+    height, left, right, top, bottom = 320, 62, 36, 20, 70  # room for the last date
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     ticks = nice_ticks(min(y_range[0], *known), max(y_range[1], *known))
     low, high = ticks[0], ticks[-1]
@@ -109,25 +156,32 @@ def line_chart(
     for i, label in enumerate(labels):
         if i % every == 0:
             parts.append(
-                f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" '
+                f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
                 f'font-size="10" fill="#555">{escape(label)}</text>'
             )
-    for k, (series_name, values) in enumerate(series.items()):
+    for series_name, values in dots.items():
         color = PALETTE.get(series_name, PALETTE["default"])
-        points = [(x(i), y(v)) for i, v in enumerate(values) if v is not None]
-        if len(points) > 1:
-            path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
+        for i, v in enumerate(values):
+            if v is not None:
+                parts.append(
+                    f'<circle class="mark dot" cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.5" '
+                    f'fill="{color}" fill-opacity="0.3"/>'
+                )
+    for series_name, values in series.items():
+        color = PALETTE.get(series_name, PALETTE["default"])
+        line = [(x(i), y(v)) for i, v in enumerate(values) if v is not None]
+        if len(line) > 1:
+            path = " ".join(f"{px:.1f},{py:.1f}" for px, py in line)
             parts.append(
                 f'<polyline class="mark" points="{path}" fill="none" stroke="{color}" '
                 f'stroke-width="2"/>'
             )
-        for px, py in points:
+        elif line:
+            px, py = line[0]
             parts.append(f'<circle class="mark" cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{color}"/>')
-        lx = left + 10 + 120 * k
-        parts.append(
-            f'<rect x="{lx}" y="{height - 18}" width="12" height="12" fill="{color}"/>'
-            f'<text x="{lx + 16}" y="{height - 8}" font-size="12">{escape(series_name)}</text>'
-        )
+    parts.append(_x_title(left + plot_w / 2, top + plot_h + 34, x_title))
+    parts.append(_y_title(14, top + plot_h / 2, y_title))
+    parts.append(_legend(list(series), left, height - 8))
     return _frame(name, height, "".join(parts), title)
 
 
@@ -138,22 +192,28 @@ def interval_chart(
     x_range: tuple[float, float] | None = None,
     zero_line: bool = False,
     empty: str = "Nothing to show yet.",
+    *,
+    x_title: str,
 ) -> str:
     """Horizontal rows of (label, estimate, low, high): a dot with its interval bar (no bar when
     low or high is None). With `x_range` the axis is fixed and longer bars are clipped to it;
     otherwise it covers every row (and zero with `zero_line`). Either way it ends on nice ticks.
+    A long label is wrapped onto more lines, its row made taller.
     """
     if not rows:
         return _empty(name, title, empty)
-    label_w, right, top, row_h = 340, 30, 20, 26
-    height = top + row_h * len(rows) + 40
+    label_w, right, top, line_h, pad = 340, 30, 20, 14, 12
+    wrapped = [wrap_label(r[0]) for r in rows]
+    heights = [line_h * len(lines) + pad for lines in wrapped]
+    plot_bottom = top + sum(heights)
+    height = plot_bottom + 48
     if x_range is not None:
         ticks = nice_ticks(*x_range)
     else:
-        points = [v for r in rows for v in (r[1], r[2], r[3]) if v is not None]
+        values = [v for r in rows for v in (r[1], r[2], r[3]) if v is not None]
         if zero_line:
-            points.append(0.0)
-        ticks = nice_ticks(min(points), max(points))
+            values.append(0.0)
+        ticks = nice_ticks(min(values), max(values))
     low, high = ticks[0], ticks[-1]
     plot_w = WIDTH - label_w - right
 
@@ -163,42 +223,53 @@ def interval_chart(
     parts = []
     for t in ticks:
         parts.append(
-            f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top - 5}" y2="{height - 30}" '
-            f'stroke="#eee"/><text class="tick" x="{x(t):.1f}" y="{height - 14}" '
+            f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top - 5}" y2="{plot_bottom + 5}" '
+            f'stroke="#eee"/><text class="tick" x="{x(t):.1f}" y="{plot_bottom + 20}" '
             f'text-anchor="middle" font-size="11" fill="#555">{tick_label(t, ticks)}</text>'
         )
     if zero_line:
         parts.append(
-            f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top - 5}" y2="{height - 30}" '
+            f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top - 5}" y2="{plot_bottom + 5}" '
             f'stroke="#999" stroke-dasharray="4 3"/>'
         )
-    for i, (label, est, lo, hi) in enumerate(rows):
-        cy = top + row_h * i + row_h / 2
+    row_top = float(top)
+    for (_, est, lo, hi), lines, row_h in zip(rows, wrapped, heights, strict=True):
+        cy = row_top + row_h / 2
         color = PALETTE["exploit"]
         if zero_line and lo is not None and lo > 0:
             color = PALETTE["explore"]  # the variant won
         elif zero_line and hi is not None and hi < 0:
             color = PALETTE["baseline"]  # the baseline won
-        parts.append(
-            f'<text x="{label_w - 8}" y="{cy + 4:.1f}" text-anchor="end" font-size="11">'
-            f"{escape(label)}</text>"
+        first = cy + 4 - line_h * (len(lines) - 1) / 2
+        spans = "".join(
+            f'<tspan x="{label_w - 8}" y="{first + line_h * k:.1f}">{escape(line)}</tspan>'
+            for k, line in enumerate(lines)
         )
+        parts.append(f'<text class="label" text-anchor="end" font-size="11">{spans}</text>')
         if lo is not None and hi is not None:
             parts.append(
                 f'<line class="mark interval" x1="{x(lo):.1f}" x2="{x(hi):.1f}" y1="{cy:.1f}" '
                 f'y2="{cy:.1f}" stroke="{color}" stroke-width="3"/>'
             )
         parts.append(f'<circle class="mark" cx="{x(est):.1f}" cy="{cy:.1f}" r="5" fill="{color}"/>')
+        row_top += row_h
+    parts.append(_x_title(label_w + plot_w / 2, plot_bottom + 40, x_title))
     return _frame(name, height, "".join(parts), title)
 
 
 def stacked_bars(
-    name: str, title: str, labels: Sequence[str], stacks: dict[str, Sequence[int]]
+    name: str,
+    title: str,
+    labels: Sequence[str],
+    stacks: dict[str, Sequence[int]],
+    *,
+    x_title: str,
+    y_title: str,
 ) -> str:
     """Vertical bars per label, one colour per stack (e.g. exploit and explore per batch)."""
     if not labels:
         return _empty(name, title, "No batch planned yet.")
-    height, left, right, top, bottom = 260, 50, 20, 20, 50
+    height, left, right, top, bottom = 280, 62, 20, 20, 70
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     totals = [sum(vals[i] for vals in stacks.values()) for i in range(len(labels))]
     ticks = nice_ticks(0, max(1, max(totals)), integer=True)
@@ -228,14 +299,10 @@ def stacked_bars(
             base += v
         if i % every == 0:
             parts.append(
-                f'<text x="{left + (i + 0.5) * bar_w:.1f}" y="{height - bottom + 16}" '
+                f'<text x="{left + (i + 0.5) * bar_w:.1f}" y="{top + plot_h + 16}" '
                 f'text-anchor="middle" font-size="10" fill="#555">{escape(label)}</text>'
             )
-    for k, stack_name in enumerate(stacks):
-        lx = left + 10 + 120 * k
-        parts.append(
-            f'<rect x="{lx}" y="{height - 18}" width="12" height="12" '
-            f'fill="{PALETTE.get(stack_name, PALETTE["default"])}"/>'
-            f'<text x="{lx + 16}" y="{height - 8}" font-size="12">{escape(stack_name)}</text>'
-        )
+    parts.append(_x_title(left + plot_w / 2, top + plot_h + 34, x_title))
+    parts.append(_y_title(14, top + plot_h / 2, y_title))
+    parts.append(_legend(list(stacks), left, height - 8))
     return _frame(name, height, "".join(parts), title)

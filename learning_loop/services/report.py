@@ -12,11 +12,13 @@ from sqlalchemy import func, select
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import PlannedBatch, VideoJob
+from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.experiments import ALLOCATION_ALPHA, REASON_ALLOCATION
-from learning_loop.domain.statuses import ExperimentStatus, Winner
+from learning_loop.domain.statuses import ExperimentStatus, GenerationMode, Winner
 from learning_loop.reporting.data import (
     GENERATION_MODES,
+    SMOOTHING_DAYS,
     BatchMix,
     ExperimentRow,
     FieldEffects,
@@ -73,6 +75,26 @@ def _field_effects(found: InsightsView) -> tuple[FieldEffects, ...]:
     )
 
 
+def _reward_series(
+    mode: GenerationMode, days: tuple[dt.date, ...], rewards: dict[dt.date, list[float]]
+) -> RewardSeries:
+    """A mode's daily averages, and their trailing `SMOOTHING_DAYS`-day average: the rewards of
+    the videos published in the days (d - 6 .. d), each video weighing the same."""
+    means = tuple(math.fsum(rewards[d]) / len(rewards[d]) if rewards[d] else None for d in days)
+    smoothed: list[float | None] = []
+    total, count, first = 0.0, 0, 0  # the sums of the days first..i, the window
+    for d in days:
+        total, count = total + math.fsum(rewards[d]), count + len(rewards[d])
+        while days[first] <= d - dt.timedelta(days=SMOOTHING_DAYS):
+            total, count = (
+                total - math.fsum(rewards[days[first]]),
+                count - len(rewards[days[first]]),
+            )
+            first += 1
+        smoothed.append(total / count if count else None)
+    return RewardSeries(mode=mode, means=means, smoothed=tuple(smoothed))
+
+
 def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
     with db.read() as session:
         project = get_project(session, project_id)
@@ -88,6 +110,9 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
         ).all()
         # The project's recipes by estimate (one planned but not rewarded yet is predicted,
         # n=0).
+        estimated = session.scalar(
+            select(func.count(RecipeRow.estimate)).where(RecipeRow.project_id == project.id)
+        )
         leaderboard = [
             _leaderboard_row(r)
             for r in recipe_views(
@@ -135,13 +160,7 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
             daily[published_at.date()][mode].append(float(reward))
     days = tuple(sorted(daily))
     series = tuple(
-        RewardSeries(
-            mode=mode,
-            means=tuple(
-                (math.fsum(daily[d][mode]) / len(daily[d][mode])) if daily[d][mode] else None
-                for d in days
-            ),
-        )
+        _reward_series(mode, days, {d: daily[d][mode] for d in days})
         for mode in GENERATION_MODES
         if any(daily[d][mode] for d in days)
     )
@@ -172,6 +191,7 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
         days=days,
         reward_per_day=series,
         leaderboard=tuple(leaderboard),
+        recipes_estimated=estimated or 0,
         experiments=decided,
         experiments_running=sum(1 for e in experiments if e.status == ExperimentStatus.RUNNING),
         experiments_completed=sum(1 for e in experiments if e.status == ExperimentStatus.COMPLETED),

@@ -8,6 +8,7 @@ import re
 import struct
 import subprocess
 import uuid
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -27,13 +28,20 @@ from learning_loop.reporting.data import (
     ValueEffect,
 )
 from learning_loop.reporting.page import render_report
-from learning_loop.reporting.svg import interval_chart, line_chart, nice_ticks, stacked_bars
+from learning_loop.reporting.svg import (
+    interval_chart,
+    line_chart,
+    nice_ticks,
+    stacked_bars,
+    wrap_label,
+)
 from learning_loop.services.recipes import list_recipes
 from learning_loop.services.report import project_report, report_data
 from learning_loop_tests.browser import FLAGS, browser_or_skip, dump_dom
 from learning_loop_tests.factories import channel, metric_row, video_row
 
 FIELDS = RECIPE_FIELDS
+AXES = {"x_title": "x", "y_title": "y"}
 
 
 def recipe_row(i: int, n: int, mean: float, low: float | None, high: float | None):
@@ -60,9 +68,15 @@ def full_data() -> ProjectReportData:
         videos_rewarded=42,
         days=days,
         reward_per_day=(
-            RewardSeries("exploit", tuple(0.5 + i / 40 for i in range(10))),
             RewardSeries(
-                "explore", tuple(0.4 + (i % 3) / 10 if i % 4 else None for i in range(10))
+                "exploit",
+                tuple(0.5 + i / 40 for i in range(10)),
+                tuple(0.5 + i / 80 for i in range(10)),
+            ),
+            RewardSeries(
+                "explore",
+                tuple(0.4 + (i % 3) / 10 if i % 4 else None for i in range(10)),
+                (None, *(0.45 for _ in range(9))),
             ),
         ),
         leaderboard=tuple(
@@ -72,10 +86,22 @@ def full_data() -> ProjectReportData:
         experiments=(
             ExperimentRow("hook_type", "question", "story", "variant", 0.12, 0.03, 0.21),
             ExperimentRow("scene_count", "7", "8", "inconclusive", -0.02, -0.43, 0.30),
+            ExperimentRow(
+                "narration_wpm_bucket",
+                "medium",
+                "fast",
+                "inconclusive",
+                0.01,
+                -0.1,
+                0.12,
+                mde=0.081,
+                decided_by="pooled_always_valid",
+            ),
         ),
         experiments_running=2,
         experiments_completed=2,
         batches=tuple(BatchMix(d, 3 + i % 2, 2 - i % 2) for i, d in enumerate(days)),
+        recipes_estimated=28,
         insights=tuple(
             FieldEffects(
                 field,
@@ -95,6 +121,14 @@ def chart(html: str, name: str) -> str:
     match = re.search(rf'<svg class="chart" data-chart="{name}".*?</svg>', html, re.S)
     assert match, name
     return match.group(0)
+
+
+def labels(svg: str) -> list[str]:
+    """The row labels of an interval chart, each with its wrapped lines joined again."""
+    return [
+        " ".join(re.findall(r"<tspan[^>]*>([^<]*)</tspan>", text))
+        for text in re.findall(r'<text class="label".*?</text>', svg)
+    ]
 
 
 def tick_values(svg: str) -> list[float]:
@@ -117,7 +151,9 @@ def render_in_browser(html: str, tmp_path: Path) -> tuple[dict[str, int], Path]:
     page = tmp_path / "report.html"
     page.write_text(html, encoding="utf-8")
     dom = dump_dom(page.as_uri(), tmp_path / "profile-dom")
-    counts = {k: int(v) for k, v in re.findall(r'data-charts-(total|rendered)="(\d+)"', dom)}
+    counts = {
+        k: int(v) for k, v in re.findall(r'data-charts-(total|rendered|clipped)="(\d+)"', dom)
+    }
     shot = tmp_path / "report.png"
     subprocess.run(
         [
@@ -173,12 +209,12 @@ def test_nice_ticks_edge_cases():
 
 def test_every_numeric_axis_has_round_ticks():
     charts = [
-        line_chart("l", "l", ["a", "b"], {"exploit": [0.13, 0.71]}),
-        line_chart("l", "l", ["a", "b"], {"exploit": [-0.2, 1.37]}),  # outside [0, 1]
-        interval_chart("i", "i", [("a", 0.5, 0.31, 0.77)], (0.0, 1.0)),
-        interval_chart("e", "e", [("a", -0.07, -0.43, 0.30)], zero_line=True),
-        interval_chart("e", "e", [("a", 0.5, None, None)]),  # one value: a dot, no bar
-        stacked_bars("s", "s", ["a", "b"], {"exploit": [3, 5], "explore": [4, 2]}),
+        line_chart("l", "l", ["a", "b"], {"exploit": [0.13, 0.71]}, **AXES),
+        line_chart("l", "l", ["a", "b"], {"exploit": [-0.2, 1.37]}, **AXES),  # outside [0, 1]
+        interval_chart("i", "i", [("a", 0.5, 0.31, 0.77)], (0.0, 1.0), x_title="x"),
+        interval_chart("e", "e", [("a", -0.07, -0.43, 0.30)], zero_line=True, x_title="x"),
+        interval_chart("e", "e", [("a", 0.5, None, None)], x_title="x"),  # a dot, no bar
+        stacked_bars("s", "s", ["a", "b"], {"exploit": [3, 5], "explore": [4, 2]}, **AXES),
     ]
     for svg in charts:
         assert_round(tick_values(svg))
@@ -201,7 +237,25 @@ def test_report_is_self_contained_and_escaped():
         assert f"{field}: `b` beats `ref` by 0.05" in html
     assert "Report &lt;test&gt; &amp; co" in html and "<test>" not in html
     assert "hook_type: question → story (variant)" in html
-    assert "DDA · question · 7 · medium · medium · cliffhanger (n=1)" in html
+    # Presets by their full names; a long label wrapped onto lines, none lost.
+    label = "DARK_DYSTOPIAN_ANIME · question · 7 · medium · medium · cliffhanger (n=1)"
+    lines = wrap_label(label)
+    assert len(lines) == 2 and " ".join(lines) == label
+    assert all(f">{escape(line)}</tspan>" in html for line in lines)
+    long = chart(html, "experiments")
+    assert ">narration_wpm_bucket: medium → fast (inconclusive,</tspan>" in long
+    # Every chart has its axis titles: two on the line and bar charts, one on the others.
+    for name in ("reward-per-day", "mix"):
+        assert chart(html, name).count('class="axis-title"') == 2
+    for name in ("leaderboard", "experiments", *(f"insight-{f}" for f in FIELDS)):
+        assert chart(html, name).count('class="axis-title"') == 1
+    assert ">publication day</text>" in html and ">jobs planned</text>" in html
+    # The leaderboard says how many recipes it leaves out.
+    assert "The best 6 of the 28 recipes with an estimate" in html
+    # The daily chart names the lines it has, and draws the 7-day average over faint days.
+    assert "exploit (the best recipes) and explore (one-variable variations)" in html
+    assert "manual" not in chart(html, "reward-per-day")
+    assert chart(html, "reward-per-day").count('class="mark dot"') == 10 + 7
     # Five recipes with an interval bar, the single-video one as a dot alone.
     assert chart(html, "leaderboard").count('class="mark interval"') == 5
     assert "Each recipe&#39;s estimate" in html and "data-charts-rendered" in html
@@ -220,7 +274,9 @@ def test_empty_report_still_has_five_charts():
 
 def test_every_chart_renders_in_chromium(tmp_path):
     counts, shot = render_in_browser(render_report(full_data()), tmp_path)
-    assert counts == {"total": 10, "rendered": 10}
+    # Every chart drew, and no label, tick or title runs off its chart (long experiment and
+    # recipe labels are wrapped: issue #29, point 6).
+    assert counts == {"total": 10, "rendered": 10, "clipped": 0}
     assert png_size(shot) == (900, 2200) and shot.stat().st_size > 20_000
 
 
@@ -329,7 +385,7 @@ def test_project_report_from_the_database(db, tmp_path):
     for name in ("reward-per-day", "leaderboard", "mix"):
         assert_round(tick_values(chart(html, name)))
     counts, _ = render_in_browser(html, tmp_path)
-    assert counts == {"total": 10, "rendered": 10}
+    assert counts == {"total": 10, "rendered": 10, "clipped": 0}
 
 
 def test_project_report_without_batches_or_verdicts(db, tmp_path):
@@ -341,7 +397,7 @@ def test_project_report_without_batches_or_verdicts(db, tmp_path):
     # Without batches, verdicts or a stats run those charts say so: still drawn, never blank
     # (the insights as one chart until the stats run has estimated the fields).
     assert "No rewarded videos yet." in html
-    assert counts == {"total": 5, "rendered": 5}
+    assert counts == {"total": 5, "rendered": 5, "clipped": 0}
 
 
 def test_running_experiments_show_where_they_stand_and_decided_ones_their_mde():
@@ -357,6 +413,6 @@ def test_running_experiments_show_where_they_stand_and_decided_ones_their_mde():
     )
     svg = chart(render_report(data), "experiments")
     assert "(variant, MDE 0.090)" in svg
-    assert "scene_count: 7 → 8 (running, n 5/4, verdict in ~6 d)" in svg
+    assert "scene_count: 7 → 8 (running, n 5/4, verdict in ~6 d)" in labels(svg)
     assert "ending_type" not in svg  # no difference yet: nothing to draw
     assert svg.count('class="mark interval"') == 2
