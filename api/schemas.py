@@ -306,8 +306,8 @@ class ReplanView(BaseModel):
     note: str | None = None
 
 
-class StatsRunView(BaseModel):
-    """The Dagster run that `update-stats` submitted (it goes on in the background)."""
+class EvaluateRunView(BaseModel):
+    """The Dagster run that `evaluate-experiments` submitted (it goes on in the background)."""
 
     run_id: str
     status: str
@@ -315,5 +315,10 @@ class StatsRunView(BaseModel):
     partition_key: str | None
     project_id: uuid.UUID
     as_of: dt.date
-    days: int
     note: str | None = None
+
+
+class StatsRunView(EvaluateRunView):
+    """The Dagster run that `update-stats` submitted (it goes on in the background)."""
+
+    days: int

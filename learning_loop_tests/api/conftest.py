@@ -53,10 +53,17 @@ class FakeRuns:
 
             assert self.settings is not None
             collect_metrics(self.db, self.settings, [spec.project_id])
+        elif spec.job is JobName.EVALUATE_EXPERIMENTS:  # the evaluation, done here
+            from learning_loop.services.experiments import evaluate_experiments
+
+            assert spec.partition_key is not None
+            evaluate_experiments(
+                self.db, dt.date.fromisoformat(spec.partition_key), [spec.project_id]
+            )
         else:
             assert spec.job is JobName.UPDATE_RECIPE_STATS and spec.partition_key is not None
             day = dt.date.fromisoformat(spec.partition_key)
-            update_stats(self.db, spec.project_id, day, spec.days or 30)
+            update_stats(self.db, spec.project_id, day, spec.days)
         self.calls.append(spec)
         return RunInfo(
             run_id=str(uuid.uuid4()),

@@ -29,8 +29,9 @@ def admin_routes(app):
 def test_every_admin_route_is_behind_the_token(app):
     routes = admin_routes(app)
     # The 15 of contract §9, the report, the run status, PATCH project, a job's replan, the
-    # insights, the collector's four (contract §12) and the latest runs (§13).
-    assert len(routes) == 25
+    # insights, the collector's four (contract §12), the latest runs (§13) and the evaluation
+    # run (issue #29).
+    assert len(routes) == 26
     schema = app.openapi()
     for path, operations in schema["paths"].items():
         for operation in operations.values():

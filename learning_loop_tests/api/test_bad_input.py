@@ -37,6 +37,7 @@ PROJECT_ROUTES = [
     ("GET", "/stats", None),
     ("POST", "/backfill-recipes", None),
     ("POST", "/update-stats", None),
+    ("POST", "/evaluate-experiments", None),
     ("GET", "/video-jobs", None),
     ("POST", "/videos/import", {"videos": [video_row(9)]}),
     ("POST", "/metrics", {"snapshots": [metric_row("v1", T0 + dt.timedelta(days=5))]}),

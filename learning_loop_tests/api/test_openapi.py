@@ -12,6 +12,7 @@ ROUTES = {
     ("get", "/stats"),
     ("post", "/backfill-recipes"),
     ("post", "/update-stats"),
+    ("post", "/evaluate-experiments"),
     ("post", "/projects"),
     ("get", "/projects"),
     ("get", "/projects/{project_id}"),

@@ -174,3 +174,19 @@ async def test_update_stats_takes_a_json_body_or_the_query(client, world, fake_r
     assert patched.status_code == 200, patched.text
     own = await client.post(f"{ADMIN}/update-stats", json={"project_id": world.pid})
     assert own.status_code == 202 and own.json()["days"] == 21
+
+
+async def test_evaluate_experiments_takes_a_json_body_or_the_query(client, world, fake_runs):
+    """Issue #29, point 14: the seed's `evaluate_experiments` task as a route, in the same two
+    forms as `POST /update-stats`."""
+    body = {"project_id": world.pid, "as_of": "2026-10-06"}
+    started = await client.post(f"{ADMIN}/evaluate-experiments", json=body)
+    assert started.status_code == 202, started.text
+    run = started.json()
+    assert run["job_name"] == "evaluate_experiments" and run["as_of"] == "2026-10-06"
+    query = await client.post(f"{ADMIN}/evaluate-experiments", params=body)
+    assert query.status_code == 202 and query.json()["project_id"] == world.pid
+    both = await client.post(f"{ADMIN}/evaluate-experiments", params=body, json=body)
+    assert both.status_code == 422 and both.json()["field"] == "body"
+    late = await client.post(f"{ADMIN}/evaluate-experiments", json={**body, "as_of": "2099-01-01"})
+    assert late.status_code == 422 and late.json()["field"] == "as_of"

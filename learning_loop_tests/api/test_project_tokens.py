@@ -55,6 +55,7 @@ def calls(w) -> list[Call]:
         Call("GET", "/runs", foreign=200, foreign_field=None),
         Call("POST", "/backfill-recipes", p),
         Call("POST", "/update-stats", {**p, "as_of": day}, ok=(202,)),
+        Call("POST", "/evaluate-experiments", {**p, "as_of": day}, ok=(202,)),
         Call("PATCH", f"/projects/{w.pid}", json={"top_k": 2}),
         Call("POST", "/videos/import", p, json={"videos": [video_row(40, published_at=day)]}),
         Call("POST", "/metrics", p, json={"snapshots": [snapshot]}),
@@ -88,7 +89,7 @@ async def test_every_route_with_the_three_kinds_of_token(client, db, world):
     foreign = create_token(db, uuid.UUID(world.other)).token
     routes = calls(world)
     # Every admin route is covered, /runs/{run_id} below.
-    assert len(routes) + 1 == 25
+    assert len(routes) + 1 == 26
     for call in routes:
         # Another project's token: as if the project (or object) did not exist; no write.
         answer = await _send(client, call, foreign)

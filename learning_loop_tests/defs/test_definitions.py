@@ -58,3 +58,23 @@ def test_dagster_definitions_validate(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Validation successful for code location learning_loop" in result.stdout + result.stderr
+
+
+def test_the_readme_names_what_the_ui_shows():
+    """Issue #29, point 12: the README's table of the code location lists every asset, job,
+    schedule and sensor that Dagster's UI shows, and nothing else."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Dagster: the loop's spine", 1)[1].split("\n## ", 1)[0]
+    table: dict[str, set[str]] = {}
+    for kind, names in re.findall(
+        r"^\| (asset|job|schedule|sensor)[^|]* \| ([^|]+) \|", section, re.M
+    ):
+        table.setdefault(kind, set()).update(re.findall(r"`([a-z_]+)`", names))
+    assert table == {
+        "asset": {a.key.to_user_string() for a in defs.resolve_all_asset_specs()},
+        "job": {j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__")},
+        "schedule": {s.name for s in defs.schedules or []},
+        "sensor": {s.name for s in defs.sensors or []},
+    }

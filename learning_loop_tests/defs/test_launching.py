@@ -23,6 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from learning_loop.client import LearningLoopClient, LearningLoopClientError
 from learning_loop.db.engine import Database
 from learning_loop.db.models import VideoReward
 from learning_loop.launch import DagsterRuns
@@ -162,6 +163,28 @@ def test_dagster_dev_in_a_fresh_clone_shows_and_starts_the_loops_runs(tmp_path, 
     assert (clone / ".learning_loop" / "dagster" / "history" / "runs.db").exists()
 
 
+def _the_seeds_tasks_through_the_client(base: str, pid: uuid.UUID) -> None:
+    """Issue #29, point 14: the seed's three tasks through the typed client, against the API
+    server and the daemon of a real deployment; its plan request is run by the plan sensor."""
+    with LearningLoopClient(base, TOKEN) as loop:
+        stats_run = loop.update_recipe_stats(pid, as_of=AS_OF_DATE).wait(RUN_TIMEOUT_S)
+        assert stats_run.job_name == "update_recipe_stats" and stats_run.success is True
+        verdicts = loop.evaluate_experiments(pid, as_of=AS_OF_DATE).wait(RUN_TIMEOUT_S)
+        assert verdicts.job_name == "evaluate_experiments" and verdicts.status == "SUCCESS"
+        queued = loop.plan_next_batch(pid, n=3, topics=["first", "second", "third"])
+        assert queued.status == "pending"
+        planned = queued.wait(RUN_TIMEOUT_S)
+        assert [j.topic for j in planned.jobs] == ["first", "second", "third"]
+        listed = loop.video_jobs(pid, batch_id=planned.id)
+        assert {j.id for j in listed} == {j.id for j in planned.jobs}
+        with pytest.raises(LearningLoopClientError) as refused:
+            loop.plan_next_batch(uuid.uuid4(), n=2)
+        assert refused.value.status == 404 and "no project" in refused.value.detail
+        with pytest.raises(LearningLoopClientError) as refused:
+            loop.plan_next_batch(pid, n=0)
+        assert refused.value.status == 422 and refused.value.field == "n"
+
+
 def seeded_project(db: Database, samples: Path) -> uuid.UUID:
     pid = create_project(db, "deployment").id
     import_videos(db, pid, read_rows(samples / "videos.csv", VIDEO_COLUMNS))
@@ -262,6 +285,8 @@ def test_a_postgres_deployment_launches_the_apis_runs(deployment, fresh_pg_url, 
         finally:
             instance.dispose()
         client.close()
+        if deployment == "postgres":
+            _the_seeds_tasks_through_the_client(base, pid)
 
     launched = rewards_of(db, AS_OF)
     assert len(launched) > 0
