@@ -443,9 +443,10 @@ def print_recipes(title: str, rows: list[RecipeView]) -> None:
             "recipe_hash",
             *RECIPE_COLUMNS,
             "estimate [95%]",
-            "videos",
+            "planned",
+            "published",
+            "rewarded",
             "window avg",
-            "used",
         ],
         [
             (
@@ -453,9 +454,10 @@ def print_recipes(title: str, rows: list[RecipeView]) -> None:
                 _short(r.recipe_hash),
                 *recipe_cells(r),
                 interval_text(r.estimate, r.estimate_low, r.estimate_high),
+                r.planned_videos,
+                r.published_videos,
                 r.evidence_videos,
                 r.avg_reward_score,
-                r.times_used,
             )
             for i, r in enumerate(rows, start=1)
         ],
@@ -465,8 +467,8 @@ def print_recipes(title: str, rows: list[RecipeView]) -> None:
 @app.command("recipes")
 def recipes(project: ProjectOpt, json_: JsonOpt = False) -> None:
     """Recipes, best first by estimate (the model's expected reward over the whole history,
-    with its 95% interval), with the raw window stats (avg_reward_score, best_reward_score)
-    and times_used."""
+    with its 95% interval), its videos planned, published and rewarded, and the raw average
+    of the window's videos."""
     from learning_loop.services.recipes import list_recipes
 
     rows = list_recipes(database(), project)
@@ -616,6 +618,7 @@ def project_stats(project: ProjectOpt, json_: JsonOpt = False) -> None:
         data["best_recipe"] = (
             f"{best.recipe_hash[:12]}: estimate "
             f"{interval_text(best.estimate, best.estimate_low, best.estimate_high)}, "
+            f"{best.planned_videos} planned, {best.published_videos} published, "
             f"{best.evidence_videos} rewarded video(s)"
             if best
             else None

@@ -175,6 +175,9 @@ class Recipe(Base):
     ending_type: Mapped[str] = mapped_column(String(20))
     recipe_hash: Mapped[str] = mapped_column(String(64))
     times_used: Mapped[int] = mapped_column(Integer, default=0)
+    # Of those, the jobs the planner made, and the published ones (0015; contract §14).
+    planned_videos: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    published_videos: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     avg_reward_score: Mapped[float | None] = mapped_column(Float)
     best_reward_score: Mapped[float | None] = mapped_column(Float)
     rewarded_videos: Mapped[int] = mapped_column(Integer, default=0)

@@ -50,7 +50,7 @@ class LeaderboardRow:
         return (
             f"{self.preset} · {self.hook_type} · {self.scene_count} · "
             f"{self.narration_wpm_bucket} · {self.caption_density_bucket} · {self.ending_type} "
-            f"(n={self.n})"
+            f"({self.n} rewarded)"
         )
 
 
@@ -154,7 +154,7 @@ class ValueEffect:
 
     @property
     def label(self) -> str:
-        return f"{self.value} (n={self.videos}, {100 * self.p_best:.0f}% best)"
+        return f"{self.value} ({self.videos} rewarded, {100 * self.p_best:.0f}% best)"
 
 
 @dataclass(frozen=True)

@@ -71,9 +71,9 @@ def leaderboard_note(data: ProjectReportData) -> str:
     return (
         f"{which}, best first (shorts-engine learn recipes lists them all). Each recipe's "
         "estimate is the expected reward from the model of every rewarded video (the recipes' "
-        "shared field values pooled, old videos weighted down), with its 95% interval; n is the "
-        "rewarded videos made with the recipe. A label reads preset · hook · scenes · narration "
-        "speed · caption density · ending."
+        "shared field values pooled, old videos weighted down), with its 95% interval, and the "
+        "videos made with the recipe that have a reward. A label reads preset · hook · scenes "
+        "· narration speed · caption density · ending."
     )
 
 
@@ -197,7 +197,8 @@ def insight_charts(data: ProjectReportData) -> list[Chart]:
         Chart(
             f"Field insight: {f.field}",
             f"{f.summary}. Effect on the expected reward against {f.reference} (the default "
-            "recipe's value), with its 95% interval; n videos, chance of being the best value.",
+            "recipe's value), with its 95% interval; the rewarded videos with the value, and its "
+            "chance of being the best.",
             Markup(
                 interval_chart(
                     f"insight-{f.field}",

@@ -622,9 +622,17 @@ def _source_recipe(job: VideoJob) -> Recipe:
 
 
 def _refresh_times_used(session: Session, project_id: uuid.UUID) -> None:
-    """Each recipe of the project that has videos: how many use it (one grouped count)."""
+    """Each recipe of the project that has videos: how many use it, how many of those the
+    planner made and how many are published (one grouped count)."""
+    planned = VideoJob.generation_mode.in_((GenerationMode.EXPLOIT, GenerationMode.EXPLORE))
+    published = VideoJob.status == JobStatus.PUBLISHED.value
     used = (
-        select(VideoJob.recipe_id, func.count().label("n"))
+        select(
+            VideoJob.recipe_id,
+            func.count().label("n"),
+            func.sum(case((planned, 1), else_=0)).label("planned"),
+            func.sum(case((published, 1), else_=0)).label("published"),
+        )
         .where(VideoJob.project_id == project_id, VideoJob.recipe_id.is_not(None))
         .group_by(VideoJob.recipe_id)
         .subquery("used")
@@ -632,7 +640,11 @@ def _refresh_times_used(session: Session, project_id: uuid.UUID) -> None:
     session.execute(
         update(RecipeRow)
         .where(RecipeRow.project_id == project_id, RecipeRow.id == used.c.recipe_id)
-        .values(times_used=used.c.n),
+        .values(
+            times_used=used.c.n,
+            planned_videos=used.c.planned,
+            published_videos=used.c.published,
+        ),
         **BULK,
     )
 

@@ -390,7 +390,10 @@ def _write_plan(
         session.execute(
             update(RecipeRow)
             .where(RecipeRow.id == recipes[h].id)
-            .values(times_used=RecipeRow.times_used + count)
+            .values(
+                times_used=RecipeRow.times_used + count,
+                planned_videos=RecipeRow.planned_videos + count,
+            )
         )
     return PlannedBatchView(
         batch=BatchView.model_validate(batch),

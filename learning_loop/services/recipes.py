@@ -277,6 +277,8 @@ RECIPE_VIEW_COLUMNS = (
     RecipeRow.ending_type,
     RecipeRow.recipe_hash,
     RecipeRow.times_used,
+    RecipeRow.planned_videos,
+    RecipeRow.published_videos,
     RecipeRow.avg_reward_score,
     RecipeRow.best_reward_score,
     RecipeRow.rewarded_videos,

@@ -72,6 +72,12 @@ def publish_job(
         job.status = JobStatus.PUBLISHED.value
         job.external_id = external_id
         job.published_at = when
+        if job.recipe_id is not None:
+            session.execute(
+                update(RecipeRow)
+                .where(RecipeRow.id == job.recipe_id)
+                .values(published_videos=RecipeRow.published_videos + 1)
+            )
         session.flush()
         if job.batch_id is not None:
             done = (

@@ -116,7 +116,13 @@ class RecipeView(RecipeFields):
 
     id: uuid.UUID
     recipe_hash: str
+    # The videos of the recipe, each count with one meaning (contract §14): `times_used` every
+    # job made with it (planned or imported, the seed's column), `planned_videos` the jobs the
+    # planner made with it, `published_videos` those published (imported ones included), and
+    # `evidence_videos` (below) those with a reward.
     times_used: int
+    planned_videos: int = 0
+    published_videos: int = 0
     # The window's raw stats (contract §4): mean and best reward of the recipe's videos
     # published in the stats window, and how many there are.
     avg_reward_score: float | None

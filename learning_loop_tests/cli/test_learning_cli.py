@@ -186,3 +186,48 @@ def test_the_preview_is_the_plan_that_follows(cli, samples, tmp_path):
             if r["experiment"] is not None:
                 assert j["experiment_id"] == r["experiment"]
             assert (j["experiment_id"] is not None) == (r["type"] == "explore")
+
+
+def test_a_recipe_counts_its_videos_planned_published_and_rewarded(cli, samples, tmp_path):
+    """Issue #29, point 3: three counts, each with one meaning, in the table and the JSON."""
+    pid = _onboard(cli, samples)
+    assert cli("learn", "update-stats", "--project", pid, "--as-of", LATER).code == 0
+    before = {
+        r["recipe_hash"]: r
+        for r in json.loads(cli("learn", "recipes", "--project", pid, "--json").out)
+    }
+    for r in before.values():  # imported history: published and rewarded, never planned
+        assert r["planned_videos"] == 0
+        assert r["published_videos"] == r["evidence_videos"] == r["times_used"] > 0
+    topics = tmp_path / "topics.txt"
+    topics.write_text("one topic\nanother topic\n")
+    planned = cli(
+        "learn",
+        "plan-next",
+        "--project",
+        pid,
+        "--topics-file",
+        topics,
+        "--count",
+        "2",
+        "--wait",
+        "--json",
+    )
+    jobs = json.loads(planned.out)["jobs"]
+    done = cli(
+        "learn", "publish", "--project", pid, "--job", jobs[0]["id"], "--external-id", "yt-9"
+    )
+    assert done.code == 0, done.err
+    after = {
+        r["recipe_hash"]: r
+        for r in json.loads(cli("learn", "recipes", "--project", pid, "--json").out)
+    }
+    made = [j["recipe_hash"] for j in jobs]
+    for h, r in after.items():
+        old = before.get(h, {"planned_videos": 0, "published_videos": 0, "evidence_videos": 0})
+        assert r["planned_videos"] == old["planned_videos"] + made.count(h)
+        assert r["published_videos"] == old["published_videos"] + (h == made[0])
+        assert r["evidence_videos"] == old["evidence_videos"]  # no reward yet
+    table = cli("learn", "recipes", "--project", pid).out
+    assert all(word in table for word in ("planned", "published", "rewarded", "window avg"))
+    assert " used " not in table

@@ -41,7 +41,7 @@ ENUM_COLUMNS = [
 
 
 def test_the_migrations_reach_the_models_head(db: Database):
-    assert current_revision(db.engine) == head_revision() == "0014"
+    assert current_revision(db.engine) == head_revision() == "0015"
 
 
 @pytest.mark.parametrize(("table", "column", "enum"), ENUM_COLUMNS)

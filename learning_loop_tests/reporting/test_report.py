@@ -233,12 +233,12 @@ def test_report_is_self_contained_and_escaped():
     for field in FIELDS:
         forest = chart(html, f"insight-{field}")
         assert_round(tick_values(forest))
-        assert forest.count('class="mark interval"') == 2 and "b (n=22, 90% best)" in forest
+        assert forest.count('class="mark interval"') == 2 and "b (22 rewarded, 90% best)" in forest
         assert f"{field}: `b` beats `ref` by 0.05" in html
     assert "Report &lt;test&gt; &amp; co" in html and "<test>" not in html
     assert "hook_type: question → story (variant)" in html
     # Presets by their full names; a long label wrapped onto lines, none lost.
-    label = "DARK_DYSTOPIAN_ANIME · question · 7 · medium · medium · cliffhanger (n=1)"
+    label = "DARK_DYSTOPIAN_ANIME · question · 7 · medium · medium · cliffhanger (1 rewarded)"
     lines = wrap_label(label)
     assert len(lines) == 2 and " ".join(lines) == label
     assert all(f">{escape(line)}</tspan>" in html for line in lines)
@@ -351,7 +351,7 @@ def test_report_data_of_a_seeded_project(db):
             listed[hook].estimate_high,
             listed[hook].evidence_videos,
         )
-    assert by_hook["story"].n == 2 and by_hook["story"].label.endswith("(n=2)")
+    assert by_hook["story"].n == 2 and by_hook["story"].label.endswith("(2 rewarded)")
     assert len(by_hook["story"].recipe_hash) == 64
     # The insights: a forest plot's rows per field, as `learn insights` gives them.
     assert [f.field for f in data.insights] == list(FIELDS)
@@ -369,7 +369,7 @@ def test_project_report_from_the_database(db, tmp_path):
     pid = seeded(db)
     html = project_report(db, pid)
     assert html.count('<svg class="chart"') == 10
-    assert "question" in html and "(n=2)" in html  # the two story videos share a recipe
+    assert "question" in html and "(2 rewarded)" in html  # the two story videos share a recipe
     assert "hook_type: story → question (inconclusive)" in html
     assert tick_values(chart(html, "experiments")) == [
         -0.5,
