@@ -25,6 +25,7 @@ from learning_loop.defs.collector import (
 from learning_loop.defs.jobs import (
     evaluate_experiments_job,
     plan_next_batch,
+    planned_batches,
     update_recipe_stats_job,
 )
 from learning_loop.defs.resources import LearningLoopDatabase
@@ -36,7 +37,7 @@ from learning_loop.defs.video_plans import (
 )
 
 defs = Definitions(
-    assets=[*daily_assets, video_plans, collected_metrics],
+    assets=[*daily_assets, video_plans, collected_metrics, planned_batches],
     asset_checks=asset_checks,
     jobs=[
         update_recipe_stats_job,

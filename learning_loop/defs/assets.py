@@ -43,6 +43,8 @@ def project_scope(config: DailyConfig) -> list[uuid.UUID] | None:
 @asset(
     partitions_def=daily_partitions,
     group_name=GROUP,
+    # The snapshots: the collector's, and those imported or posted (contract §12).
+    deps=["collected_metrics"],
     description="Each project's reward window of the day: videos published in the window "
     "and their latest metric snapshot captured by the end of the day (contract §3).",
 )

@@ -5,7 +5,9 @@ import datetime as dt
 import uuid
 
 from dagster import (
+    AssetMaterialization,
     AssetSelection,
+    AssetSpec,
     Config,
     OpExecutionContext,
     RunConfig,
@@ -17,6 +19,7 @@ from dagster import (
 from sqlalchemy.exc import OperationalError
 
 from learning_loop.defs.assets import (
+    GROUP,
     DailyConfig,
     experiment_verdicts,
     metric_window,
@@ -40,6 +43,19 @@ evaluate_experiments_job = define_asset_job(
     "evaluate_experiments",
     selection=AssetSelection.assets(experiment_verdicts),
     description="Verdicts of the experiments that complete on the day (contract §7).",
+)
+
+
+# What `plan_next_batch` writes, in the lineage: planned from the recipe stats and the verdicts,
+# and read by `video_plans`. A job of ops (one run per plan request, not per date) writes it,
+# and records each batch as a materialization of it (docs/decisions.md, "The loop in the UI").
+planned_batches = AssetSpec(
+    "planned_batches",
+    group_name=GROUP,
+    deps=[recipe_stats, experiment_verdicts],
+    description="The batches and their video jobs: 70% exploit (the best recipes by estimate), "
+    "30% explore (one-variable experiments); written by the plan_next_batch job, one run per "
+    "plan request (contract §5-§6).",
 )
 
 
@@ -100,17 +116,16 @@ def plan_batch_op(
             raise
         mark_plan_request(db, request_id, PlanRequestStatus.SUCCEEDED, batch_id=out.batch.id)
     batch = out.batch
-    context.add_output_metadata(
-        output_name="result",
-        metadata={
-            "batch_id": str(batch.id),
-            "project_id": str(batch.project_id),
-            "jobs_created": batch.jobs_created,
-            "exploit": batch.exploit_count,
-            "explore": batch.explore_count,
-            "skipped_topics": len(out.skipped_topics),
-        },
-    )
+    metadata = {
+        "batch_id": str(batch.id),
+        "project_id": str(batch.project_id),
+        "jobs_created": batch.jobs_created,
+        "exploit": batch.exploit_count,
+        "explore": batch.explore_count,
+        "skipped_topics": len(out.skipped_topics),
+    }
+    context.add_output_metadata(output_name="result", metadata=metadata)
+    context.log_event(AssetMaterialization(asset_key=planned_batches.key, metadata=metadata))
     context.log.info(
         f"batch {batch.id}: {batch.exploit_count} exploit + {batch.explore_count} explore"
         + (f"; {batch.note}" if batch.note else "")

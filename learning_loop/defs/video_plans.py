@@ -60,6 +60,7 @@ def _seconds(value: float | None) -> MetadataValue:
 
 @asset(
     group_name=GROUP,
+    deps=["planned_batches"],
     description="The video plans of planned jobs that have no valid plan yet, each from its "
     "project's planner backend (contract §8): bounded concurrency, re-asks on validation "
     "failure, retries with backoff on transport errors.",

@@ -196,6 +196,15 @@ def test_nightly_auto_plan_plans_from_the_backlog(db, resources):
         run_config=req.run_config, resources=resources
     )
     assert result.success
+    # The batch is a materialization of `planned_batches`, the lineage's step between the
+    # verdicts and the video plans (issue #29, point 13).
+    (made,) = [
+        e.event_specific_data.materialization
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+    ]
+    assert made.asset_key.to_user_string() == "planned_batches"
+    assert made.metadata["jobs_created"].value == 2
     assert [v.topic for v in list_videos(db, on)] == ["x", "y"]
     assert show_project(db, on).topic_backlog == ["z"]
     assert list_videos(db, empty) == []

@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dagster import AssetKey
+
 from learning_loop.defs import defs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,6 +18,7 @@ def test_definitions_hold_the_whole_loop():
         "experiment_verdicts",
         "video_plans",
         "collected_metrics",
+        "planned_batches",
     }
     for name in (
         "update_recipe_stats",
@@ -78,3 +81,17 @@ def test_the_readme_names_what_the_ui_shows():
         "schedule": {s.name for s in defs.schedules or []},
         "sensor": {s.name for s in defs.sensors or []},
     }
+
+
+def test_the_lineage_is_the_loop_a_user_runs():
+    """Issue #29, point 13: snapshots → rewards → stats and verdicts → batches → video plans."""
+    graph = defs.resolve_asset_graph()
+
+    def parents(name: str) -> set[str]:
+        return {k.to_user_string() for k in graph.get(AssetKey(name)).parent_keys}
+
+    assert parents("metric_window") == {"collected_metrics"}
+    assert parents("video_rewards") == {"metric_window"}
+    assert parents("recipe_stats") == parents("experiment_verdicts") == {"video_rewards"}
+    assert parents("planned_batches") == {"recipe_stats", "experiment_verdicts"}
+    assert parents("video_plans") == {"planned_batches"}
