@@ -24,8 +24,8 @@ from learning_loop.planner.template import build_template_plan
 class FakeLLM:
     """Answers each POST with the next scripted action; the last action repeats.
 
-    Actions: ("content", text) answers 200 with that message content; ("status", code, body)
-    answers that status; ("hang",) never answers (until the test ends); ("plan",) answers a
+    Actions: ("content", text) answers 200 with that message content; ("status", code, body,
+    headers) answers that status (body and headers optional); ("hang",) never answers (until the test ends); ("plan",) answers a
     valid plan for the recipe and idea the request asks about; ("invalid",) a plan with no
     scenes. `delay_s` holds every answer that long first.
     """
@@ -97,7 +97,8 @@ class _Handler(BaseHTTPRequestHandler):
             fake.release.wait(10)
             return
         if action[0] == "status":
-            self._send(action[1], action[2] if len(action) > 2 else {"error": "boom"})
+            body_sent = action[2] if len(action) > 2 else {"error": "boom"}
+            self._send(action[1], body_sent, action[3] if len(action) > 3 else {})
             return
         if action[0] == "plan":
             content = valid_plan_content(body)
@@ -108,9 +109,11 @@ class _Handler(BaseHTTPRequestHandler):
         message = {"role": "assistant", "content": content}
         self._send(200, {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
 
-    def _send(self, status: int, payload: Any) -> None:
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()

@@ -116,7 +116,7 @@ def plan_batch_op(
             raise
         mark_plan_request(db, request_id, PlanRequestStatus.SUCCEEDED, batch_id=out.batch.id)
     batch = out.batch
-    metadata = {
+    metadata: dict[str, str | int] = {
         "batch_id": str(batch.id),
         "project_id": str(batch.project_id),
         "jobs_created": batch.jobs_created,

@@ -7,17 +7,18 @@ of corrections. The API key is only ever put in the Authorization header.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from learning_loop.domain.recipe import Recipe
 from learning_loop.planner.errors import (
@@ -360,7 +361,9 @@ class OpenAIBackend:
         raise PlanValidationError(violations, attempts=attempts, backend=BACKEND_NAME)
 
     async def _complete(self, client: httpx.AsyncClient, messages: list[dict[str, str]]) -> str:
-        """One chat completion, retrying timeouts, network errors and transient statuses."""
+        """One chat completion, retrying timeouts, network errors and transient statuses
+        (tenacity: exponential backoff capped at MAX_BACKOFF_S, at least the server's
+        Retry-After)."""
         settings = self.settings
         url = f"{settings.base_url}/chat/completions"
         shown = _safe_url(url)
@@ -370,55 +373,78 @@ class OpenAIBackend:
             "response_format": {"type": "json_object"},
         }
         tries = settings.http_retries + 1
-        for attempt in range(tries):
-            retry_after: float | None = None
-            started = time.perf_counter()
+
+        def wait(state: RetryCallState) -> float:
+            delay = min(settings.backoff_s * 2 ** (state.attempt_number - 1), MAX_BACKOFF_S)
+            failed = state.outcome.exception() if state.outcome is not None else None
+            if isinstance(failed, _Transient) and failed.retry_after is not None:
+                delay = min(max(delay, failed.retry_after), MAX_BACKOFF_S)
+            return float(delay)
+
+        def log(state: RetryCallState) -> None:
+            failed = state.outcome.exception() if state.outcome is not None else None
+            # INFO, not WARNING: unconfigured logging would print it next to the CLI's one
+            # error line; the final error says how many tries were made.
+            logger.info(
+                "the LLM endpoint %s %s; retrying in %.2f s (try %d of %d)",
+                shown,
+                self._redact(failed.problem if isinstance(failed, _Transient) else ""),
+                state.upcoming_sleep,
+                state.attempt_number,
+                tries,
+            )
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_Transient),
+            stop=stop_after_attempt(tries),
+            wait=wait,
+            before_sleep=log,
+            reraise=True,
+        )
+        content: str | None = None
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    content = await self._once(client, url, body, shown)
+        except _Transient as last:
+            error = PlannerTimeoutError if last.timed_out else PlannerBackendError
+            raise error(
+                self._redact(
+                    f"the LLM endpoint {shown} {last.problem} (gave up after {tries} tries)"
+                ),
+                "backend",
+                retry_later=True,
+            ) from None
+        assert content is not None
+        return content
+
+    async def _once(
+        self, client: httpx.AsyncClient, url: str, body: dict[str, Any], shown: str
+    ) -> str:
+        """One call: the completion's content, `_Transient` for what a retry may mend, or the
+        error for what it cannot."""
+        started = time.perf_counter()
+        try:
             try:
-                try:
-                    response = await client.post(url, json=body)
-                finally:
-                    if self.stats is not None:
-                        self.stats.latencies_s.append(time.perf_counter() - started)
-            except httpx.TimeoutException:
-                problem = f"timed out after {settings.timeout_s:g} s"
-                timed_out = True
-            except httpx.TransportError as exc:
-                problem = f"could not be reached ({type(exc).__name__})"
-                timed_out = False
-            else:
-                if response.status_code == 200:
-                    return self._content(response, shown)
-                timed_out = False
-                problem = f"answered HTTP {response.status_code}{self._detail(response)}"
-                if response.status_code not in RETRY_STATUSES:
-                    refused = response.status_code in (401, 403)
-                    hint = f"; check {ENV_API_KEY}" if refused else ""
-                    raise PlannerBackendError(
-                        self._redact(f"the LLM endpoint {shown} {problem}{hint}"),
-                        "backend",
-                        retry_later=refused,
-                    )
-                retry_after = _retry_after(response)
-            if attempt + 1 < tries:
-                delay = min(settings.backoff_s * 2**attempt, MAX_BACKOFF_S)
-                if retry_after is not None:
-                    delay = min(max(delay, retry_after), MAX_BACKOFF_S)
-                # INFO, not WARNING: unconfigured logging would print it next to the CLI's one
-                # error line; the final error says how many tries were made.
-                logger.info(
-                    "the LLM endpoint %s %s; retrying in %.2f s (try %d of %d)",
-                    shown,
-                    self._redact(problem),
-                    delay,
-                    attempt + 1,
-                    tries,
-                )
-                await asyncio.sleep(delay)
-        error = PlannerTimeoutError if timed_out else PlannerBackendError
-        raise error(
-            self._redact(f"the LLM endpoint {shown} {problem} (gave up after {tries} tries)"),
+                response = await client.post(url, json=body)
+            finally:
+                if self.stats is not None:
+                    self.stats.latencies_s.append(time.perf_counter() - started)
+        except httpx.TimeoutException:
+            raise _Transient(f"timed out after {self.settings.timeout_s:g} s", True) from None
+        except httpx.TransportError as exc:
+            raise _Transient(f"could not be reached ({type(exc).__name__})", False) from None
+        if response.status_code == 200:
+            return self._content(response, shown)
+        problem = f"answered HTTP {response.status_code}{self._detail(response)}"
+        if response.status_code in RETRY_STATUSES:
+            raise _Transient(problem, False, _retry_after(response))
+        refused = response.status_code in (401, 403)
+        hint = f"; check {ENV_API_KEY}" if refused else ""
+        raise PlannerBackendError(
+            self._redact(f"the LLM endpoint {shown} {problem}{hint}"),
             "backend",
-            retry_later=True,
+            retry_later=refused,
         )
 
     def _detail(self, response: httpx.Response) -> str:
@@ -437,6 +463,16 @@ class OpenAIBackend:
                 "backend",
             )
         return content
+
+
+class _Transient(Exception):
+    """A failed call that a retry may mend: a timeout, a network error, a transient status."""
+
+    def __init__(self, problem: str, timed_out: bool, retry_after: float | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.timed_out = timed_out
+        self.retry_after = retry_after
 
 
 def _retry_after(response: httpx.Response) -> float | None:

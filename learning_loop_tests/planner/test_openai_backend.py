@@ -135,6 +135,19 @@ def test_server_errors_that_persist_end_in_a_clear_error(
     assert caplog.records and all(API_KEY not in r.getMessage() for r in caplog.records)
 
 
+def test_a_retry_waits_at_least_the_servers_retry_after(
+    llm_server: FakeLLM, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The backoff (0.01 s here) gives way to a longer Retry-After, as the log line says."""
+    llm_server.script = [("status", 429, {"error": "slow down"}, {"Retry-After": "0.3"})]
+    llm_server.script.append(("content", answer()))
+    with caplog.at_level(logging.INFO):
+        assert plan_with(make_planner(llm_server)).scenes == VALID.scenes
+    assert len(llm_server.requests) == 2
+    (line,) = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+    assert "HTTP 429" in line and "retrying in 0.30 s (try 1 of 4)" in line
+
+
 def test_a_refused_key_is_not_retried(llm_server: FakeLLM) -> None:
     llm_server.script = [("status", 401, {"error": f"invalid api key {API_KEY}"})]
     error = fails_with(make_planner(llm_server), PlannerBackendError)
