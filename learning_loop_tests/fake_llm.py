@@ -25,8 +25,8 @@ class FakeLLM:
     """Answers each POST with the next scripted action; the last action repeats.
 
     Actions: ("content", text) answers 200 with that message content; ("status", code, body,
-    headers) answers that status (body and headers optional); ("hang",) never answers (until the test ends); ("plan",) answers a
-    valid plan for the recipe and idea the request asks about; ("invalid",) a plan with no
+    headers) answers that status (body and headers optional); ("hang",) never answers (until
+    the test ends); ("plan",) answers a valid plan for the recipe and idea the request asks about; ("invalid",) a plan with no
     scenes. `delay_s` holds every answer that long first.
     """
 
