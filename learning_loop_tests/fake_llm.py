@@ -26,8 +26,8 @@ class FakeLLM:
 
     Actions: ("content", text) answers 200 with that message content; ("status", code, body,
     headers) answers that status (body and headers optional); ("hang",) never answers (until
-    the test ends); ("plan",) answers a valid plan for the recipe and idea the request asks about; ("invalid",) a plan with no
-    scenes. `delay_s` holds every answer that long first.
+    the test ends); ("plan",) answers a valid plan for the recipe and idea the request asks
+    about; ("invalid",) a plan with no scenes. `delay_s` holds every answer that long first.
     """
 
     url: str = ""
