@@ -348,12 +348,14 @@ def dagster_run(url: str, day: dt.date = AS_OF) -> dict[str, float]:
     from dagster import DagsterInstance
 
     from learning_loop.defs import defs
+    from learning_loop.defs.partitions import add_evaluation_date
     from learning_loop.defs.resources import LearningLoopDatabase
 
     resources = {"learning_loop_db": LearningLoopDatabase(database_url=url)}
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     phases = {}
     with DagsterInstance.ephemeral() as instance:
+        add_evaluation_date(instance, day.isoformat())
         for job in ("update_recipe_stats", "evaluate_experiments"):
             t0 = time.perf_counter()
             result = defs.resolve_job_def(job).execute_in_process(

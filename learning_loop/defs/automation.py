@@ -20,6 +20,7 @@ from learning_loop.defs.jobs import (
     plan_run_config,
     update_recipe_stats_job,
 )
+from learning_loop.defs.partitions import add_evaluation_date
 from learning_loop.defs.reaper import reap_dead_runs
 from learning_loop.defs.resources import LearningLoopDatabase
 from learning_loop.services.plan_requests import pending_plan_requests, resume_dead_requests
@@ -42,6 +43,7 @@ def previous_day(context: ScheduleEvaluationContext) -> str:
 )
 def daily_recipe_stats(context: ScheduleEvaluationContext) -> RunRequest:
     day = previous_day(context)
+    add_evaluation_date(context.instance, day)
     return RunRequest(run_key=f"stats:{day}", partition_key=day)
 
 
@@ -54,6 +56,7 @@ def daily_recipe_stats(context: ScheduleEvaluationContext) -> RunRequest:
 )
 def daily_experiment_evaluation(context: ScheduleEvaluationContext) -> RunRequest:
     day = previous_day(context)
+    add_evaluation_date(context.instance, day)
     return RunRequest(run_key=f"experiments:{day}", partition_key=day)
 
 

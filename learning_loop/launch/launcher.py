@@ -18,6 +18,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from learning_loop.defs.partitions import add_evaluation_date
 from learning_loop.defs.reaper import (
     REAPED_REASON_TAG,
     REAPED_TAG,
@@ -126,6 +127,8 @@ class DagsterRuns:
             if self._settings_key is None:
                 self._settings_key = register_settings(self.settings)
         run_config = run_config_for(spec)
+        if spec.partition_key is not None:
+            add_evaluation_date(instance, spec.partition_key)
         # The run's full log is in the instance (and the UI); a terminal gets our summary.
         run_config.loggers = {"console": {"config": {"log_level": "CRITICAL"}}}
         result = job.execute_in_process(
@@ -174,6 +177,7 @@ class DagsterRuns:
         run_config: dict[str, Any] = run_config_for(spec).to_config_dict()  # type: ignore[no-untyped-call]
         tags = dict(spec.tags)
         if spec.partition_key is not None:
+            add_evaluation_date(instance, spec.partition_key)
             tags[PARTITION_NAME_TAG] = spec.partition_key
         remote_job = location.get_job(
             JobSubsetSelector(

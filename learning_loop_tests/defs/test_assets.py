@@ -1,13 +1,15 @@
 import datetime as dt
 
 import pytest
-from dagster import AssetKey, RunConfig, materialize
+from dagster import AssetKey, DagsterInstance, RunConfig
+from dagster import materialize as dagster_materialize
 from sqlalchemy import select, update
 
 from learning_loop.db.models import RecipeDailyStats, VideoReward
 from learning_loop.defs.assets import DailyConfig, daily_assets
 from learning_loop.defs.checks import asset_checks
 from learning_loop.defs.jobs import experiments_run_config
+from learning_loop.defs.partitions import add_evaluation_date
 from learning_loop.services.ingest import (
     METRIC_COLUMNS,
     VIDEO_COLUMNS,
@@ -46,6 +48,14 @@ def rows(db):
             ).order_by(RecipeDailyStats.recipe_id)
         ).all()
     return rewards, stats
+
+
+def materialize(assets, partition_key, **kwargs):
+    """Dagster's `materialize` of one evaluation date, on an instance that has the date as a
+    partition (the launcher and the schedules add it: `add_evaluation_date`)."""
+    instance = DagsterInstance.ephemeral()
+    add_evaluation_date(instance, partition_key)
+    return dagster_materialize(assets, partition_key=partition_key, instance=instance, **kwargs)
 
 
 def metadata(result, key):

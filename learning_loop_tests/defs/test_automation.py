@@ -5,6 +5,7 @@ from dagster import (
     RunRequest,
     build_schedule_context,
     build_sensor_context,
+    instance_for_test,
 )
 from sqlalchemy import select, update
 
@@ -16,6 +17,7 @@ from learning_loop.defs.automation import (
     nightly_auto_plan,
     plan_requests_sensor,
 )
+from learning_loop.defs.partitions import EVALUATION_DATES
 from learning_loop.services import planning
 from learning_loop.services.experiments import list_experiments
 from learning_loop.services.ingest import (
@@ -92,19 +94,27 @@ def test_failed_plan_marks_the_request_failed(db, resources):
     assert failed.status == "failed" and failed.error and failed.batch is None
 
 
+def schedule_requests(schedule, when, instance):
+    """A daily schedule's run requests at `when` on a persistent `instance`; the context is
+    closed after, with the instance it opened from the instance's ref."""
+    with build_schedule_context(
+        scheduled_execution_time=when, repository_def=defs.get_repository_def(), instance=instance
+    ) as context:
+        return schedule.evaluate_tick(context).run_requests
+
+
 def test_daily_schedules_target_the_previous_day():
     when = dt.datetime(2026, 11, 26, 0, 15, tzinfo=dt.UTC)
     for schedule, prefix in (
         (daily_recipe_stats, "stats"),
         (daily_experiment_evaluation, "experiments"),
     ):
-        context = build_schedule_context(
-            scheduled_execution_time=when, repository_def=defs.get_repository_def()
-        )
-        data = schedule.evaluate_tick(context)
-        (req,) = data.run_requests
-        assert req.partition_key == "2026-11-25"
-        assert req.run_key == f"{prefix}:2026-11-25"
+        with instance_for_test() as instance:
+            (req,) = schedule_requests(schedule, when, instance)
+            assert req.partition_key == "2026-11-25"
+            assert req.run_key == f"{prefix}:2026-11-25"
+            # The date is a partition from then on: the run the request makes can start.
+            assert instance.get_dynamic_partitions(EVALUATION_DATES) == ["2026-11-25"]
 
 
 def stored_rows(db):
@@ -139,13 +149,10 @@ def test_daily_schedules_run_requests_compute_the_previous_day(db, resources, sa
     opened = dt.datetime.combine(day - dt.timedelta(days=28), dt.time(12), tzinfo=dt.UTC)
     planning.plan_and_write(db, ab, 1, ["only"], seed=1, planned_at=opened)
 
-    with DagsterInstance.ephemeral() as instance:
+    with instance_for_test() as instance:
         for schedule, at in ((daily_recipe_stats, "00:15"), (daily_experiment_evaluation, "00:45")):
             when = dt.datetime.fromisoformat(f"2026-10-31T{at}:00+00:00")
-            context = build_schedule_context(
-                scheduled_execution_time=when, repository_def=defs.get_repository_def()
-            )
-            (req,) = schedule.evaluate_tick(context).run_requests
+            (req,) = schedule_requests(schedule, when, instance)
             result = defs.resolve_job_def(schedule.job_name).execute_in_process(
                 partition_key=req.partition_key,
                 run_config=req.run_config,
@@ -224,11 +231,8 @@ def test_daily_stats_use_each_projects_own_window(db, resources):
     )
     default = _hand_channel(db, "default", ProjectSettings())
     when = dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(0, 15), tzinfo=dt.UTC)
-    context = build_schedule_context(
-        scheduled_execution_time=when, repository_def=defs.get_repository_def()
-    )
-    (req,) = daily_recipe_stats.evaluate_tick(context).run_requests
-    with DagsterInstance.ephemeral() as instance:
+    with instance_for_test() as instance:
+        (req,) = schedule_requests(daily_recipe_stats, when, instance)
         result = defs.resolve_job_def(daily_recipe_stats.job_name).execute_in_process(
             partition_key=req.partition_key,
             run_config=req.run_config,

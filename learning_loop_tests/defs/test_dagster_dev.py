@@ -4,6 +4,7 @@ then the `video_plans` run its batch triggers (against the fake chat-completions
 import os
 import shutil
 import signal
+import subprocess
 import time
 
 import pytest
@@ -66,11 +67,11 @@ def dagster_dev(tmp_path, sqlite_template, llm):
             "dagster dev",
         )
         assert dev.alive(), dev.log()
-        yield port, Database.from_url(f"sqlite:///{db_path}"), dev.proc
+        yield port, Database.from_url(f"sqlite:///{db_path}"), dev.proc, env
 
 
 def test_dagster_dev_serves_the_loop_and_runs_the_sensor(dagster_dev):
-    port, db, proc = dagster_dev
+    port, db, proc, env = dagster_dev
     nodes = graphql(port, "{ assetNodes { assetKey { path } dependencyKeys { path } } }")
     assets = {"/".join(n["assetKey"]["path"]): n for n in nodes["assetNodes"]}
     assert set(assets) == {
@@ -80,8 +81,10 @@ def test_dagster_dev_serves_the_loop_and_runs_the_sensor(dagster_dev):
         "experiment_verdicts",
         "video_plans",
         "collected_metrics",
+        "planned_batches",
     }
     assert assets["recipe_stats"]["dependencyKeys"] == [{"path": ["video_rewards"]}]
+    assert assets["video_plans"]["dependencyKeys"] == [{"path": ["planned_batches"]}]
     repos = graphql(
         port,
         "{ repositoriesOrError { ... on RepositoryConnection { nodes { name "
@@ -131,6 +134,32 @@ def test_dagster_dev_serves_the_loop_and_runs_the_sensor(dagster_dev):
 
     wait_until(planned, PLAN_TIMEOUT_S, "the video plans of the batch", every=2)
     db.dispose()
+    # The batch is a materialization of `planned_batches` (issue #29, point 13).
+    batches = graphql(
+        port,
+        '{ assetOrError(assetKey: {path: ["planned_batches"]}) { ... on Asset { '
+        "assetMaterializations { runId } } } }",
+    )["assetOrError"]["assetMaterializations"]
+    assert [m["runId"] for m in batches] == [current.run_id]
+    # The partitions are the evaluated dates: one date evaluated by the CLI, one partition,
+    # materialized (the UI reads "1 partition", not thousands at 0%).
+    stats = subprocess.run(
+        [BIN / "shorts-engine", "learn", "update-stats", "--project", str(pid)]
+        + ["--as-of", "2026-10-30"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert stats.returncode == 0, stats.stderr
+    node = graphql(
+        port,
+        '{ assetNodeOrError(assetKey: {path: ["video_rewards"]}) { ... on AssetNode { '
+        "partitionKeys partitionStats { numMaterialized numPartitions } } } }",
+    )["assetNodeOrError"]
+    assert node["partitionKeys"] == ["2026-10-30"]
+    assert node["partitionStats"] == {"numMaterialized": 1, "numPartitions": 1}
 
     sid = proc.pid
     os.killpg(sid, signal.SIGTERM)
