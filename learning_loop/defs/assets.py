@@ -13,9 +13,11 @@ from dagster import (
     asset,
 )
 
+from learning_loop.defs.metadata import ROW_COUNT, md_table
 from learning_loop.defs.partitions import daily_partitions
 from learning_loop.defs.resources import LearningLoopDatabase, retry_transient_errors
 from learning_loop.domain.formatting import interval_text
+from learning_loop.domain.refs import short_id
 from learning_loop.services.estimates import insights
 from learning_loop.services.experiments import evaluate_experiments
 from learning_loop.services.recipes import compute_recipe_stats, top_recipes_of_day
@@ -62,10 +64,7 @@ def metric_window(
             "videos_in_window": sum(counts.values()),
             "projects": summary.projects,
             "projects_with_videos": len(counts),
-            "largest_windows": MetadataValue.md(
-                "| project | videos |\n|---|---|\n"
-                + "\n".join(f"| {pid} | {n} |" for pid, n in largest)
-            ),
+            "largest_windows": md_table(("project", "videos"), largest, "No video in a window."),
         }
     )
 
@@ -88,6 +87,7 @@ def video_rewards(
     )
     return MaterializeResult(
         metadata={
+            ROW_COUNT: result.videos_rewarded,
             "rows": result.videos_rewarded,
             "projects": result.projects,
             "projects_touched": len(result.per_project),
@@ -115,31 +115,36 @@ def recipe_stats(
     result = compute_recipe_stats(db, day, config.days, project_scope(config))
     scope = project_scope(config)
     top = top_recipes_of_day(db, day, scope[0] if scope else None)
-    table = (
-        "| recipe | preset | hook | scenes | wpm | captions | ending | estimate [95%] | "
-        "videos | avg | best |\n"
-    )
-    table += "|---|---|---|---|---|---|---|---|---|---|---|\n"
-    table += "\n".join(
-        f"| {r.recipe_hash[:12]} | {r.preset} | {r.hook_type} | {r.scene_count} | "
-        f"{r.narration_wpm_bucket} | {r.caption_density_bucket} | {r.ending_type} | "
-        f"{interval_text(r.estimate, r.estimate_low, r.estimate_high)} | "
-        f"{r.rewarded_videos} | {r.avg_reward_score:.3f} | {r.best_reward_score:.3f} |"
-        for r in top
-    )
+    table = md_table(
+        (
+            "recipe", "preset", "hook", "scenes", "wpm", "captions", "ending",
+            "estimate [95%]", "videos", "avg", "best",
+        ),
+        (
+            (
+                r.recipe_hash[:12], r.preset, r.hook_type, r.scene_count,
+                r.narration_wpm_bucket, r.caption_density_bucket, r.ending_type,
+                interval_text(r.estimate, r.estimate_low, r.estimate_high),
+                r.rewarded_videos, f"{r.avg_reward_score:.3f}", f"{r.best_reward_score:.3f}",
+            )
+            for r in top
+        ),
+        "No recipe has a reward in the window.",
+    )  # fmt: skip
     extra: dict[str, Any] = {}
     if scope and len(scope) == 1:
         found = insights(db, scope[0])
         extra["insights"] = MetadataValue.md("\n".join(f"- {f.summary}" for f in found.fields))
     return MaterializeResult(
         metadata={
+            ROW_COUNT: result.recipes,
             "recipes": result.recipes,
             "rewarded_recipes": result.rewarded_recipes,
             "estimated_recipes": result.estimated_recipes,
             **extra,
             "projects": result.projects,
             "window_days": result.days if result.days is not None else "each project's own",
-            "top_recipes": MetadataValue.md(table),
+            "top_recipes": table,
         }
     )
 
@@ -159,21 +164,28 @@ def experiment_verdicts(
     result = evaluate_experiments(
         learning_loop_db.database(), partition_date(context), project_scope(config)
     )
-    table = "| experiment | variable | baseline → variant | winner | reason | diff | p |\n"
-    table += "|---|---|---|---|---|---|---|\n"
-    table += "\n".join(
-        f"| {str(d.experiment_id)[:8]} | {d.variable_tested} | {d.baseline_value} → "
-        f"{d.variant_value} | {d.winner} | {d.reason} | "
-        f"{'-' if d.difference is None else f'{d.difference:+.3f}'} | "
-        f"{'-' if d.p_value is None else f'{d.p_value:.3f}'} |"
-        for d in result.decisions
+    table = md_table(
+        ("experiment", "variable", "baseline → variant", "winner", "reason", "diff", "p"),
+        (
+            (
+                short_id(d.experiment_id),
+                d.variable_tested,
+                f"{d.baseline_value} → {d.variant_value}",
+                d.winner,
+                d.reason,
+                "-" if d.difference is None else f"{d.difference:+.3f}",
+                "-" if d.p_value is None else f"{d.p_value:.3f}",
+            )
+            for d in result.decisions
+        ),
+        "No verdict today.",
     )
     return MaterializeResult(
         metadata={
             "evaluated": result.evaluated,
             "completed": result.completed,
             "still_running": result.still_running,
-            "verdicts": MetadataValue.md(table if result.decisions else "No verdict today."),
+            "verdicts": table,
         }
     )
 

@@ -74,6 +74,7 @@ def test_daily_assets_materialize_and_rerun_identically(db, resources, sample_ch
     assert window["videos_in_window"] == 59 and window["projects"] == 1
     rewards = metadata(result, "video_rewards")
     assert rewards["rows"] == 59 and rewards["projects_touched"] == 1
+    assert rewards["dagster/row_count"] == 59  # Dagster's own key, which its UI shows
     stats = metadata(result, "recipe_stats")
     assert stats["rewarded_recipes"] == 6
     assert "DARK_DYSTOPIAN_ANIME" in stats["top_recipes"]
