@@ -2,7 +2,7 @@
 metric snapshots, through the real CLI, beside a floor measured in the same run.
 
     python -m bench.onboarding                 # 1,000,000 videos, 2,000,000 snapshots, both DBs
-    python -m bench.onboarding --quick         # 20,000 videos (CI; records nothing)
+    python -m bench.onboarding --quick         # 5,000 videos (CI; records nothing)
     python -m bench.onboarding --databases postgresql --videos 200000
 
 Each step is one `shorts-engine learn ...` process (its start included), timed on the wall
@@ -255,12 +255,12 @@ def report(results: dict[str, dict[str, Any]], videos: int, snapshots: int) -> s
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20,000 videos; records nothing")
+    parser.add_argument("--quick", action="store_true", help="5,000 videos; records nothing")
     parser.add_argument("--videos", type=int, default=None)
     parser.add_argument("--snapshots-per-video", type=int, default=2)
     parser.add_argument("--databases", nargs="*", default=["postgresql", "sqlite"])
     args = parser.parse_args(argv)
-    videos = args.videos or (20_000 if args.quick else 1_000_000)
+    videos = args.videos or (5_000 if args.quick else 1_000_000)
     snapshots = videos * args.snapshots_per_video
     folder = Path(tempfile.mkdtemp(prefix="ll_bench_onboarding_"))
     try:

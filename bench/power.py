@@ -1,7 +1,7 @@
 """Experiments that decide (issue #16; contract §7): the verdict rule's errors, power and output.
 
     python -m bench.power           # 2,000 experiments per row; 200 simulated channels
-    python -m bench.power --quick   # 200 experiments per row; 30 channels (CI; records nothing)
+    python -m bench.power --quick   # 200 experiments per row; 12 channels (CI; records nothing)
 
 Two measurements, both through the product's code:
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=None, help="simulated channels")
     args = parser.parse_args(argv)
     count = args.experiments or (200 if args.quick else 2000)
-    seeds = args.seeds or (30 if args.quick else 200)
+    seeds = args.seeds or (12 if args.quick else 200)
     failures: list[str] = []
 
     start = time.perf_counter()
