@@ -50,25 +50,15 @@ def parse_project(value: str) -> uuid.UUID:
         raise typer.BadParameter(exc.message) from None
 
 
-ProjectOpt = Annotated[
-    uuid.UUID,
-    typer.Option(
-        "--project",
-        parser=parse_project,
-        metavar="PROJECT",
-        help="The project: its name, its id, or a unique start or end of its id.",
-    ),
-]
+_PROJECT_OPTION = typer.Option(
+    "--project",
+    parser=parse_project,
+    metavar="PROJECT",
+    help="The project: its name, its id, or a unique start or end of its id.",
+)
+ProjectOpt = Annotated[uuid.UUID, _PROJECT_OPTION]
 # An optional project (a filter, or a choice some commands need only with other options).
-MaybeProjectOpt = Annotated[
-    uuid.UUID | None,
-    typer.Option(
-        "--project",
-        parser=parse_project,
-        metavar="PROJECT",
-        help="The project: its name, its id, or a unique start or end of its id.",
-    ),
-]
+MaybeProjectOpt = Annotated[uuid.UUID | None, _PROJECT_OPTION]
 
 
 def parse_id_ref(value: str) -> str:
