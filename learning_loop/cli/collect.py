@@ -19,9 +19,9 @@ from learning_loop.cli.common import (
     run_failed,
     settings,
 )
-from learning_loop.cli.lazy import lazy_module
 from learning_loop.cli.output import fmt, print_json, print_table
 from learning_loop.errors import InvalidInput
+from learning_loop.lazy import lazy_module
 
 if TYPE_CHECKING:
     from learning_loop.services import collector, runs

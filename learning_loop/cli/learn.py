@@ -29,7 +29,6 @@ from learning_loop.cli.common import (
     row_file,
     run_failed,
 )
-from learning_loop.cli.lazy import lazy_module
 from learning_loop.cli.output import print_fields, print_json, print_table
 from learning_loop.cli.plan_video import plan_video
 from learning_loop.cli.progress import import_progress
@@ -37,6 +36,7 @@ from learning_loop.cli.progress import wanted as progress_wanted
 from learning_loop.domain.formatting import interval_text
 from learning_loop.domain.refs import short_id
 from learning_loop.domain.statuses import ExperimentStatus, JobStatus, PlanStatus
+from learning_loop.lazy import lazy_module
 
 if TYPE_CHECKING:
     from learning_loop.services import experiments as experiments_service

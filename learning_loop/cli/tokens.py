@@ -13,8 +13,8 @@ from learning_loop.cli.common import (
     database,
     parse_id_ref,
 )
-from learning_loop.cli.lazy import lazy_module
 from learning_loop.cli.output import print_json, print_table
+from learning_loop.lazy import lazy_module
 
 if TYPE_CHECKING:
     from learning_loop.services import refs, tokens

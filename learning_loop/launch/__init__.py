@@ -5,19 +5,15 @@ only the `services.runs.RunLauncher` interface. This package sits above `defs` (
 the jobs) and below the edges; nothing in `services` or `defs` imports it.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from learning_loop.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from learning_loop.launch.launcher import DagsterRuns
 
 __all__ = ["DagsterRuns"]
 
-
-def __getattr__(name: str) -> Any:
-    # Loaded on first use, so `python -m learning_loop.launch.instance` (what `make dev` runs)
-    # does not find the module it runs already imported by this package.
-    if name == "DagsterRuns":
-        from learning_loop.launch.launcher import DagsterRuns
-
-        return DagsterRuns
-    raise AttributeError(name)
+# Loaded on first use, so `python -m learning_loop.launch.instance` (what `make dev` runs)
+# does not find the module it runs already imported by this package.
+__getattr__ = lazy_exports(__name__, {"DagsterRuns": ".launcher"})

@@ -7,10 +7,10 @@ the planner itself; each name's module is imported on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from learning_loop.domain.statuses import PlannerBackend
+from learning_loop.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from learning_loop.planner.core import LearningLoopPlanner
@@ -50,25 +50,21 @@ BACKENDS: tuple[str, ...] = tuple(backend.value for backend in PlannerBackend)
 DEFAULT_TARGET_DURATION_S = 45.0
 
 _WHERE = {
-    "LearningLoopPlanner": "core",
-    "PlanRecipe": "models",
-    "PlanRequestError": "errors",
-    "PlanValidationError": "errors",
-    "PlannerBackendError": "errors",
-    "PlannerConfigError": "errors",
-    "PlannerError": "errors",
-    "PlannerTimeoutError": "errors",
-    "Scene": "models",
-    "VideoPlan": "models",
-    "Violation": "models",
-    "build_template_plan": "template",
-    "ensure_valid": "validate",
-    "validate_plan": "validate",
+    "LearningLoopPlanner": ".core",
+    "PlanRecipe": ".models",
+    "PlanRequestError": ".errors",
+    "PlanValidationError": ".errors",
+    "PlannerBackendError": ".errors",
+    "PlannerConfigError": ".errors",
+    "PlannerError": ".errors",
+    "PlannerTimeoutError": ".errors",
+    "Scene": ".models",
+    "VideoPlan": ".models",
+    "Violation": ".models",
+    "build_template_plan": ".template",
+    "ensure_valid": ".validate",
+    "validate_plan": ".validate",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(__name__, _WHERE)

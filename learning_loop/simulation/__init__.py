@@ -9,8 +9,7 @@ the best recipe, so that a policy's regret can be measured. The model is describ
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from learning_loop.lazy import lazy_exports
 
 __all__ = [
     "DEFAULT_CAPTURE_OFFSETS",
@@ -22,8 +21,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # Lazy: `learning_loop.simulation.policy_names` (the CLI's help) must not import pandas.
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.channel"), name)
+# Lazy: `learning_loop.simulation.policy_names` (the CLI's help) must not import pandas.
+__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, ".channel"))

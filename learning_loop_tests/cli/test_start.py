@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from learning_loop.cli.lazy import lazy_module
+from learning_loop.lazy import lazy_module
 from learning_loop.db.engine import (
     SchemaNotReady,
     ensure_schema,

@@ -1,9 +1,12 @@
-"""Modules a command module names at its top but imports on first use, so the CLI starts fast."""
+"""What is named now and imported on first use, so that the CLI and the packages start fast:
+a module a command module names at its top (`lazy_module`), and the names a package
+exports (`lazy_exports`)."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -32,3 +35,20 @@ def lazy_module(name: str) -> ModuleType:
     if importlib.util.find_spec(name) is None:
         raise ModuleNotFoundError(f"No module named {name!r}", name=name)
     return _OnFirstUse(name)
+
+
+def lazy_exports(package: str, where: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module-level `__getattr__` for `package`: the name `n` is read from the module
+    `where[n]` (relative to `package` when it starts with a dot), imported on first use.
+
+    A package that exports names this way stays cheap to import: `import package` runs none
+    of the modules behind its names.
+    """
+
+    def __getattr__(name: str) -> Any:
+        module = where.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(module, package), name)
+
+    return __getattr__
