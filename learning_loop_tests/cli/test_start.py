@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from learning_loop.lazy import lazy_module
 from learning_loop.db.engine import (
     SchemaNotReady,
     ensure_schema,
@@ -20,6 +19,7 @@ from learning_loop.db.engine import (
     recorded_revision,
     upgrade,
 )
+from learning_loop.lazy import lazy_module
 
 
 @pytest.fixture
