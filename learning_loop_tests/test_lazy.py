@@ -32,7 +32,7 @@ def test_importing_the_packages_runs_none_of_the_modules_behind_their_names() ->
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     seen = json.loads(out)
-    # The packages, the helper and what the planner's package reads for BACKENDS; nothing else.
+    # The packages and the helper; nothing else.
     assert set(seen["before"]) <= {
         *PACKAGES,
         "learning_loop.lazy",

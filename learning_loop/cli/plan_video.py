@@ -19,8 +19,8 @@ from learning_loop.domain.recipe import (
     InvalidRecipe,
     Recipe,
 )
+from learning_loop.domain.statuses import PlannerBackend
 from learning_loop.errors import InvalidInput
-from learning_loop.planner import BACKENDS
 
 if TYPE_CHECKING:
     from learning_loop.planner import VideoPlan
@@ -78,7 +78,7 @@ def plan_video(
     caption_density_bucket: DensityOpt = None,
     ending_type: EndingOpt = None,
     backend: Annotated[
-        str, typer.Option("--backend", help=f"Planner backend: {' or '.join(BACKENDS)}.")
+        str, typer.Option("--backend", help=f"Planner backend: {' or '.join(PlannerBackend)}.")
     ] = "template",
     target_duration: Annotated[
         float, typer.Option("--target-duration", help="Target video length in seconds.")

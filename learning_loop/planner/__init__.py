@@ -1,15 +1,13 @@
 """LearningLoopPlanner (contract §8): turns an idea and a recipe into a validated video plan.
 
-The names below are reached lazily, as in `learning_loop.domain`: the CLI's help needs only
-`BACKENDS`, and `learning_loop.planner.models` (the services' views use it) must not pull in
-the planner itself; each name's module is imported on first use.
+The names below are reached lazily: `learning_loop.planner.models` (the services' views use it)
+must not pull in the planner itself; each name's module is imported on first use.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from learning_loop.domain.statuses import PlannerBackend
 from learning_loop.lazy import lazy_exports
 
 if TYPE_CHECKING:
@@ -27,7 +25,6 @@ if TYPE_CHECKING:
     from learning_loop.planner.validate import ensure_valid, validate_plan
 
 __all__ = [
-    "BACKENDS",
     "DEFAULT_TARGET_DURATION_S",
     "LearningLoopPlanner",
     "PlanRecipe",
@@ -45,8 +42,6 @@ __all__ = [
     "validate_plan",
 ]
 
-# The backends' names, from the enumeration the projects' setting is stored by.
-BACKENDS: tuple[str, ...] = tuple(backend.value for backend in PlannerBackend)
 DEFAULT_TARGET_DURATION_S = 45.0
 
 _WHERE = {

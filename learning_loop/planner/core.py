@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from learning_loop.domain.recipe import InvalidRecipe, Recipe
 from learning_loop.domain.statuses import PlannerBackend
-from learning_loop.planner import BACKENDS, DEFAULT_TARGET_DURATION_S
+from learning_loop.planner import DEFAULT_TARGET_DURATION_S
 from learning_loop.planner.errors import PlannerConfigError, PlanRequestError
 from learning_loop.planner.guidance import check_target_duration, clean_idea
 from learning_loop.planner.models import VideoPlan
@@ -51,7 +51,9 @@ def _make_backend(name: str, options: dict[str, Any], stats: BackendStats | None
         from learning_loop.planner.openai_backend import OpenAIBackend
 
         return OpenAIBackend(stats=stats, **options)
-    raise PlanRequestError(f"backend must be one of {', '.join(BACKENDS)}; got {name!r}", "backend")
+    raise PlanRequestError(
+        f"backend must be one of {', '.join(PlannerBackend)}; got {name!r}", "backend"
+    )
 
 
 class LearningLoopPlanner:
