@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -85,6 +85,31 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC)
 
 
+E = TypeVar("E", bound=StrEnum)
+
+
+class Stated(TypeDecorator[E]):
+    """A column of an enumeration's values: stored as its text, read back as the member.
+
+    A status is written as a member (or its text, checked on the way in) and read as a member,
+    so no caller rebuilds one from a string; the CHECK constraint (`one_of`) keeps the database
+    to the same list.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Any) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> E | None:
+        return None if value is None else self.enum(value)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -117,20 +142,20 @@ class Project(Base):
     default_recipe: Mapped[dict[str, Any]] = mapped_column(JSON)
     presets: Mapped[list[str]] = mapped_column(JSON)
     target_duration_s: Mapped[float] = mapped_column(Float, default=45.0)
-    policy: Mapped[str] = mapped_column(String(20), default=Policy.SEED.value)
+    policy: Mapped[Policy] = mapped_column(Stated(Policy, 20), default=Policy.SEED)
     auto_plan: Mapped[bool] = mapped_column(Boolean, default=False)
     auto_plan_count: Mapped[int] = mapped_column(Integer, default=5)
     topic_backlog: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Which LearningLoopPlanner backend makes the video plans of the project's jobs (0007).
-    planner_backend: Mapped[str] = mapped_column(
-        String(20), default=PlannerBackend.TEMPLATE.value, server_default="template"
+    planner_backend: Mapped[PlannerBackend] = mapped_column(
+        Stated(PlannerBackend, 20), default=PlannerBackend.TEMPLATE, server_default="template"
     )
     # How fast old evidence fades in the recipe estimates, in days; None: never (0010). An
     # INSERT takes None for the default: write `sqlalchemy.null()` for "never".
     half_life_days: Mapped[int | None] = mapped_column(Integer, default=180, server_default="180")
     # Which recipes exploit slots may take (0010).
-    exploit_scope: Mapped[str] = mapped_column(
-        String(20), default=ExploitScope.CATALOGUE.value, server_default="catalogue"
+    exploit_scope: Mapped[ExploitScope] = mapped_column(
+        Stated(ExploitScope, 20), default=ExploitScope.CATALOGUE, server_default="catalogue"
     )
     # The date the recipes' history sums are as of, and the window length and half-life they
     # were built with; null: to be built by the next recipe-stats run (0010).
@@ -285,7 +310,9 @@ class Experiment(Base):
     variable_tested: Mapped[str] = mapped_column(String(40))
     baseline_value: Mapped[str] = mapped_column(String(64))
     variant_value: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20), default=ExperimentStatus.RUNNING.value)
+    status: Mapped[ExperimentStatus] = mapped_column(
+        Stated(ExperimentStatus, 20), default=ExperimentStatus.RUNNING
+    )
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     decided_as_of: Mapped[dt.date | None] = mapped_column(Date)
@@ -297,7 +324,7 @@ class Experiment(Base):
     ci_low: Mapped[float | None] = mapped_column(Float)
     ci_high: Mapped[float | None] = mapped_column(Float)
     p_value: Mapped[float | None] = mapped_column(Float)
-    winner: Mapped[str | None] = mapped_column(String(20))
+    winner: Mapped[Winner | None] = mapped_column(Stated(Winner, 20))
     reason: Mapped[str | None] = mapped_column(String(40))
     # "welch" (before 0006), "sequential" (early, always valid) or "fixed_look" (contract §7)
     decision_rule: Mapped[str | None] = mapped_column(String(20))
@@ -365,13 +392,13 @@ class VideoJob(Base):
     # fills PostgreSQL's pages of this table to 45% so the new row versions fit in place).
     recipe_hash: Mapped[str | None] = mapped_column(String(64))
     experiment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("experiments.id"))
-    generation_mode: Mapped[str] = mapped_column(String(10))
+    generation_mode: Mapped[GenerationMode] = mapped_column(Stated(GenerationMode, 10))
     batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("planned_batches.id"))
     # Order of the job in its batch (the planner's order, which follows the topic list).
     batch_position: Mapped[int | None] = mapped_column(Integer)
     topic: Mapped[str | None] = mapped_column(Text)
     topic_hash: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20), default=JobStatus.QUEUED.value)
+    status: Mapped[JobStatus] = mapped_column(Stated(JobStatus, 20), default=JobStatus.QUEUED)
     external_id: Mapped[str | None] = mapped_column(String(200))
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Raw production values of imported videos, read by backfill.
@@ -385,7 +412,7 @@ class VideoJob(Base):
     # The plan's state (0007): `pending` until `video_plans` makes it, `ready` once a valid
     # plan is stored, `failed` after a failed attempt (retried while attempts remain); null for
     # imported history, which has no plan to make. `plan_error` is the last failure, one line.
-    plan_status: Mapped[str | None] = mapped_column(String(10))
+    plan_status: Mapped[PlanStatus | None] = mapped_column(Stated(PlanStatus, 10))
     plan_error: Mapped[str | None] = mapped_column(Text)
     plan_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     selection_probability: Mapped[float | None] = mapped_column(Float)
@@ -464,10 +491,10 @@ class MetricSnapshot(Base):
     avg_view_duration_s: Mapped[float | None] = mapped_column(Float)
     likes: Mapped[int] = mapped_column(BigInteger)
     comments: Mapped[int] = mapped_column(BigInteger)
-    source: Mapped[str] = mapped_column(
-        String(10), default=SnapshotSource.FILE.value, server_default="file"
+    source: Mapped[SnapshotSource] = mapped_column(
+        Stated(SnapshotSource, 10), default=SnapshotSource.FILE, server_default="file"
     )
-    views_6h_basis: Mapped[str | None] = mapped_column(String(12))
+    views_6h_basis: Mapped[Views6hBasis | None] = mapped_column(Stated(Views6hBasis, 12))
 
     __table_args__ = (
         UniqueConstraint("video_id", "captured_at"),
@@ -492,7 +519,9 @@ class PlatformConnection(Base):
     channel_id: Mapped[str] = mapped_column(String(200))
     channel_title: Mapped[str] = mapped_column(Text)
     credential: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(10), default=ConnectionStatus.CONNECTED.value)
+    status: Mapped[ConnectionStatus] = mapped_column(
+        Stated(ConnectionStatus, 10), default=ConnectionStatus.CONNECTED
+    )
     # Why the connection is broken, one line without any secret.
     problem: Mapped[str | None] = mapped_column(Text)
     connected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -515,7 +544,9 @@ class CollectedVideo(Base):
         ForeignKey("video_jobs.id", ondelete="CASCADE"), primary_key=True
     )
     project_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    state: Mapped[str] = mapped_column(String(10), default=CollectionState.POLLING.value)
+    state: Mapped[CollectionState] = mapped_column(
+        Stated(CollectionState, 10), default=CollectionState.POLLING
+    )
     next_mark: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     marks_missed: Mapped[int] = mapped_column(Integer, default=0)
@@ -523,7 +554,7 @@ class CollectedVideo(Base):
     before_6h_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     before_6h_views: Mapped[int | None] = mapped_column(BigInteger)
     views_6h: Mapped[int | None] = mapped_column(BigInteger)
-    views_6h_basis: Mapped[str | None] = mapped_column(String(12))
+    views_6h_basis: Mapped[Views6hBasis | None] = mapped_column(Stated(Views6hBasis, 12))
     problem: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
@@ -622,7 +653,9 @@ class PlanRequest(Base):
     topics: Mapped[list[str] | None] = mapped_column(JSON)
     seed: Mapped[int | None] = mapped_column(BigInteger)
     source: Mapped[str] = mapped_column(String(20), default="api")
-    status: Mapped[str] = mapped_column(String(20), default=PlanRequestStatus.PENDING.value)
+    status: Mapped[PlanRequestStatus] = mapped_column(
+        Stated(PlanRequestStatus, 20), default=PlanRequestStatus.PENDING
+    )
     run_id: Mapped[str | None] = mapped_column(String(64))
     batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("planned_batches.id"))
     error: Mapped[str | None] = mapped_column(Text)

@@ -113,7 +113,7 @@ def no_running_experiment_past_deadline(db: Database, day: dt.date) -> CheckOutc
         rows = s.execute(
             select(Experiment.id, Experiment.started_at, Project.max_days)
             .join(Project, Project.id == Experiment.project_id)
-            .where(Experiment.status == ExperimentStatus.RUNNING.value, Experiment.started_at < end)
+            .where(Experiment.status == ExperimentStatus.RUNNING, Experiment.started_at < end)
         ).all()
     late = [
         str(eid) for eid, started, max_days in rows if end - started > dt.timedelta(days=max_days)

@@ -152,7 +152,7 @@ def connect_youtube(
         row.channel_id = channel.id
         row.channel_title = channel.title
         row.credential = box.seal(secret)
-        row.status = ConnectionStatus.CONNECTED.value
+        row.status = ConnectionStatus.CONNECTED
         row.problem = None
         row.connected_at = now
         row.checked_at = now
@@ -561,7 +561,7 @@ def _collect_project(
         row = session.get(PlatformConnection, (pid, PLATFORM))
         if row is not None:
             if out.broken is not None:
-                row.status = ConnectionStatus.BROKEN.value
+                row.status = ConnectionStatus.BROKEN
                 row.problem = scrub(out.broken)
             else:
                 row.checked_at = clock()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from learning_loop.collector.platform import YOUTUBE as PLATFORM
 from learning_loop.db.models import CollectedVideo, PlatformConnection
-from learning_loop.domain.statuses import CollectionState, ConnectionStatus
+from learning_loop.domain.statuses import CollectionState
 from learning_loop.services.views import ConnectionView
 
 
@@ -31,11 +31,11 @@ def connection_view(session: Session, project_id: uuid.UUID) -> ConnectionView |
         platform=row.platform,
         channel_id=row.channel_id,
         channel_title=row.channel_title,
-        status=ConnectionStatus(row.status),
+        status=row.status,
         problem=row.problem,
         connected_at=row.connected_at,
         checked_at=row.checked_at,
-        videos_polling=counts.get(CollectionState.POLLING.value, 0),
-        videos_done=counts.get(CollectionState.DONE.value, 0),
-        videos_gone=counts.get(CollectionState.GONE.value, 0),
+        videos_polling=counts.get(CollectionState.POLLING, 0),
+        videos_done=counts.get(CollectionState.DONE, 0),
+        videos_gone=counts.get(CollectionState.GONE, 0),
     )

@@ -39,7 +39,7 @@ def create_plan_request(
             topics=cleaned,
             seed=seed,
             source=source,
-            status=PlanRequestStatus.PENDING.value,
+            status=PlanRequestStatus.PENDING,
             created_at=now,
             updated_at=now,
         )
@@ -61,7 +61,7 @@ def pending_plan_requests(db: Database, limit: int = 100) -> list[PlanRequestVie
     with db.read() as session:
         rows = session.scalars(
             select(PlanRequest)
-            .where(PlanRequest.status == PlanRequestStatus.PENDING.value)
+            .where(PlanRequest.status == PlanRequestStatus.PENDING)
             .order_by(PlanRequest.created_at, PlanRequest.id)
             .limit(limit)
         )
@@ -106,7 +106,7 @@ def _view(session: Session, request: PlanRequest, with_jobs: bool = True) -> Pla
         topics=request.topics,
         seed=request.seed,
         source=request.source,
-        status=PlanRequestStatus(request.status),
+        status=request.status,
         run_id=request.run_id,
         batch_id=request.batch_id,
         attempts=request.attempts or 0,
@@ -137,7 +137,7 @@ def resume_dead_requests(
     with db.read() as session:
         running = session.execute(
             select(PlanRequest.id, PlanRequest.run_id, PlanRequest.attempts, PlanRequest.updated_at)
-            .where(PlanRequest.status == PlanRequestStatus.RUNNING.value)
+            .where(PlanRequest.status == PlanRequestStatus.RUNNING)
             .order_by(PlanRequest.updated_at)
             .limit(1000)
         ).all()
@@ -167,7 +167,7 @@ def resume_dead_requests(
                     update(PlanRequest)
                     .where(
                         PlanRequest.id == request_id,
-                        PlanRequest.status == PlanRequestStatus.RUNNING.value,
+                        PlanRequest.status == PlanRequestStatus.RUNNING,
                         PlanRequest.run_id.is_not_distinct_from(run_id),
                     )
                     .values(**values)

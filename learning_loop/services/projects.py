@@ -439,11 +439,11 @@ def _write_settings(project: Project, s: ProjectSettings) -> None:
     project.alpha = s.alpha
     project.default_recipe = s.default_recipe.to_dict()
     project.presets = list(s.presets)
-    project.policy = s.policy.value
+    project.policy = s.policy
     project.target_duration_s = s.target_duration_s
-    project.planner_backend = s.planner_backend.value
+    project.planner_backend = s.planner_backend
     project.half_life_days = s.half_life_days
-    project.exploit_scope = s.exploit_scope.value
+    project.exploit_scope = s.exploit_scope
 
 
 def list_projects(

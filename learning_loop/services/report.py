@@ -169,7 +169,7 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
             variable_tested=e.variable_tested,
             baseline_value=e.baseline_value,
             variant_value=e.variant_value,
-            winner=e.winner or Winner.INCONCLUSIVE.value,
+            winner=e.winner or Winner.INCONCLUSIVE,
             difference=e.difference,
             ci_low=e.ci_low,
             ci_high=e.ci_high,

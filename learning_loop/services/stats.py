@@ -122,23 +122,21 @@ def project_stats(db: Database, project_id: uuid.UUID) -> StatsView:
             project_id=pid,
             videos=count(VideoJob.project_id == pid),
             published_videos=count(
-                VideoJob.project_id == pid, VideoJob.status == JobStatus.PUBLISHED.value
+                VideoJob.project_id == pid, VideoJob.status == JobStatus.PUBLISHED
             ),
             rewarded_videos=rewarded,
             recipes=recipes,
             rewarded_recipes=rewarded_recipes,
             estimated_recipes=estimated_recipes,
-            experiments_running=exp_counts.get(ExperimentStatus.RUNNING.value, 0),
-            experiments_completed=exp_counts.get(ExperimentStatus.COMPLETED.value, 0),
+            experiments_running=exp_counts.get(ExperimentStatus.RUNNING, 0),
+            experiments_completed=exp_counts.get(ExperimentStatus.COMPLETED, 0),
             verdicts={k: int(v) for k, v in verdicts.items() if k is not None},
             batches=batches or 0,
-            jobs_queued=count(
-                VideoJob.project_id == pid, VideoJob.status == JobStatus.QUEUED.value
-            ),
-            plans_pending=plans.get(PlanStatus.PENDING.value, 0),
-            plans_failed=plans.get(PlanStatus.FAILED.value, 0),
-            mean_reward_exploit=by_mode.get(GenerationMode.EXPLOIT.value),
-            mean_reward_explore=by_mode.get(GenerationMode.EXPLORE.value),
+            jobs_queued=count(VideoJob.project_id == pid, VideoJob.status == JobStatus.QUEUED),
+            plans_pending=plans.get(PlanStatus.PENDING, 0),
+            plans_failed=plans.get(PlanStatus.FAILED, 0),
+            mean_reward_exploit=by_mode.get(GenerationMode.EXPLOIT),
+            mean_reward_explore=by_mode.get(GenerationMode.EXPLORE),
             latest_reward_date=latest_date,
             best_recipe=recipe_view(best) if best else None,
             connection=connection_view(session, pid),
@@ -162,9 +160,7 @@ class DaySummary(BaseModel):
 def missing_steps(session: Session, project_id: uuid.UUID) -> list[str]:
     """What keeps published videos out of the rewards and the stats, each with the command
     that mends it (issue #29: a missed step is said, not met with a silent empty result)."""
-    published = and_(
-        VideoJob.project_id == project_id, VideoJob.status == JobStatus.PUBLISHED.value
-    )
+    published = and_(VideoJob.project_id == project_id, VideoJob.status == JobStatus.PUBLISHED)
     no_recipe = session.scalar(select(func.count()).where(published, VideoJob.recipe_id.is_(None)))
     measured = select(MetricSnapshot.id).where(MetricSnapshot.video_id == VideoJob.id).exists()
     no_metrics = session.scalar(select(func.count()).where(published, ~measured))

@@ -14,7 +14,7 @@ from learning_loop.db.models import PlannedBatch, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.queries import recipe_of
 from learning_loop.db.reward_history import current_rewards
-from learning_loop.domain.statuses import GenerationMode, JobStatus, PlanStatus
+from learning_loop.domain.statuses import JobStatus, PlanStatus
 from learning_loop.errors import Conflict, InvalidInput, NotFound
 from learning_loop.services.projects import get_project
 from learning_loop.services.rows import is_encodable
@@ -69,7 +69,7 @@ def publish_job(
             raise Conflict(
                 f"external_id {external_id} already belongs to video {clash}", "external_id"
             )
-        job.status = JobStatus.PUBLISHED.value
+        job.status = JobStatus.PUBLISHED
         job.external_id = external_id
         job.published_at = when
         if job.recipe_id is not None:
@@ -83,9 +83,7 @@ def publish_job(
             done = (
                 select(func.count())
                 .select_from(VideoJob)
-                .where(
-                    VideoJob.batch_id == job.batch_id, VideoJob.status == JobStatus.PUBLISHED.value
-                )
+                .where(VideoJob.batch_id == job.batch_id, VideoJob.status == JobStatus.PUBLISHED)
                 .scalar_subquery()
             )
             session.execute(
@@ -149,8 +147,8 @@ def video_views(
                 topic=job.topic,
                 recipe_hash=recipe.recipe_hash if recipe else None,
                 recipe=RecipeFields.of(recipe_of(recipe)) if recipe else None,
-                generation_mode=GenerationMode(job.generation_mode),
-                status=JobStatus(job.status),
+                generation_mode=job.generation_mode,
+                status=job.status,
                 published_at=job.published_at,
                 batch_id=job.batch_id,
                 experiment_id=job.experiment_id,
@@ -159,7 +157,7 @@ def video_views(
                 pct_avg_view_duration=m["pct_avg_view_duration"],
                 pct_views_6h=m["pct_views_6h"],
                 pct_engagement=m["pct_engagement"],
-                plan_status=PlanStatus(job.plan_status) if job.plan_status else None,
+                plan_status=job.plan_status,
                 plan_error=job.plan_error,
                 plan_attempts=job.plan_attempts,
                 plan=job.plan if with_plans else None,

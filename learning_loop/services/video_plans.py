@@ -91,9 +91,9 @@ def one_line(text: str) -> str:
 def _due(max_attempts: int) -> ColumnElement[bool]:
     """Jobs whose plan is still to be made: pending, or failed with attempts left."""
     return or_(
-        VideoJob.plan_status == PlanStatus.PENDING.value,
+        VideoJob.plan_status == PlanStatus.PENDING,
         and_(
-            VideoJob.plan_status == PlanStatus.FAILED.value,
+            VideoJob.plan_status == PlanStatus.FAILED,
             VideoJob.plan_attempts < max_attempts,
         ),
     )
@@ -278,11 +278,11 @@ def _write_outcome(db: Database, w: _Work, kind: str, value: Any) -> bool:
     """Store one job's outcome if the job is still as the run found it; True if it landed."""
     values: dict[str, Any]
     if kind == "ready":
-        values = {"plan": value, "plan_status": PlanStatus.READY.value, "plan_error": None}
+        values = {"plan": value, "plan_status": PlanStatus.READY, "plan_error": None}
     elif kind == "failed":
         values = {
             "plan": null(),
-            "plan_status": PlanStatus.FAILED.value,
+            "plan_status": PlanStatus.FAILED,
             "plan_error": one_line(value),
             "plan_attempts": w.attempts + 1,
         }
@@ -329,9 +329,7 @@ def request_replan(
         session.execute(
             update(VideoJob)
             .where(VideoJob.id == job_id)
-            .values(
-                plan=null(), plan_status=PlanStatus.PENDING.value, plan_error=None, plan_attempts=0
-            )
+            .values(plan=null(), plan_status=PlanStatus.PENDING, plan_error=None, plan_attempts=0)
             .execution_options(synchronize_session=False)
         )
         return job.project_id
