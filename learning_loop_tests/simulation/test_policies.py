@@ -84,13 +84,18 @@ def test_experiment_counts_of_the_loop() -> None:
     assert all(1 <= d <= 40 for d in seed.decision_days)
     assert runs.experiments["random"].completed == 0  # a yardstick runs no experiment
     # The same loop with no true effects: every decision would be a false one. A 5% rule
-    # decides 2 or more of these 6 completed experiments with probability about 3%; these
-    # seeded channels decide none. The former rule is still available for comparison.
+    # decides 4 or more of these 23 completed experiments with probability about 3%; these
+    # seeded channels decide 1. A rule whose final look spends 8 times its share decides 8.
     null = simulate_runs(
-        ["seed"], seeds=[1, 2], days=40, per_day=5, channel=ChannelConfig(effect_sd=0.0), workers=1
+        ["seed"],
+        seeds=[1, 2, 3, 4, 5, 6],
+        days=40,
+        per_day=5,
+        channel=ChannelConfig(effect_sd=0.0),
+        workers=1,
     )
-    assert null.experiments["seed"].completed >= 5
-    assert null.experiments["seed"].decided <= 1
+    assert null.experiments["seed"].completed >= 20
+    assert null.experiments["seed"].decided <= 3
     former = simulate_runs(
         ["seed"],
         seeds=[1, 2],
