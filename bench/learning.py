@@ -33,6 +33,7 @@ A missed goal is reported, never fatal. A final markdown block sums it up.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ import numpy as np
 from bench.common import record
 from learning_loop.domain.sampler import PlannerSettings
 from learning_loop.domain.statuses import ExploitScope
+from learning_loop.simulation.channel import ChannelConfig
 from learning_loop.simulation.estimation import EstimationSummary, estimation_quality
 from learning_loop.simulation.policy_names import POLICIES
 from learning_loop.simulation.regret import (
@@ -102,9 +104,9 @@ def _run(
             seeds=seeds,
             days=days,
             per_day=per_day,
-            effect_sd=EFFECT_SD,
-            noise_sd=NOISE_SD,
-            interaction_sd=interaction_sd,
+            channel=ChannelConfig(
+                effect_sd=EFFECT_SD, noise_sd=NOISE_SD, interaction_sd=interaction_sd
+            ),
             workers=workers,
             settings=settings,
         )
@@ -150,24 +152,26 @@ def half_life_table(
         "| channel | half-life | seed policy | Thompson |",
         "|---|---|---|---|",
     ]
+    additive = ChannelConfig(effect_sd=EFFECT_SD, noise_sd=NOISE_SD)
     channels = (
-        ("additive", {}),
-        ("interactions (sd 0.15)", {"interaction_sd": INTERACTION_SD}),
-        (f"drift ({DRIFT_SD_PER_DAY} a day)", {"drift_sd_per_day": DRIFT_SD_PER_DAY}),
+        ("additive", additive),
+        ("interactions (sd 0.15)", dataclasses.replace(additive, interaction_sd=INTERACTION_SD)),
+        (
+            f"drift ({DRIFT_SD_PER_DAY} a day)",
+            dataclasses.replace(additive, drift_sd_per_day=DRIFT_SD_PER_DAY),
+        ),
     )
-    for label, knobs in channels:
+    for label, channel in channels:
 
-        def run(half_life: int | None, knobs: dict[str, float] = knobs) -> dict[str, np.ndarray]:
+        def run(half_life: int | None, channel: ChannelConfig = channel) -> dict[str, np.ndarray]:
             return simulate_regrets(
                 ["seed", "thompson"],
                 seeds=seeds,
                 days=days,
                 per_day=per_day,
-                effect_sd=EFFECT_SD,
-                noise_sd=NOISE_SD,
+                channel=channel,
                 workers=workers,
                 settings=LoopSettings(half_life_days=half_life),
-                **knobs,  # type: ignore[arg-type]
             )
 
         never = run(None)

@@ -34,7 +34,9 @@ import time
 
 from bench.common import record
 from learning_loop.domain.batch import PlannerSettings
+from learning_loop.domain.experiments import RULE_WELCH
 from learning_loop.simulation.ab_honesty import simulate_experiments
+from learning_loop.simulation.channel import ChannelConfig
 from learning_loop.simulation.regret import LoopSettings, PolicyResult, compare
 
 DIFFERENCES = (0.05, 0.10, 0.20)
@@ -67,7 +69,7 @@ RULES: tuple[tuple[str, str, LoopSettings], ...] = (
         "fixed",
         "former rule (one Welch look)",
         LoopSettings(
-            rule="fixed",
+            rule=RULE_WELCH,
             baseline_ratio=1,
             pooled=False,
             planner=PlannerSettings(max_running_experiments=3),
@@ -92,9 +94,9 @@ def _loop(
     return compare(
         ["seed"],
         seeds=seeds,
-        effect_sd=effect_sd,
-        noise_sd=noise_sd,
-        interaction_sd=interaction_sd,
+        channel=ChannelConfig(
+            effect_sd=effect_sd, noise_sd=noise_sd, interaction_sd=interaction_sd
+        ),
         settings=settings,
     )[0]
 

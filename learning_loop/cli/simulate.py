@@ -91,16 +91,18 @@ def simulate(
     ):
         _check_sd(name, value)
 
-    from learning_loop.simulation.regret import compare  # numpy-heavy: load on use
+    # numpy-heavy: load on use
+    from learning_loop.simulation.channel import ChannelConfig
+    from learning_loop.simulation.regret import compare
 
     results = compare(
         policies,
         seeds=seeds,
         days=days,
         per_day=per_day,
-        effect_sd=effect_sd,
-        noise_sd=noise_sd,
-        interaction_sd=interaction_sd,
+        channel=ChannelConfig(
+            effect_sd=effect_sd, noise_sd=noise_sd, interaction_sd=interaction_sd
+        ),
         workers=workers,
     )
     knobs = {"effect_sd": effect_sd, "noise_sd": noise_sd, "interaction_sd": interaction_sd}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import and_, func, literal, select, true, union_all, update
+from sqlalchemy import and_, func, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from learning_loop.db.engine import Database
@@ -25,20 +25,19 @@ from learning_loop.db.models import (
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.queries import BASELINE_RECIPE, VARIANT_RECIPE, chunks
 from learning_loop.db.reward_history import newest_reward_of
-from learning_loop.domain import sequential
+from learning_loop.domain import arms, sequential
 from learning_loop.domain.additive_model import EvidenceSummary, catalogue
+from learning_loop.domain.arms import BASELINE_MODE, baseline_arm, evaluation_end
 from learning_loop.domain.experiments import (
     WITH_POOLED,
     allocation_p_value,
-    decide,
     expected_days_to_verdict,
-    past_deadline,
     pooled_fields,
     pooled_tests,
 )
 from learning_loop.domain.linear_sequential import ContrastTest
 from learning_loop.domain.recipe import RECIPE_FIELDS
-from learning_loop.domain.statuses import ExperimentStatus, GenerationMode
+from learning_loop.domain.statuses import ExperimentStatus
 from learning_loop.services.projects import get_project
 from learning_loop.services.views import ExperimentStanding, ExperimentView
 
@@ -64,16 +63,38 @@ class EvaluationResult(BaseModel):
 
 
 def _baseline_jobs(stamp: Any, end: dt.datetime) -> Any:
-    """The join of an experiment (and its BASELINE_RECIPE) to its baseline arm's jobs: the
-    project's exploit jobs with the baseline recipe whose `stamp` (published_at for the arm,
-    created_at for what was planned) falls from the experiment's start to `end`."""
+    """The join of an experiment (and its BASELINE_RECIPE) to the jobs that may make its
+    baseline arm, by the index of exploit jobs `(project_id, recipe_hash, published_at)`: the
+    read of the rule's candidates, which `arms.baseline_arm` then decides on (`stamp`:
+    published_at for the arm, created_at for what was planned)."""
     return (
         (VideoJob.project_id == Experiment.project_id)
-        & (VideoJob.generation_mode == GenerationMode.EXPLOIT.value)
+        & (VideoJob.generation_mode == BASELINE_MODE.value)
         & (VideoJob.recipe_hash == BASELINE_RECIPE.recipe_hash)
         & (stamp >= Experiment.started_at)
         & (stamp < end)
     )
+
+
+# What `arms.baseline_arm` reads of each candidate job (with `stamp`): its mode and recipe, the
+# experiment's baseline recipe and start.
+def _candidate_columns(stamp: Any) -> tuple[Any, ...]:
+    return (
+        VideoJob.generation_mode,
+        VideoJob.recipe_hash,
+        stamp,
+        BASELINE_RECIPE.recipe_hash,
+        Experiment.started_at,
+    )
+
+
+def _in_arm(rows: Sequence[Any], end: dt.datetime) -> list[bool]:
+    """`arms.baseline_arm` over candidate rows of one experiment (`_candidate_columns`)."""
+    if not rows:
+        return []
+    modes, recipes, stamps, baselines, starts = zip(*rows, strict=True)
+    taken: list[bool] = baseline_arm(modes, recipes, stamps, baselines[0], starts[0], end).tolist()
+    return taken
 
 
 def _arm_rewards(
@@ -85,64 +106,70 @@ def _arm_rewards(
     """Current rewards (as of the date) of the arms of the experiments running on the date (only
     those of `experiment_ids` when given: a listed page).
 
-    The arms' videos are found first; each one's newest reward is then one primary-key lookup,
-    instead of working out every video's current reward in the database.
+    The arms' videos are found first (the variant arm's by their link, the baseline arm's by
+    `arms.baseline_arm` over the candidates the index reads); each one's newest reward is then
+    one primary-key lookup, instead of working out every video's current reward in the database.
     """
-    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    end = evaluation_end(as_of)
     running = [Experiment.status == ExperimentStatus.RUNNING.value, Experiment.started_at < end]
     if scope is not None:
         running.append(Experiment.project_id.in_(scope))
     if experiment_ids is not None:
         running.append(Experiment.id.in_(list(experiment_ids)))
     variant_arm = (
-        select(
-            Experiment.id.label("experiment_id"),
-            VideoJob.id.label("video_id"),
-            literal("variant").label("arm"),
-        )
+        select(Experiment.id.label("experiment_id"), VideoJob.id.label("video_id"))
         .join(VideoJob, VideoJob.experiment_id == Experiment.id)
         .where(*running)
+        .subquery("variant_arm")
     )
-    baseline_arm = (
+    candidates = (
         select(
             Experiment.id.label("experiment_id"),
             VideoJob.id.label("video_id"),
-            literal("baseline").label("arm"),
+            *_candidate_columns(VideoJob.published_at),
         )
-        # By the baseline's hash, which an exploit job holds from its planning: the partial
-        # index of exploit jobs `(project_id, recipe_hash, published_at)` serves it.
         .join(BASELINE_RECIPE, BASELINE_RECIPE.id == Experiment.baseline_recipe_id)
         .join(VideoJob, _baseline_jobs(VideoJob.published_at, end))
         .where(*running)
-    )
-    arms = union_all(variant_arm, baseline_arm).subquery("arms")
-    # The date's own row is the newest; only a video outside the date's window (or without a
-    # snapshot by its end) needs the probes of its newest older row.
-    today = aliased(VideoReward, name="today")
-    reward = func.coalesce(today.reward, newest_reward_of(arms.c.video_id, as_of)).label("reward")
-    scored = (
-        select(arms.c.experiment_id, arms.c.arm, arms.c.video_id, reward)
-        .outerjoin(today, and_(today.video_id == arms.c.video_id, today.reward_date == as_of))
-        .subquery("scored")
+        .subquery("baseline_candidates")
     )
     variant: dict[uuid.UUID, list[float]] = defaultdict(list)
+    for exp_id, _, reward in session.execute(_scored(variant_arm, as_of)):
+        variant[exp_id].append(float(reward))
+    found: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for row in session.execute(_scored(candidates, as_of)):
+        found[row[0]].append(row)
     baseline: dict[uuid.UUID, list[float]] = defaultdict(list)
-    for exp_id, arm, reward in session.execute(
-        select(scored.c.experiment_id, scored.c.arm, scored.c.reward)
-        .where(scored.c.reward.is_not(None))
-        .order_by(scored.c.video_id)
-    ):
-        (variant if arm == "variant" else baseline)[exp_id].append(float(reward))
+    for exp_id, rows in found.items():
+        taken = _in_arm([row[3:] for row in rows], end)
+        baseline[exp_id] = [float(row[2]) for row, t in zip(rows, taken, strict=True) if t]
     return variant, baseline
+
+
+def _scored(arm: Any, as_of: dt.date) -> Any:
+    """(experiment_id, video_id, current reward, the arm's other columns...) of the arm's
+    videos with a reward as of the date, by video. The date's own row is the newest; only a
+    video outside the date's window (or without a snapshot by its end) needs the probes of its
+    newest older row."""
+    today = aliased(VideoReward, name="today")
+    reward = func.coalesce(today.reward, newest_reward_of(arm.c.video_id, as_of)).label("reward")
+    rest = [c for c in arm.c if c.key not in ("experiment_id", "video_id")]
+    scored = (
+        select(arm.c.experiment_id, arm.c.video_id, reward, *rest)
+        .outerjoin(today, and_(today.video_id == arm.c.video_id, today.reward_date == as_of))
+        .subquery("scored")
+    )
+    return select(*scored.c).where(scored.c.reward.is_not(None)).order_by(scored.c.video_id)
 
 
 def _planned(
     session: Session, as_of: dt.date, experiment_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[int, int]]:
     """Each experiment's planned videos by the end of the date, (baseline arm, variant arm): the
-    jobs linked to it, and the exploit jobs with its baseline recipe made since it started
-    (the allocation check compares them with the arms' rewarded videos)."""
-    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    jobs linked to it, and the jobs `arms.baseline_arm` takes by their creation (the exploit
+    jobs with its baseline recipe made since it started); the allocation check compares them
+    with the arms' rewarded videos."""
+    end = evaluation_end(as_of)
     out: dict[uuid.UUID, tuple[int, int]] = {}
     for ids in chunks(list(experiment_ids)):
         variant = dict(
@@ -154,18 +181,17 @@ def _planned(
             .tuples()
             .all()
         )
-        baseline = dict(
-            session.execute(
-                select(Experiment.id, func.count(VideoJob.id))
-                .join(BASELINE_RECIPE, BASELINE_RECIPE.id == Experiment.baseline_recipe_id)
-                .join(VideoJob, _baseline_jobs(VideoJob.created_at, end))
-                .where(Experiment.id.in_(list(ids)))
-                .group_by(Experiment.id)
-            )
-            .tuples()
-            .all()
+        found: dict[uuid.UUID, list[Any]] = defaultdict(list)
+        for row in session.execute(
+            select(Experiment.id, *_candidate_columns(VideoJob.created_at))
+            .join(BASELINE_RECIPE, BASELINE_RECIPE.id == Experiment.baseline_recipe_id)
+            .join(VideoJob, _baseline_jobs(VideoJob.created_at, end))
+            .where(Experiment.id.in_(list(ids)))
+        ):
+            found[row[0]].append(row[1:])
+        out.update(
+            (eid, (sum(_in_arm(found.get(eid, []), end)), variant.get(eid, 0))) for eid in ids
         )
-        out.update((eid, (baseline.get(eid, 0), variant.get(eid, 0))) for eid in ids)
     return out
 
 
@@ -236,7 +262,7 @@ def evaluate_experiments(
     db: Database, as_of: dt.date, project_ids: Sequence[uuid.UUID] | None = None
 ) -> EvaluationResult:
     """Complete the experiments that reached their samples or deadline; the verdict is final."""
-    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    end = evaluation_end(as_of)
     with db.transaction() as session:
         stmt = (
             select(Experiment, Project)
@@ -256,18 +282,15 @@ def evaluate_experiments(
         now = dt.datetime.now(dt.UTC)
         for experiment, project in pairs:
             b, v = baseline.get(experiment.id, []), variant.get(experiment.id, [])
-            deadline = past_deadline(experiment.started_at, end, project.max_days)
-            test, rejected = pooled.get(experiment.id, (None, False))
-            allocation = allocation_p_value(planned[experiment.id], (len(b), len(v)))
-            verdict = decide(
+            planned_arms = planned[experiment.id]
+            verdict = arms.verdict(
                 b,
                 v,
-                project.alpha,
-                project.min_samples,
-                deadline,
-                pooled=test,
-                pooled_rejected=rejected,
-                allocation=allocation,
+                experiment.started_at,
+                end,
+                arms.VerdictRule(project.alpha, project.min_samples, project.max_days),
+                pooled.get(experiment.id),
+                planned_arms,
             )
             if verdict is None:
                 continue
@@ -293,7 +316,7 @@ def evaluate_experiments(
                     "pooled_ci_low": verdict.pooled_ci_low,
                     "pooled_ci_high": verdict.pooled_ci_high,
                     "pooled_p_value": verdict.pooled_p_value,
-                    "allocation_p_value": allocation,
+                    "allocation_p_value": allocation_p_value(planned_arms, (len(b), len(v))),
                 }
             )
             decisions.append(

@@ -14,8 +14,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from learning_loop.domain.experiments import decide, past_deadline, should_complete, welch_verdict
+from learning_loop.domain.arms import VerdictRule
+from learning_loop.domain.arms import verdict as product_verdict
+from learning_loop.domain.experiments import should_complete, welch_verdict
 from learning_loop.domain.rewards import RewardWeights, compute_rewards
+from learning_loop.domain.statuses import Winner
 from learning_loop.simulation.channel import METRIC_NAMES, ChannelConfig, SimulatedChannel
 
 WINDOW_DAYS = 30  # the rewards window (contract §3) the arms' rewards are computed over
@@ -75,12 +78,12 @@ class ExperimentSimulation:
 
 
 def _shares(winners: Sequence[str | None]) -> VerdictShares:
-    final = [w or "inconclusive" for w in winners]
+    final = [w or Winner.INCONCLUSIVE for w in winners]
     return VerdictShares(
         experiments=len(final),
-        variant=final.count("variant"),
-        baseline=final.count("baseline"),
-        inconclusive=final.count("inconclusive"),
+        variant=final.count(Winner.VARIANT),
+        baseline=final.count(Winner.BASELINE),
+        inconclusive=final.count(Winner.INCONCLUSIVE),
     )
 
 
@@ -170,6 +173,7 @@ def simulate_experiments(
     peek_samples: list[str | None] = [None] * experiments
     peek_deadline: list[str | None] = [None] * experiments
     started = _START
+    rule = VerdictRule(alpha, min_samples, max_days)
     for d in range(max_days + 1):
         lo = d * per_day  # first video of the window [d - 29, d]
         hi = (prefill + d + 1) * per_day
@@ -190,13 +194,14 @@ def simulate_experiments(
             v = current[e, v_mask]
             b, v = b[~np.isnan(b)], v[~np.isnan(v)]
             if product[e] is None:
-                deadline = past_deadline(started, as_of_end, max_days)
                 # The planner plans min_samples variant videos (contract §5); the baseline arm,
                 # exploit traffic, keeps growing until the verdict.
-                now = decide(b.tolist(), v[:min_samples].tolist(), alpha, min_samples, deadline)
+                now = product_verdict(
+                    b.tolist(), v[:min_samples].tolist(), started, as_of_end, rule
+                )
                 if now is not None:
                     product[e] = now.winner
-                    if now.winner != "inconclusive":
+                    if now.winner != Winner.INCONCLUSIVE:
                         product_days.append(d + 1)
             complete = should_complete(len(b), len(v), min_samples, started, as_of_end, max_days)
             verdict = None
@@ -211,10 +216,12 @@ def simulate_experiments(
                     verdict = welch_verdict(b, v, alpha)
                 significant = verdict is not None and verdict.reason == "significant"
                 if peek_samples[e] is None and (significant or fixed[e] is not None):
-                    peek_samples[e] = verdict.winner if verdict is not None else "inconclusive"
+                    peek_samples[e] = verdict.winner if verdict is not None else Winner.INCONCLUSIVE
                 deadline = as_of_end - started > timedelta(days=max_days)
                 if peek_deadline[e] is None and (significant or deadline):
-                    peek_deadline[e] = verdict.winner if verdict is not None else "inconclusive"
+                    peek_deadline[e] = (
+                        verdict.winner if verdict is not None else Winner.INCONCLUSIVE
+                    )
     return ExperimentSimulation(
         true_difference=float(truth.mean()),
         product=_shares(product),

@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from learning_loop.domain.additive_model import Evidence, summarise_evidence
 from learning_loop.domain.sampler import BatchPlan, PlannerSettings, SamplerState, plan_batch
+from learning_loop.domain.statuses import Policy
 from learning_loop.domain.thompson import plan_batch_thompson
 from learning_loop.simulation.channel import SimulatedChannel
 from learning_loop.simulation.policy_names import (
@@ -31,9 +32,9 @@ def plan_learning(
     """One day's batch from a production planner (no topics: the simulator's topics are
     anonymous, so duplicate prevention never triggers). The seed policy reads its ranking from
     `state`, Thompson sampling fits `evidence`."""
-    if policy == "seed":
+    if policy == Policy.SEED:
         return plan_batch(n, None, state, settings, seed)
-    if policy == "thompson":
+    if policy == Policy.THOMPSON:
         summary = summarise_evidence(evidence, settings.presets)
         return plan_batch_thompson(n, None, state, settings, seed, summary=summary)
     raise ValueError(f"{policy!r} is not a learning policy ({', '.join(LEARNING_POLICIES)})")

@@ -3,8 +3,6 @@ as the demo drives them) make the same choices, day after day, on a small channe
 
 from __future__ import annotations
 
-import datetime as dt
-
 from learning_loop.cli import common
 from learning_loop.domain.recipe import Recipe
 from learning_loop.services.experiments import list_experiments
@@ -18,7 +16,7 @@ from learning_loop.services.runs import (
 from learning_loop.services.video_jobs import publish_job
 from learning_loop.simulation import ChannelConfig, SimulatedChannel
 from learning_loop.simulation.channel import METRIC_NAMES
-from learning_loop.simulation.regret import _START, LoopSettings, _learn_day, _Loop
+from learning_loop.simulation.loop import Loop, LoopSettings, learn_day, moment
 
 DAYS = 8
 PER_DAY = 5
@@ -27,7 +25,7 @@ PER_DAY = 5
 def test_the_simulator_and_the_real_loop_choose_the_same_recipes(cli_env):
     channel = SimulatedChannel(ChannelConfig(seed=5))
     recipes = channel.all_recipes()
-    loop = _Loop(
+    loop = Loop(
         channel, recipes, "seed", seed=5, days=DAYS, per_day=PER_DAY, settings=LoopSettings()
     )
     seeds: list[int] = []
@@ -42,10 +40,11 @@ def test_the_simulator_and_the_real_loop_choose_the_same_recipes(cli_env):
     pid = create_project(db, "differential").id
     exploited: set[Recipe] = set()
     for day in range(DAYS):
-        date = (_START + dt.timedelta(days=day)).date()
         start = loop.count
         plan = loop.plan_and_publish(day)
-        morning = dt.datetime.combine(date, dt.time(7), tzinfo=dt.UTC)
+        # Planned when the simulator plans, published when it publishes.
+        morning = moment(int(loop.created[start]))
+        date = morning.date()
         request, info = run_plan_request(
             db, launcher, pid, PER_DAY, None, seeds[-1], source="demo", planned_at=morning
         )
@@ -72,18 +71,18 @@ def test_the_simulator_and_the_real_loop_choose_the_same_recipes(cli_env):
                 mine.variable_tested,
                 mine.variant_value,
             ) == (theirs.baseline_recipe_hash, theirs.variable_tested, theirs.variant_value)
-        # Published at noon, measured at 1 pm with the simulator's own metrics.
+        # Measured at 11 pm with the simulator's own metrics.
         rows = []
         for k, job in enumerate(request.jobs):
-            at = morning.replace(hour=12, minute=k)
+            i = start + k
+            at = moment(int(loop.published[i]))
             external_id = f"d{day}-{k}"
             publish_job(db, pid, job.id, external_id, at)
-            i = start + k
             row = {name: loop.metrics[name][i].item() for name in METRIC_NAMES}
             rows.append(
                 {
                     "external_id": external_id,
-                    "captured_at": at.replace(hour=13).isoformat(),
+                    "captured_at": at.replace(hour=23).isoformat(),
                     **row,
                 }
             )
@@ -93,7 +92,7 @@ def test_the_simulator_and_the_real_loop_choose_the_same_recipes(cli_env):
             evaluate_experiments_spec(db, pid, date),
         ):
             assert launcher.run(spec).success
-        _learn_day([loop], day)
+        learn_day([loop], day)
     # The same verdicts, by the same rule (the arms', or the pooled evidence's).
     verdicts = {
         (e.baseline_recipe_hash, e.variable_tested, e.variant_value): (e.winner, e.decision_rule)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from learning_loop.domain.experiments import RULE_WELCH
 from learning_loop.simulation import ChannelConfig
 from learning_loop.simulation.policy_names import POLICIES, parse_policies
 from learning_loop.simulation.regret import (
@@ -83,13 +84,25 @@ def test_experiment_counts_of_the_loop() -> None:
     assert all(1 <= d <= 40 for d in seed.decision_days)
     assert runs.experiments["random"].completed == 0  # a yardstick runs no experiment
     # The same loop with no true effects: every decision would be a false one. A 5% rule
-    # decides 2 or more of these 6 completed experiments with probability about 3%; these
-    # seeded channels decide none. The former rule is still available for comparison.
-    null = simulate_runs(["seed"], seeds=[1, 2], days=40, per_day=5, effect_sd=0.0, workers=1)
-    assert null.experiments["seed"].completed >= 5
-    assert null.experiments["seed"].decided <= 1
+    # decides 4 or more of these 23 completed experiments with probability about 3%; these
+    # seeded channels decide 1. A rule whose final look spends 8 times its share decides 8.
+    null = simulate_runs(
+        ["seed"],
+        seeds=[1, 2, 3, 4, 5, 6],
+        days=40,
+        per_day=5,
+        channel=ChannelConfig(effect_sd=0.0),
+        workers=1,
+    )
+    assert null.experiments["seed"].completed >= 20
+    assert null.experiments["seed"].decided <= 3
     former = simulate_runs(
-        ["seed"], seeds=[1, 2], days=40, per_day=5, workers=1, settings=LoopSettings(rule="fixed")
+        ["seed"],
+        seeds=[1, 2],
+        days=40,
+        per_day=5,
+        workers=1,
+        settings=LoopSettings(rule=RULE_WELCH),
     )
     assert former.experiments["seed"].completed > 0
     # Per channel in the summary, as the regret is.
