@@ -61,8 +61,5 @@ def patch_project(
         db,
         project_id,
         change=body.change(body.add_presets, body.remove_presets),
-        auto_plan=body.auto_plan,
-        auto_plan_count=body.auto_plan_count,
-        topic_backlog=body.topic_backlog,
     )
     return projects.show_settings(db, project_id)
