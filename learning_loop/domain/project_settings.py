@@ -105,7 +105,7 @@ SETTINGS: tuple[Setting, ...] = (
         "presets",
         Kind.PRESETS,
         DEFAULT_PRESETS,
-        "The whole preset catalogue, comma-separated.",
+        "The whole preset catalogue.",
         metavar="A,B,C",
         listed="presets",
     ),
@@ -222,7 +222,8 @@ SETTINGS: tuple[Setting, ...] = (
         "topic_backlog",
         Kind.TOPICS,
         (),
-        "Replaces the topic backlog, the topics in order of use (the CLI's file: one a line).",
+        "The topic backlog in order of use, replacing the one before (the CLI reads a file: "
+        "one topic a line).",
         recorded=False,
         at_creation=False,
         option="--backlog-file",

@@ -25,7 +25,7 @@ CATALOGUE = next(s for s in SETTINGS if s.kind is Kind.PRESETS)
 
 
 class _Values:
-    """Setting values by name, read as attributes (`s.window_days`, or by keyword: `s.weights`);
+    """Setting values by name, read as attributes, by name or by keyword (`s.weights`);
     immutable, compared by value. Built with the settings' keywords."""
 
     __slots__ = ("_values",)
@@ -182,7 +182,7 @@ def asked_values(change: SettingsChange) -> dict[str, Any]:
 
 def check_settings(s: ProjectSettings) -> None:
     """Every setting of `s` within its rules, in the declared order (InvalidInput naming the
-    first that is not)."""
+    first that is not). The topics are checked, and cleaned, when given (`asked_values`)."""
     for setting in SETTINGS:
         value = s.value(setting)
         if setting.kind in (Kind.WHOLE, Kind.NUMBER) or (
@@ -200,8 +200,6 @@ def check_settings(s: ProjectSettings) -> None:
             if len(set(value)) != len(value):
                 raise InvalidInput(f"{setting.name} must not name a preset twice", setting.name)
             _checked_presets(setting, value)
-        elif setting.kind is Kind.TOPICS:
-            _cleaned_topics(setting, value)
     for setting in SETTINGS:
         recipe = s.value(setting)
         if setting.kind is Kind.RECIPE and recipe.preset not in s.value(CATALOGUE):
