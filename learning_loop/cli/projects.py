@@ -11,6 +11,7 @@ from learning_loop.cli.common import JsonOpt, ProjectOpt, database
 from learning_loop.cli.output import fmt, print_json, print_table
 from learning_loop.cli.setting_options import settings_change, with_setting_options
 from learning_loop.domain.project_settings import SETTINGS, Kind, Setting
+from learning_loop.domain.setting_rules import ProjectSettings
 
 # The commands import the services when they run (docs/decisions.md, "CLI start").
 
@@ -27,7 +28,7 @@ def create(
     **settings: Any,
 ) -> None:
     """Create a project (contract defaults for every setting not given) and print its id."""
-    from learning_loop.services.projects import ProjectSettings, create_project, merge_settings
+    from learning_loop.services.projects import create_project, merge_settings
 
     merged = merge_settings(ProjectSettings(), settings_change(settings))
     project = create_project(database(), name, merged)

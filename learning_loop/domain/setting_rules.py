@@ -164,8 +164,10 @@ def _cleaned_topics(setting: Setting, topics: tuple[str, ...]) -> tuple[str, ...
 
 
 def asked_values(change: SettingsChange) -> dict[str, Any]:
-    """The values `change` asks for, each read and checked on its own (InvalidInput naming the
-    setting); the checks that need the other settings are `check_settings`'."""
+    """The values `change` asks for, as the settings hold them: the days read ("never": None),
+    the preset names checked, the topics checked and cleaned (InvalidInput naming the setting).
+    The ranges and the rules between settings are `check_settings`', on the merged settings, so
+    that the errors come in the order of docs/decisions.md ("Project settings")."""
     asked: dict[str, Any] = {}
     for setting, value in change.asked():
         if setting.kind is Kind.DAYS_OR_NEVER:
@@ -174,8 +176,6 @@ def asked_values(change: SettingsChange) -> dict[str, Any]:
             value = _cleaned_topics(setting, tuple(value))
         elif setting.kind is Kind.PRESETS:
             value = _checked_presets(setting, tuple(value))
-        elif setting.kind in (Kind.WHOLE, Kind.NUMBER):
-            check_range(setting, value)
         asked[setting.name] = value
     return asked
 

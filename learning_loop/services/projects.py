@@ -33,8 +33,6 @@ from learning_loop.services.connections import connection_view
 from learning_loop.services.rows import is_encodable
 from learning_loop.services.views import ProjectSettingsView, ProjectView, SettingChangeView
 
-__all__ = ["ProjectSettings", "SettingsChange"]  # declared in the domain, used by every layer
-
 NAME_MAX = 200
 
 
@@ -84,10 +82,9 @@ def configure_project(
         change = SettingsChange(
             add_presets=change.add_presets,
             remove_presets=change.remove_presets,
-            **{setting.keyword: value for setting, value in change.asked()},
-            **values,
+            **{**{setting.keyword: value for setting, value in change.asked()}, **values},
         )
-    asked = asked_values(change)  # each value checked before the project is read
+    asked = asked_values(change)  # the days, preset names and topics, before the project is read
     with db.transaction() as session:
         project = get_project(session, project_id)
         before = _recorded_values(project)
