@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -17,17 +17,17 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    JsonValue,
     StrictBool,
     StrictInt,
+    create_model,
 )
 
-from learning_loop.domain.recipe import InvalidRecipe, Recipe
-from learning_loop.domain.rewards import RewardWeights
-from learning_loop.domain.statuses import ExploitScope, PlannerBackend, Policy
-from learning_loop.errors import InvalidInput
+from learning_loop.domain.project_settings import SETTINGS, Kind, Setting
+from learning_loop.domain.setting_rules import SettingsChange, from_json
 from learning_loop.services.ingest import BackfillResult, ImportResult, IngestResult
 from learning_loop.services.planning import MAX_N, MAX_TOPICS
-from learning_loop.services.projects import NAME_MAX, SettingsChange
+from learning_loop.services.projects import NAME_MAX
 from learning_loop.services.views import (
     ExperimentView,
     ProjectView,
@@ -97,79 +97,72 @@ def _days_or_never(value: object) -> object:
     raise ValueError("must be a whole number of days or 'never'")
 
 
+def _body_field(setting: Setting) -> tuple[Any, Any]:
+    """A setting as a body's field: optional (left out, it keeps its value), described by its
+    help, its range in the schema (the service checks it, with the message of every layer)."""
+    types: dict[Kind, Any] = {
+        Kind.WHOLE: StrictInt | None,
+        Kind.NUMBER: float | None,
+        Kind.CHOICE: setting.choices | None if setting.choices else None,
+        Kind.DAYS_OR_NEVER: Annotated[int | str | None, BeforeValidator(_days_or_never)],
+        Kind.WEIGHTS: WeightsBody | None,
+        Kind.PRESETS: list[Text] | None,
+        Kind.RECIPE: dict[str, Any] | None,
+        Kind.SWITCH: StrictBool | None,
+        Kind.TOPICS: list[Text] | None,
+    }
+    bounds: dict[str, JsonValue] = {}
+    if setting.range is not None:
+        low = "exclusiveMinimum" if setting.range.low_open else "minimum"
+        bounds = {low: setting.range.low, "maximum": setting.range.high}
+    return types[setting.kind], Field(
+        default=None, description=setting.text, json_schema_extra=bounds or None
+    )
+
+
 class SettingsBody(Body):
     """Settings to set; a field left out keeps its value (its default at creation)."""
-
-    presets: list[Text] | None = Field(default=None, description="The whole preset catalogue")
-    reward_weights: WeightsBody | None = Field(default=None, description="Each >= 0, sum 1")
-    window_days: StrictInt | None = Field(default=None, description="1..3650")
-    explore_rate: float | None = Field(default=None, description="0..1")
-    top_k: StrictInt | None = Field(default=None, description="1..100")
-    max_running_experiments: StrictInt | None = Field(default=None, description="1..100")
-    min_samples: StrictInt | None = Field(default=None, description="2..10000")
-    max_days: StrictInt | None = Field(default=None, description="1..3650")
-    alpha: float | None = Field(default=None, description="(0, 0.5]")
-    default_recipe: dict[str, Any] | None = Field(
-        default=None, description="The six recipe fields; its preset must be in the catalogue"
-    )
-    target_duration_s: float | None = Field(default=None, description="1..600")
-    policy: Policy | None = None
-    planner_backend: PlannerBackend | None = Field(
-        default=None,
-        description="Who writes the jobs' video plans: `template` (offline, at planning) or "
-        "`openai` (after planning, by the `video_plans` run)",
-    )
-    half_life_days: Annotated[int | str | None, BeforeValidator(_days_or_never)] = Field(
-        default=None,
-        description='How fast old evidence fades in the recipe estimates: 7..3650 days, or "never"',
-    )
-    exploit_scope: ExploitScope | None = Field(
-        default=None,
-        description="Recipes exploit slots may take: `catalogue` (every recipe, ranked by "
-        "estimate) or `made` (only recipes with a rewarded video)",
-    )
 
     def change(
         self, add: list[str] | None = None, remove: list[str] | None = None
     ) -> SettingsChange:
-        recipe = None
-        if self.default_recipe is not None:
-            try:
-                recipe = Recipe.from_dict(self.default_recipe)
-            except InvalidRecipe as exc:
-                raise InvalidInput(f"default_recipe: {exc}", "default_recipe") from None
-        w = self.reward_weights
+        asked = {}
+        for setting in SETTINGS:
+            value = getattr(self, setting.name, None)
+            if isinstance(value, BaseModel):
+                value = value.model_dump()
+            if value is not None:
+                asked[setting.keyword] = from_json(setting, value)
         return SettingsChange(
-            presets=tuple(self.presets) if self.presets is not None else None,
-            weights=RewardWeights(w.avg_view_duration, w.views_6h, w.engagement) if w else None,
-            window_days=self.window_days,
-            explore_rate=self.explore_rate,
-            top_k=self.top_k,
-            max_running_experiments=self.max_running_experiments,
-            min_samples=self.min_samples,
-            max_days=self.max_days,
-            alpha=self.alpha,
-            default_recipe=recipe,
-            target_duration_s=self.target_duration_s,
-            policy=self.policy,
-            planner_backend=self.planner_backend,
-            half_life_days=self.half_life_days,
-            exploit_scope=self.exploit_scope,
-            add_presets=tuple(add or ()),
-            remove_presets=tuple(remove or ()),
+            add_presets=tuple(add or ()), remove_presets=tuple(remove or ()), **asked
         )
 
 
-class ProjectCreate(SettingsBody):
+class _ProjectCreate(SettingsBody):
     name: Text = Field(min_length=1, max_length=NAME_MAX, examples=["my-channel"])
 
 
-class ProjectPatch(SettingsBody):
+class _ProjectPatch(SettingsBody):
     add_presets: list[Text] | None = Field(default=None, description="Presets to add")
     remove_presets: list[Text] | None = Field(default=None, description="Presets to remove")
-    auto_plan: StrictBool | None = None
-    auto_plan_count: StrictInt | None = Field(default=None, description="1..100")
-    topic_backlog: list[Text] | None = Field(default=None, description="Replaces the backlog")
+
+
+if TYPE_CHECKING:
+    ProjectCreate = _ProjectCreate
+    ProjectPatch = _ProjectPatch
+else:  # the settings' fields, from their declarations
+    ProjectCreate = create_model(
+        "ProjectCreate",
+        __base__=_ProjectCreate,
+        __module__=__name__,
+        **{s.name: _body_field(s) for s in SETTINGS if s.at_creation},
+    )
+    ProjectPatch = create_model(
+        "ProjectPatch",
+        __base__=_ProjectPatch,
+        __module__=__name__,
+        **{s.name: _body_field(s) for s in SETTINGS},
+    )
 
 
 VIDEO_ROW_DOC = (

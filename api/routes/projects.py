@@ -8,6 +8,7 @@ from api.deps import DatabaseDep, LimitQuery, OffsetQuery, PrincipalDep, Project
 from api.errors import ApiError, responses
 from api.routing import resource_router
 from api.schemas import ProjectCreate, ProjectPage, ProjectPatch, page
+from learning_loop.domain.setting_rules import ProjectSettings
 from learning_loop.services import projects
 from learning_loop.services.views import ProjectSettingsView, ProjectView
 
@@ -25,7 +26,7 @@ def create_project(db: DatabaseDep, principal: PrincipalDep, body: ProjectCreate
     with its `id`. The admin token only (403 for a project's token)."""
     if not principal.is_admin:
         raise ApiError(403, "a project's token cannot create projects", "Authorization")
-    settings = projects.merge_settings(projects.ProjectSettings(), body.change())
+    settings = projects.merge_settings(ProjectSettings(), body.change())
     return projects.create_project(db, body.name, settings)
 
 
@@ -61,8 +62,5 @@ def patch_project(
         db,
         project_id,
         change=body.change(body.add_presets, body.remove_presets),
-        auto_plan=body.auto_plan,
-        auto_plan_count=body.auto_plan_count,
-        topic_backlog=body.topic_backlog,
     )
     return projects.show_settings(db, project_id)

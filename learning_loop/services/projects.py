@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import null, select
@@ -14,22 +14,20 @@ from sqlalchemy.orm import Session
 from learning_loop.db.engine import Database
 from learning_loop.db.models import Experiment, Project, ProjectSettingChange, utcnow
 from learning_loop.db.models import Recipe as RecipeRow
-from learning_loop.domain.decay import (
-    DEFAULT_HALF_LIFE_DAYS,
-    HALF_LIFE_MAX_DAYS,
-    HALF_LIFE_MIN_DAYS,
-)
-from learning_loop.domain.recipe import (
-    DEFAULT_PRESETS,
-    DEFAULT_RECIPE,
-    InvalidRecipe,
-    Recipe,
-    check_preset,
-)
-from learning_loop.domain.rewards import RewardWeights
+from learning_loop.domain.project_settings import SETTINGS, Kind
+from learning_loop.domain.recipe import InvalidRecipe, check_preset
 from learning_loop.domain.sampler import PlannerSettings
-from learning_loop.domain.statuses import ExperimentStatus, ExploitScope, PlannerBackend, Policy
-from learning_loop.domain.topics import InvalidTopic, clean_topic
+from learning_loop.domain.setting_rules import (
+    CATALOGUE,
+    ProjectSettings,
+    SettingsChange,
+    asked_values,
+    check_settings,
+    from_columns,
+    to_columns,
+    to_json,
+)
+from learning_loop.domain.statuses import ExperimentStatus
 from learning_loop.errors import Conflict, InvalidInput, NotFound
 from learning_loop.services.connections import connection_view
 from learning_loop.services.rows import is_encodable
@@ -49,143 +47,6 @@ def no_such_project(project_id: uuid.UUID, field: str = "project_id") -> NotFoun
     return NotFound(f"no project with id {project_id}", field)
 
 
-@dataclass(frozen=True)
-class ProjectSettings:
-    """Validated settings of a project (every field optional at creation)."""
-
-    weights: RewardWeights = RewardWeights()
-    window_days: int = 30
-    explore_rate: float = 0.3
-    top_k: int = 3
-    max_running_experiments: int = 6
-    min_samples: int = 8
-    max_days: int = 28
-    alpha: float = 0.05
-    default_recipe: Recipe = DEFAULT_RECIPE
-    presets: tuple[str, ...] = DEFAULT_PRESETS
-    policy: Policy = Policy.SEED
-    target_duration_s: float = 45.0
-    planner_backend: PlannerBackend = PlannerBackend.TEMPLATE
-    # How fast old evidence fades in the estimates, in days; None: never.
-    half_life_days: int | None = DEFAULT_HALF_LIFE_DAYS
-    exploit_scope: ExploitScope = ExploitScope.CATALOGUE
-
-
-@dataclass(frozen=True)
-class SettingsChange:
-    """The settings a `configure` asks to change; None (or empty) leaves a setting as it is."""
-
-    weights: RewardWeights | None = None
-    window_days: int | None = None
-    explore_rate: float | None = None
-    top_k: int | None = None
-    max_running_experiments: int | None = None
-    min_samples: int | None = None
-    max_days: int | None = None
-    alpha: float | None = None
-    default_recipe: Recipe | None = None
-    presets: tuple[str, ...] | None = None
-    policy: Policy | None = None
-    target_duration_s: float | None = None
-    planner_backend: PlannerBackend | None = None
-    # A number of days, or NEVER.
-    half_life_days: int | str | None = None
-    exploit_scope: ExploitScope | None = None
-    add_presets: tuple[str, ...] = ()
-    remove_presets: tuple[str, ...] = ()
-
-
-BACKLOG_MAX = 10_000
-NEVER = "never"
-
-
-def parse_half_life(value: int | str) -> int | None:
-    """A half-life as given: a whole number of days, or "never" (None: evidence never fades)."""
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text == NEVER:
-            return None
-        if not text.isdigit():
-            raise InvalidInput(
-                f"half_life_days must be a whole number of days or {NEVER!r}, got {value[:40]!r}",
-                "half_life_days",
-            )
-        value = int(text)
-    _check_range("half_life_days", value, HALF_LIFE_MIN_DAYS, HALF_LIFE_MAX_DAYS)
-    return value
-
-
-def _check_range(name: str, value: float, low: float, high: float) -> None:
-    # NaN and infinities fail the comparison too.
-    if not low <= value <= high:
-        raise InvalidInput(f"{name} must be within {low}..{high}, got {value}", name)
-
-
-def parse_weights(text: str) -> RewardWeights:
-    """`W1,W2,W3`: avg view duration, views in 6 h, engagement."""
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        if len(parts) != 3:
-            raise ValueError
-        w = RewardWeights(*(float(p) for p in parts))
-    except ValueError:
-        raise InvalidInput(
-            f"reward_weights must be three numbers W1,W2,W3, got {text[:60]!r}", "reward_weights"
-        ) from None
-    return w
-
-
-def parse_presets(text: str) -> tuple[str, ...]:
-    return tuple(p.strip() for p in text.split(",") if p.strip())
-
-
-def parse_recipe(text: str) -> Recipe:
-    """`PRESET/HOOK/SCENES/WPM_BUCKET/DENSITY_BUCKET/ENDING`."""
-    parts = [p.strip() for p in text.split("/")]
-    if len(parts) != 6:
-        raise InvalidInput(
-            "default_recipe must be PRESET/HOOK/SCENES/WPM_BUCKET/DENSITY_BUCKET/ENDING, "
-            f"got {text[:80]!r}",
-            "default_recipe",
-        )
-    try:
-        return Recipe(parts[0], parts[1], int(parts[2]), parts[3], parts[4], parts[5])
-    except (InvalidRecipe, ValueError) as exc:
-        raise InvalidInput(f"default_recipe: {exc}", "default_recipe") from None
-
-
-def validate_settings(s: ProjectSettings) -> None:
-    try:
-        s.weights.validate()
-    except ValueError as exc:
-        raise InvalidInput(f"reward_weights: {exc}", "reward_weights") from None
-    _check_range("window_days", s.window_days, 1, 3650)
-    _check_range("explore_rate", s.explore_rate, 0, 1)
-    _check_range("top_k", s.top_k, 1, 100)
-    _check_range("max_running_experiments", s.max_running_experiments, 1, 100)
-    _check_range("min_samples", s.min_samples, 2, 10_000)
-    _check_range("max_days", s.max_days, 1, 3650)
-    if not 0 < s.alpha <= 0.5:
-        raise InvalidInput(f"alpha must be within (0, 0.5], got {s.alpha}", "alpha")
-    _check_range("target_duration_s", s.target_duration_s, 1, 600)
-    if s.half_life_days is not None:
-        _check_range("half_life_days", s.half_life_days, HALF_LIFE_MIN_DAYS, HALF_LIFE_MAX_DAYS)
-    if not s.presets:
-        raise InvalidInput("presets must name at least one preset", "presets")
-    if len(set(s.presets)) != len(s.presets):
-        raise InvalidInput("presets must not name a preset twice", "presets")
-    for preset in s.presets:
-        try:
-            check_preset(preset)
-        except InvalidRecipe as exc:
-            raise InvalidInput(str(exc), "presets") from None
-    if s.default_recipe.preset not in s.presets:
-        raise InvalidInput(
-            f"default_recipe.preset {s.default_recipe.preset} is not in the preset catalogue",
-            "default_recipe",
-        )
-
-
 def create_project(db: Database, name: str, settings: ProjectSettings | None = None) -> ProjectView:
     name = (name or "").strip()
     if not name:
@@ -195,31 +56,11 @@ def create_project(db: Database, name: str, settings: ProjectSettings | None = N
     if any(ord(c) < 32 for c in name) or not is_encodable(name):
         raise InvalidInput("name contains control characters or invalid Unicode", "name")
     s = settings or ProjectSettings()
-    validate_settings(s)
+    check_settings(s)
     try:
         with db.transaction() as session:
-            project = Project(
-                name=name,
-                weight_avg_view_duration=s.weights.avg_view_duration,
-                weight_views_6h=s.weights.views_6h,
-                weight_engagement=s.weights.engagement,
-                window_days=s.window_days,
-                explore_rate=s.explore_rate,
-                top_k=s.top_k,
-                max_running_experiments=s.max_running_experiments,
-                min_samples=s.min_samples,
-                max_days=s.max_days,
-                alpha=s.alpha,
-                default_recipe=s.default_recipe.to_dict(),
-                presets=list(s.presets),
-                policy=s.policy.value,
-                target_duration_s=s.target_duration_s,
-                planner_backend=s.planner_backend.value,
-                # None would take the column's default: null() is "never".
-                half_life_days=null() if s.half_life_days is None else s.half_life_days,
-                exploit_scope=s.exploit_scope.value,
-                topic_backlog=[],
-            )
+            project = Project(name=name)
+            _write_settings(project, s, inserting=True)
             session.add(project)
             session.flush()
             return ProjectView.model_validate(project)
@@ -231,38 +72,33 @@ def configure_project(
     db: Database,
     project_id: uuid.UUID,
     *,
-    policy: Policy | None = None,
-    auto_plan: bool | None = None,
-    auto_plan_count: int | None = None,
-    topic_backlog: Sequence[str] | None = None,
     change: SettingsChange | None = None,
+    **values: Any,
 ) -> ProjectView:
-    """Change any settings of a project; a rejected change writes nothing."""
+    """Change any settings of a project, given as `change` or as keywords (both: the keywords
+    win); a rejected change writes nothing, and every change of a recorded setting is logged."""
     change = change or SettingsChange()
-    if policy is not None:
-        change = replace(change, policy=policy)
-    if auto_plan_count is not None:
-        _check_range("auto_plan_count", auto_plan_count, 1, 100)
-    backlog: list[str] | None = None
-    if topic_backlog is not None:
-        if len(topic_backlog) > BACKLOG_MAX:
-            raise InvalidInput(f"at most {BACKLOG_MAX} topics in the backlog", "topic_backlog")
-        backlog = []
-        for i, topic in enumerate(topic_backlog):
-            try:
-                backlog.append(clean_topic(topic))
-            except InvalidTopic as exc:
-                raise InvalidInput(f"topic_backlog[{i}]: {exc}", "topic_backlog") from None
+    if values:
+        change = SettingsChange(
+            add_presets=change.add_presets,
+            remove_presets=change.remove_presets,
+            **{**{setting.keyword: value for setting, value in change.asked()}, **values},
+        )
+    asked = asked_values(change)  # the days, preset names and topics, before the project is read
     with db.transaction() as session:
         project = get_project(session, project_id)
-        before = _settings_values(project)
-        _apply_settings(session, project, change)
-        if auto_plan is not None:
-            project.auto_plan = auto_plan
-        if auto_plan_count is not None:
-            project.auto_plan_count = auto_plan_count
-        if backlog is not None:
-            project.topic_backlog = backlog
+        before = _recorded_values(project)
+        old = settings_of(project)
+        new = _merge(old, asked, change)
+        removed = set(old.value(CATALOGUE)) - set(new.value(CATALOGUE))
+        if removed:
+            in_use = _presets_of_running_experiments(session, project.id) & removed
+            if in_use:
+                raise InvalidInput(
+                    f"preset {', '.join(sorted(in_use))} is used by a running experiment",
+                    _catalogue_field(change),
+                )
+        _write_settings(project, new)
         _record_changes(session, project, before)
         session.flush()
         return ProjectView.model_validate(project)
@@ -270,40 +106,25 @@ def configure_project(
 
 def settings_of(project: Project) -> ProjectSettings:
     return ProjectSettings(
-        weights=reward_weights(project),
-        window_days=project.window_days,
-        explore_rate=project.explore_rate,
-        top_k=project.top_k,
-        max_running_experiments=project.max_running_experiments,
-        min_samples=project.min_samples,
-        max_days=project.max_days,
-        alpha=project.alpha,
-        default_recipe=Recipe.from_dict(project.default_recipe),
-        presets=tuple(project.presets),
-        policy=Policy(project.policy),
-        target_duration_s=project.target_duration_s,
-        planner_backend=PlannerBackend(project.planner_backend),
-        half_life_days=project.half_life_days,
-        exploit_scope=ExploitScope(project.exploit_scope),
+        **{
+            s.keyword: from_columns(s, tuple(getattr(project, c) for c in s.columns))
+            for s in SETTINGS
+        }
     )
 
 
 def merge_settings(old: ProjectSettings, change: SettingsChange) -> ProjectSettings:
     """`old` with `change` applied, validated (InvalidInput naming the setting otherwise)."""
-    asked = {
-        f.name: getattr(change, f.name)
-        for f in fields(ProjectSettings)
-        if getattr(change, f.name) is not None
-    }
-    if "half_life_days" in asked:
-        asked["half_life_days"] = parse_half_life(asked["half_life_days"])
-    new = replace(old, **asked)
-    for preset in new.presets:
-        try:
-            check_preset(preset)
-        except InvalidRecipe as exc:
-            raise InvalidInput(str(exc), "presets") from None
-    presets = list(new.presets)
+    return _merge(old, asked_values(change), change)
+
+
+def _catalogue_field(change: SettingsChange) -> str:
+    return "remove_preset" if change.remove_presets else CATALOGUE.name
+
+
+def _merge(old: ProjectSettings, asked: dict[str, Any], change: SettingsChange) -> ProjectSettings:
+    new = old.replace(**asked)
+    presets = list(new.value(CATALOGUE))
     for preset in change.add_presets:
         try:
             check_preset(preset)
@@ -315,45 +136,35 @@ def merge_settings(old: ProjectSettings, change: SettingsChange) -> ProjectSetti
         if preset not in presets:
             raise InvalidInput(f"preset {preset} is not in the catalogue", "remove_preset")
         presets.remove(preset)
-    new = replace(new, presets=tuple(presets))
+    new = new.replace(**{CATALOGUE.name: tuple(presets)})
     if not presets:
         raise InvalidInput(
-            "presets must name at least one preset (the catalogue cannot be empty)",
-            "remove_preset" if change.remove_presets else "presets",
+            f"{CATALOGUE.name} must name at least one preset (the catalogue cannot be empty)",
+            _catalogue_field(change),
         )
-    removed = set(old.presets) - set(new.presets)
-    if new.default_recipe.preset in removed:
-        raise InvalidInput(
-            f"preset {new.default_recipe.preset} is used by the default recipe; "
-            "change the default recipe first",
-            "remove_preset" if change.remove_presets else "presets",
-        )
-    validate_settings(new)
+    removed = set(old.value(CATALOGUE)) - set(presets)
+    for setting in SETTINGS:
+        if setting.kind is Kind.RECIPE and new.value(setting).preset in removed:
+            what = setting.name.replace("_", " ")
+            raise InvalidInput(
+                f"preset {new.value(setting).preset} is used by the {what}; change the {what} "
+                "first",
+                _catalogue_field(change),
+            )
+    check_settings(new)
     return new
 
 
-def _apply_settings(session: Session, project: Project, change: SettingsChange) -> None:
-    """Validate the project's settings after `change` and write them (nothing if invalid)."""
-    old = settings_of(project)
-    new = merge_settings(old, change)
-    removed = set(old.presets) - set(new.presets)
-    if removed:
-        in_use = _presets_of_running_experiments(session, project.id) & removed
-        if in_use:
-            raise InvalidInput(
-                f"preset {', '.join(sorted(in_use))} is used by a running experiment",
-                "remove_preset" if change.remove_presets else "presets",
-            )
-    _write_settings(project, new)
-
-
-def _settings_values(project: Project) -> dict[str, Any]:
-    """The settings as `projects show --json` prints them, id and name left out."""
-    return settings_view(project, []).model_dump(mode="json", exclude={"id", "name", "changes"})
+def _recorded_values(project: Project) -> dict[str, Any]:
+    """The recorded settings as `projects show --json` prints them."""
+    s = settings_of(project)
+    return {
+        setting.name: to_json(setting, s.value(setting)) for setting in SETTINGS if setting.recorded
+    }
 
 
 def _record_changes(session: Session, project: Project, before: dict[str, Any]) -> None:
-    after = _settings_values(project)
+    after = _recorded_values(project)
     now = utcnow()
     for setting, old in before.items():
         if after[setting] != old:
@@ -373,27 +184,7 @@ def settings_view(project: Project, changes: Sequence[ProjectSettingChange]) -> 
         {
             "id": project.id,
             "name": project.name,
-            "presets": list(project.presets),
-            "reward_weights": {
-                "avg_view_duration": project.weight_avg_view_duration,
-                "views_6h": project.weight_views_6h,
-                "engagement": project.weight_engagement,
-            },
-            "window_days": project.window_days,
-            "explore_rate": project.explore_rate,
-            "top_k": project.top_k,
-            "max_running_experiments": project.max_running_experiments,
-            "min_samples": project.min_samples,
-            "max_days": project.max_days,
-            "alpha": project.alpha,
-            "default_recipe": project.default_recipe,
-            "target_duration_s": project.target_duration_s,
-            "policy": project.policy,
-            "auto_plan": project.auto_plan,
-            "auto_plan_count": project.auto_plan_count,
-            "planner_backend": project.planner_backend,
-            "half_life_days": project.half_life_days,
-            "exploit_scope": project.exploit_scope,
+            **_recorded_values(project),
             "changes": [SettingChangeView.model_validate(c) for c in changes],
         }
     )
@@ -426,24 +217,11 @@ def _presets_of_running_experiments(session: Session, project_id: uuid.UUID) -> 
     return found
 
 
-def _write_settings(project: Project, s: ProjectSettings) -> None:
-    project.weight_avg_view_duration = s.weights.avg_view_duration
-    project.weight_views_6h = s.weights.views_6h
-    project.weight_engagement = s.weights.engagement
-    project.window_days = s.window_days
-    project.explore_rate = s.explore_rate
-    project.top_k = s.top_k
-    project.max_running_experiments = s.max_running_experiments
-    project.min_samples = s.min_samples
-    project.max_days = s.max_days
-    project.alpha = s.alpha
-    project.default_recipe = s.default_recipe.to_dict()
-    project.presets = list(s.presets)
-    project.policy = s.policy
-    project.target_duration_s = s.target_duration_s
-    project.planner_backend = s.planner_backend
-    project.half_life_days = s.half_life_days
-    project.exploit_scope = s.exploit_scope
+def _write_settings(project: Project, s: ProjectSettings, inserting: bool = False) -> None:
+    for setting in SETTINGS:
+        for column, value in to_columns(setting, s.value(setting)).items():
+            # An INSERT takes None for the column's default: null() is the value None.
+            setattr(project, column, null() if value is None and inserting else value)
 
 
 def list_projects(
@@ -463,24 +241,10 @@ def show_project(db: Database, project_id: uuid.UUID) -> ProjectView:
         return ProjectView.model_validate(get_project(session, project_id))
 
 
-def reward_weights(project: Project) -> RewardWeights:
-    return RewardWeights(
-        avg_view_duration=project.weight_avg_view_duration,
-        views_6h=project.weight_views_6h,
-        engagement=project.weight_engagement,
-    )
-
-
 def planner_settings(project: Project) -> PlannerSettings:
-    return PlannerSettings(
-        explore_rate=project.explore_rate,
-        top_k=project.top_k,
-        max_running_experiments=project.max_running_experiments,
-        min_samples=project.min_samples,
-        presets=tuple(project.presets),
-        default_recipe=Recipe.from_dict(project.default_recipe),
-        exploit_scope=ExploitScope(project.exploit_scope),
-    )
+    """The settings the planner reads, by their names."""
+    s = settings_of(project)
+    return PlannerSettings(**{f.name: getattr(s, f.name) for f in fields(PlannerSettings)})
 
 
 @dataclass(frozen=True)

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model
 
+from learning_loop.domain.project_settings import SETTINGS, Kind, Setting
 from learning_loop.domain.statuses import (
     ConnectionStatus,
     ExperimentStatus,
-    ExploitScope,
     GenerationMode,
     JobStatus,
-    PlannerBackend,
     PlanRequestStatus,
     PlanStatus,
-    Policy,
     Winner,
 )
 
@@ -27,32 +25,6 @@ from learning_loop.planner.models import RecipeFields as RecipeFields
 
 class View(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-
-
-class ProjectView(View):
-    id: uuid.UUID
-    name: str
-    created_at: dt.datetime
-    weight_avg_view_duration: float
-    weight_views_6h: float
-    weight_engagement: float
-    window_days: int
-    explore_rate: float
-    top_k: int
-    max_running_experiments: int
-    min_samples: int
-    max_days: int
-    alpha: float
-    default_recipe: RecipeFields
-    presets: list[str]
-    target_duration_s: float
-    policy: Policy
-    auto_plan: bool
-    auto_plan_count: int
-    topic_backlog: list[str]
-    planner_backend: PlannerBackend = PlannerBackend.TEMPLATE
-    half_life_days: int | None = 180  # None: old evidence never fades
-    exploit_scope: ExploitScope = ExploitScope.CATALOGUE
 
 
 class RewardWeightsView(BaseModel):
@@ -83,31 +55,67 @@ class ConnectionView(BaseModel):
     videos_gone: int = 0
 
 
-class ProjectSettingsView(BaseModel):
-    """Every setting of a project (`projects show`, `GET /admin/projects/{id}`) and its changes."""
+def _view_type(setting: Setting) -> Any:
+    """The type of a setting's value in the views (its JSON form)."""
+    if setting.kind is Kind.CHOICE:
+        return setting.choices
+    return {
+        Kind.WHOLE: int,
+        Kind.NUMBER: float,
+        Kind.DAYS_OR_NEVER: int | None,  # None: never
+        Kind.WEIGHTS: RewardWeightsView,
+        Kind.PRESETS: list[str],
+        Kind.RECIPE: RecipeFields,
+        Kind.SWITCH: bool,
+        Kind.TOPICS: list[str],
+    }[setting.kind]
 
+
+class _ProjectRow(View):
     id: uuid.UUID
     name: str
-    presets: list[str]
-    reward_weights: RewardWeightsView
-    window_days: int
-    explore_rate: float
-    top_k: int
-    max_running_experiments: int
-    min_samples: int
-    max_days: int
-    alpha: float
-    default_recipe: RecipeFields
-    target_duration_s: float
-    policy: Policy
-    auto_plan: bool
-    auto_plan_count: int
-    planner_backend: PlannerBackend = PlannerBackend.TEMPLATE
-    half_life_days: int | None = 180  # None: old evidence never fades
-    exploit_scope: ExploitScope = ExploitScope.CATALOGUE
-    changes: list[SettingChangeView] = []
-    # The project's connection to its platform (contract §12); null when not connected.
-    connection: ConnectionView | None = None
+    created_at: dt.datetime
+    if TYPE_CHECKING:  # the settings' fields, added below from their declarations
+
+        def __getattr__(self, name: str) -> Any: ...
+
+
+class _ProjectDocument(BaseModel):
+    id: uuid.UUID
+    name: str
+    if TYPE_CHECKING:  # added below, after the settings' fields
+        changes: list[SettingChangeView]
+        connection: ConnectionView | None
+
+        def __getattr__(self, name: str) -> Any: ...
+
+
+if TYPE_CHECKING:
+    ProjectView = _ProjectRow
+    ProjectSettingsView = _ProjectDocument
+else:
+    # A project as stored: every setting's columns (the three reward weights apart).
+    ProjectView = create_model(
+        "ProjectView",
+        __base__=_ProjectRow,
+        __module__=__name__,
+        **{
+            column: (float if s.kind is Kind.WEIGHTS else _view_type(s), ...)
+            for s in SETTINGS
+            for column in s.columns
+        },
+    )
+    # Every recorded setting of a project (`projects show`, `GET /admin/projects/{id}`), the
+    # recorded changes and the project's connection to its platform (contract §12; null when
+    # not connected).
+    ProjectSettingsView = create_model(
+        "ProjectSettingsView",
+        __base__=_ProjectDocument,
+        __module__=__name__,
+        **{s.name: (_view_type(s), ...) for s in SETTINGS if s.recorded},
+        changes=(list[SettingChangeView], []),
+        connection=(ConnectionView | None, None),
+    )
 
 
 class RecipeView(RecipeFields):
