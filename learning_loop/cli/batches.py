@@ -19,19 +19,15 @@ from learning_loop.cli.common import (
     read_lines,
     run_failed,
 )
-from learning_loop.cli.lazy import lazy_module
 from learning_loop.cli.output import noted, print_table, show
 from learning_loop.cli.recipes import RECIPE_COLUMNS, echo_skipped, recipe_cells, short_hash
+from learning_loop.cli.services import planning, runs
 from learning_loop.domain.refs import short_id
 from learning_loop.domain.statuses import PlanStatus
 
 if TYPE_CHECKING:
-    from learning_loop.services import planning, runs
     from learning_loop.services.runs import RunInfo
     from learning_loop.services.views import PlanRequestView
-else:  # the services (SQLAlchemy, pydantic, ...) load when a command first uses them
-    planning = lazy_module("learning_loop.services.planning")
-    runs = lazy_module("learning_loop.services.runs")
 
 
 def read_topics(path: Path | None) -> list[str] | None:

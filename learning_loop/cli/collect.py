@@ -19,20 +19,16 @@ from learning_loop.cli.common import (
     settings,
     with_metadata,
 )
-from learning_loop.cli.lazy import lazy_module
 from learning_loop.cli.output import Shown, fmt, print_table, show
+from learning_loop.cli.services import collector, runs
 from learning_loop.errors import InvalidInput
 from learning_loop.services.run_metadata import CollectKey as Key
 from learning_loop.services.run_metadata import count, listed
 
 if TYPE_CHECKING:
-    from learning_loop.services import collector, runs
     from learning_loop.services.collector import SnapshotView
     from learning_loop.services.runs import RunInfo
     from learning_loop.services.views import ConnectionView
-else:
-    collector = lazy_module("learning_loop.services.collector")
-    runs = lazy_module("learning_loop.services.runs")
 
 CredentialsOpt = Annotated[
     Path,

@@ -9,8 +9,10 @@ Dagster runs, `batches` the next batch's, `recipes` the tables of what the loop 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -24,34 +26,41 @@ from learning_loop.cli.common import (
     parse_timestamp,
     row_file,
 )
-from learning_loop.cli.lazy import lazy_module
 from learning_loop.cli.output import print_fields, print_table, show
 from learning_loop.cli.plan_video import plan_video
 from learning_loop.cli.progress import import_progress
 from learning_loop.cli.progress import wanted as progress_wanted
 from learning_loop.cli.recipes import short_hash
+from learning_loop.cli.services import ingest as ingest_service
+from learning_loop.cli.services import refs, stats, video_jobs
 from learning_loop.domain.formatting import interval_text
 from learning_loop.domain.refs import short_id
 from learning_loop.domain.statuses import JobStatus, PlanStatus
 
 if TYPE_CHECKING:
-    from learning_loop.services import ingest as ingest_service
-    from learning_loop.services import refs, stats, video_jobs
     from learning_loop.services.views import VideoView
-else:  # the services (SQLAlchemy, pydantic, ...) load when a command first uses them
-    ingest_service = lazy_module("learning_loop.services.ingest")
-    refs = lazy_module("learning_loop.services.refs")
-    stats = lazy_module("learning_loop.services.stats")
-    video_jobs = lazy_module("learning_loop.services.video_jobs")
+
+R = TypeVar("R")
+
+
+def _import_file(
+    project: uuid.UUID,
+    file: Path,
+    json_: bool,
+    columns: Iterable[str],
+    doing: str,
+    load: Callable[..., R],
+) -> R:
+    """Load a CSV or JSONL file with `load` (an import of `ingest`), showing its progress."""
+    source = row_file(file, columns)
+    with import_progress(f"{doing} {file.name}", progress_wanted(json_)) as progress:
+        return load(database(), project, source, what=file.name, progress=progress)
 
 
 def import_videos(project: ProjectOpt, file: FileOpt, json_: JsonOpt = False) -> None:
     """Import existing (manual) videos from a CSV or JSONL file; all rows or none."""
-    source = row_file(file, ingest_service.VIDEO_COLUMNS)
-    with import_progress(f"importing {file.name}", progress_wanted(json_)) as progress:
-        result = ingest_service.import_videos(
-            database(), project, source, what=file.name, progress=progress
-        )
+    columns, load = ingest_service.VIDEO_COLUMNS, ingest_service.import_videos
+    result = _import_file(project, file, json_, columns, "importing", load)
     line = f"imported {result.imported} video(s), {result.unchanged} already present"
     show(json_, result, [line])
 
@@ -65,11 +74,8 @@ def backfill(project: ProjectOpt, json_: JsonOpt = False) -> None:
 
 def ingest(project: ProjectOpt, file: FileOpt, json_: JsonOpt = False) -> None:
     """Ingest metric snapshots from a CSV or JSONL file; all rows or none."""
-    source = row_file(file, ingest_service.METRIC_COLUMNS)
-    with import_progress(f"ingesting {file.name}", progress_wanted(json_)) as progress:
-        result = ingest_service.ingest_metrics(
-            database(), project, source, what=file.name, progress=progress
-        )
+    columns, load = ingest_service.METRIC_COLUMNS, ingest_service.ingest_metrics
+    result = _import_file(project, file, json_, columns, "ingesting", load)
     line = f"ingested {result.ingested} snapshot(s), {result.unchanged} already present"
     show(json_, result, [line])
 

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from learning_loop.cli.common import JsonOpt, ProjectOpt, database
-from learning_loop.cli.lazy import lazy_module
 from learning_loop.cli.output import print_table, show
+from learning_loop.cli.services import experiments as experiments_service
+from learning_loop.cli.services import stats
 from learning_loop.domain.formatting import interval_text
+from learning_loop.domain.recipe import RECIPE_FIELDS
 from learning_loop.domain.refs import short_id
 from learning_loop.domain.statuses import ExperimentStatus
 
 if TYPE_CHECKING:
-    from learning_loop.services import experiments as experiments_service
-    from learning_loop.services import stats
     from learning_loop.services.views import (
         ExperimentView,
         InsightsView,
@@ -24,10 +24,8 @@ if TYPE_CHECKING:
         RecipeView,
         SkippedTopicView,
     )
-else:  # the services (SQLAlchemy, pydantic, ...) load when a command first uses them
-    experiments_service = lazy_module("learning_loop.services.experiments")
-    stats = lazy_module("learning_loop.services.stats")
 
+# The recipe fields (`RECIPE_FIELDS`) as the tables head them.
 RECIPE_COLUMNS = ("preset", "hook", "scenes", "wpm", "captions", "ending")
 
 
@@ -37,14 +35,8 @@ def short_hash(h: str | None) -> str | None:
 
 
 def recipe_cells(r: RecipeFields) -> tuple[object, ...]:
-    return (
-        r.preset,
-        r.hook_type,
-        r.scene_count,
-        r.narration_wpm_bucket,
-        r.caption_density_bucket,
-        r.ending_type,
-    )
+    """A recipe's values under `RECIPE_COLUMNS`."""
+    return tuple(getattr(r, field) for field in RECIPE_FIELDS)
 
 
 def echo_skipped(skipped: list[SkippedTopicView], note: str | None) -> None:

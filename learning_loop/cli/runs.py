@@ -24,21 +24,14 @@ from learning_loop.cli.common import (
     run_job,
     with_metadata,
 )
-from learning_loop.cli.lazy import lazy_module
 from learning_loop.cli.output import Shown, print_table, show
+from learning_loop.cli.services import experiments as experiments_service
+from learning_loop.cli.services import refs, runs, stats, video_plans
 from learning_loop.domain.statuses import ExperimentStatus
 from learning_loop.services.run_metadata import VideoPlansKey, count
 
 if TYPE_CHECKING:
-    from learning_loop.services import experiments as experiments_service
-    from learning_loop.services import refs, runs, stats, video_plans
     from learning_loop.services.runs import RunInfo
-else:  # the services (SQLAlchemy, pydantic, ...) load when a command first uses them
-    experiments_service = lazy_module("learning_loop.services.experiments")
-    refs = lazy_module("learning_loop.services.refs")
-    runs = lazy_module("learning_loop.services.runs")
-    stats = lazy_module("learning_loop.services.stats")
-    video_plans = lazy_module("learning_loop.services.video_plans")
 
 DaysOpt = Annotated[
     int | None,
