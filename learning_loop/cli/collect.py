@@ -14,21 +14,21 @@ from learning_loop.cli.common import (
     ProjectOpt,
     check_limit,
     database,
-    echo_run_errors,
-    launcher,
-    run_failed,
+    run_errors,
+    run_job,
     settings,
+    with_metadata,
 )
-from learning_loop.cli.output import fmt, print_json, print_table
+from learning_loop.cli.output import Shown, fmt, print_table, show
+from learning_loop.cli.services import collector, runs
 from learning_loop.errors import InvalidInput
-from learning_loop.lazy import lazy_module
+from learning_loop.services.run_metadata import CollectKey as Key
+from learning_loop.services.run_metadata import count, listed
 
 if TYPE_CHECKING:
-    from learning_loop.services import collector, runs
+    from learning_loop.services.collector import SnapshotView
+    from learning_loop.services.runs import RunInfo
     from learning_loop.services.views import ConnectionView
-else:
-    collector = lazy_module("learning_loop.services.collector")
-    runs = lazy_module("learning_loop.services.runs")
 
 CredentialsOpt = Annotated[
     Path,
@@ -80,19 +80,14 @@ def connect_youtube(
     encrypted; nothing shows it again."""
     credential = _credential_file(credentials_file)
     view = collector.connect_youtube(database(), settings(), project, credential, api_key)
-    if json_:
-        print_json(view)
-    else:
-        typer.echo(f"project {project} {connection_text(view)}")
+    show(json_, view, [f"project {project} {connection_text(view)}"])
 
 
 def disconnect_youtube(project: ProjectOpt, json_: JsonOpt = False) -> None:
     """Forget the project's YouTube credential; its videos are no longer polled."""
     collector.disconnect_youtube(database(), project)
-    if json_:
-        print_json({"project_id": str(project), "connected": False})
-    else:
-        typer.echo(f"project {project} disconnected from YouTube")
+    document = {"project_id": str(project), "connected": False}
+    show(json_, document, [f"project {project} disconnected from YouTube"])
 
 
 def collect_metrics(project: ProjectOpt, json_: JsonOpt = False) -> None:
@@ -100,26 +95,25 @@ def collect_metrics(project: ProjectOpt, json_: JsonOpt = False) -> None:
     wait for it."""
     db = database()
     spec = runs.collect_metrics_spec(db, project)
-    info = launcher().run(spec)
-    run_failed(info)
-    meta = info.metadata or {}
-    if str(spec.project_id) in str(meta.get("broken_connections", "")):
-        view = collector.show_connection(db, spec.project_id)
-        raise InvalidInput(
-            collector.broken_line(spec.project_id, view.problem if view else None),
-            "credentials",
+
+    def shown(info: RunInfo) -> Shown:
+        meta = info.metadata or {}
+        if str(spec.project_id) in listed(meta, Key.BROKEN_CONNECTIONS):
+            view = collector.show_connection(db, spec.project_id)
+            raise InvalidInput(
+                collector.broken_line(spec.project_id, view.problem if view else None),
+                "credentials",
+            )
+        line = (
+            f"run {info.run_id} {info.status}: {count(meta, Key.VIDEOS_POLLED)} video(s) polled "
+            f"of {count(meta, Key.VIDEOS_DUE)} due, {count(meta, Key.SNAPSHOTS_WRITTEN)} "
+            f"snapshot(s) written, {count(meta, Key.QUOTA_UNITS)} quota unit(s), "
+            f"{count(meta, Key.MARKS_MISSED)} mark(s) missed, {count(meta, Key.VIDEOS_GONE)} "
+            f"video(s) gone, {count(meta, Key.VIDEOS_DEFERRED)} deferred"
         )
-    if json_:
-        print_json({**info.model_dump(mode="json", exclude={"metadata"}), **meta})
-        return
-    typer.echo(
-        f"run {info.run_id} {info.status}: {meta.get('videos_polled', 0)} video(s) polled of "
-        f"{meta.get('videos_due', 0)} due, {meta.get('snapshots_written', 0)} snapshot(s) "
-        f"written, {meta.get('quota_units', 0)} quota unit(s), "
-        f"{meta.get('marks_missed', 0)} mark(s) missed, {meta.get('videos_gone', 0)} video(s) "
-        f"gone, {meta.get('videos_deferred', 0)} deferred"
-    )
-    echo_run_errors(meta)
+        return Shown(with_metadata(info), [line, *run_errors(meta, Key.ERRORS)])
+
+    run_job(spec, json_, shown)
 
 
 def _views_6h(value: int | None, basis: str | None) -> str:
@@ -138,9 +132,10 @@ def metrics(
 ) -> None:
     """List the project's metric snapshots, newest first, with where each came from."""
     rows = collector.list_snapshots(database(), project, external_id, check_limit(limit))
-    if json_:
-        print_json(rows)
-        return
+    show(json_, rows, lambda: _print_snapshots(rows))
+
+
+def _print_snapshots(rows: list[SnapshotView]) -> None:
     print_table(
         "Metric snapshots (newest first)",
         ["external_id", "captured_at (UTC)", "views", "views_6h", "avg_view_s", "likes",

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from learning_loop.cli.output import Shown, noted, show
 from learning_loop.errors import InvalidInput, LearningLoopError
 from learning_loop.services.rows import timestamp_input
+from learning_loop.services.run_metadata import RunMetadata, text
 
 if TYPE_CHECKING:
     # Imported by the commands that use them (see `database`, `launcher`), not at start:
@@ -20,7 +23,7 @@ if TYPE_CHECKING:
     from learning_loop.db.engine import Database
     from learning_loop.launch import DagsterRuns
     from learning_loop.services.row_files import RowFile
-    from learning_loop.services.runs import RunInfo
+    from learning_loop.services.runs import RunInfo, RunSpec
     from learning_loop.settings import Settings
 
 
@@ -103,6 +106,13 @@ AsOfOpt = Annotated[
         help="Evaluation date YYYY-MM-DD, 2015-01-01 through tomorrow (default: today, UTC).",
     ),
 ]
+NoWaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-wait",
+        help="Submit the run to the Dagster instance and return; the daemon starts it.",
+    ),
+]
 
 
 class RunFailed(LearningLoopError):
@@ -115,11 +125,37 @@ def run_failed(info: RunInfo) -> None:
         raise RunFailed(f"run {info.run_id} of {info.job_name} failed: {info.error}")
 
 
-def echo_run_errors(metadata: Mapping[str, object]) -> None:
-    """The errors a run's asset recorded (a Markdown list), when it recorded any."""
-    errors = metadata.get("errors")
-    if isinstance(errors, str) and errors != "none":
-        typer.echo(errors)
+def run_job(
+    spec: RunSpec,
+    json_: bool,
+    shown: Callable[[RunInfo], Shown],
+    *,
+    no_wait: bool = False,
+    queued: str = "",
+) -> None:
+    """What every command that starts a run does. With `no_wait`, submit the run to the
+    instance and print it (`queued` says what it is for). Otherwise run it here and wait, end
+    the command if the run failed, and print what `shown` makes of the run: its JSON document
+    with `--json`, its text otherwise."""
+    if no_wait:
+        info = launcher().submit(spec)
+        line = f"run {info.run_id} {info.status}: {info.job_name} {queued}"
+        show(json_, info, [line, *noted(info.note)])
+        return
+    info = launcher().run(spec)
+    run_failed(info)
+    show(json_, *shown(info))
+
+
+def with_metadata(info: RunInfo) -> dict[str, Any]:
+    """A run and the metadata its asset recorded, in one flat JSON document."""
+    return {**info.model_dump(mode="json", exclude={"metadata"}), **(info.metadata or {})}
+
+
+def run_errors(metadata: RunMetadata, key: StrEnum) -> list[str]:
+    """The errors a run's asset recorded under `key` (a Markdown list), when it recorded any."""
+    errors = text(metadata, key)
+    return [errors] if errors else []
 
 
 def check_limit(limit: int) -> int:

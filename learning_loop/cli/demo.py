@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from learning_loop.cli.common import database, launcher, settings
-from learning_loop.cli.learn import print_recipes
 from learning_loop.cli.output import print_table
+from learning_loop.cli.recipes import print_recipes
 
 
 def _leaderboard(pid: uuid.UUID, limit: int = 10) -> None:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import typer
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -28,6 +30,33 @@ def jsonable(data: Any) -> Any:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(jsonable(data), indent=2, ensure_ascii=False) + "\n")
+
+
+# A command's text for people: lines to echo, or a function that prints them (with tables).
+Text = Sequence[str] | Callable[[], None]
+
+
+class Shown(NamedTuple):
+    """What a command prints: one JSON document with `--json`, its text otherwise."""
+
+    document: Any
+    text: Text
+
+
+def show(json_: bool, document: Any, text: Text) -> None:
+    """Print `document` as JSON (`--json`), or `text` for people."""
+    if json_:
+        print_json(document)
+    elif callable(text):
+        text()
+    else:
+        for line in text:
+            typer.echo(line)
+
+
+def noted(note: str | None) -> list[str]:
+    """The line of a note (why queued work will wait), when there is one."""
+    return [f"note: {note}"] if note else []
 
 
 def fmt(value: Any, digits: int = 3) -> str:

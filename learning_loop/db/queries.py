@@ -1,4 +1,5 @@
-"""Queries shared by the services: recipes get-or-create, chunks, per-date locks."""
+"""Queries shared by the services: recipes get-or-create, chunks, per-date and per-project
+locks."""
 
 from __future__ import annotations
 
@@ -110,8 +111,20 @@ def lock_date(session: Session, lock_class: int, day: dt.date) -> None:
         )
 
 
-# Lock class of `lock_project_imports`.
+# Lock classes of `lock_project`: one per kind of writer that queues within a project.
 IMPORTS_LOCK = 3
+PLANNING_LOCK = 4
+
+
+def lock_project(session: Session, lock_class: int, project_id: uuid.UUID) -> None:
+    """Queue the writers of one kind (`lock_class`) in one project until this transaction
+    ends. The key is 31 bits of the project id: two projects that share one merely wait for
+    each other. SQLite needs nothing (see `lock_date`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:c, :k)"),
+            {"c": lock_class, "k": project_id.int & 0x7FFFFFFF},
+        )
 
 
 def lock_project_imports(session: Session, project_id: uuid.UUID) -> None:
@@ -120,14 +133,9 @@ def lock_project_imports(session: Session, project_id: uuid.UUID) -> None:
 
     Two imports of the same file at once on PostgreSQL would both find its videos new, and the
     second would fail on the unique key when the first commits; in turn, the second finds them
-    stored and counts them as unchanged. The key is 31 bits of the project id: two projects
-    that share one merely wait for each other. SQLite needs nothing (see `lock_date`).
+    stored and counts them as unchanged.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:c, :k)"),
-            {"c": IMPORTS_LOCK, "k": project_id.int & 0x7FFFFFFF},
-        )
+    lock_project(session, IMPORTS_LOCK, project_id)
 
 
 # A write this large changes a table's shape enough that plans made on the statistics from

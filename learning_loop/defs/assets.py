@@ -22,6 +22,7 @@ from learning_loop.services.estimates import insights
 from learning_loop.services.experiments import evaluate_experiments
 from learning_loop.services.recipes import compute_recipe_stats, top_recipes_of_day
 from learning_loop.services.rewards import compute_rewards_for_date, window_summary
+from learning_loop.services.run_metadata import NONE
 
 GROUP = "learning_loop"
 
@@ -91,7 +92,7 @@ def video_rewards(
             "rows": result.videos_rewarded,
             "projects": result.projects,
             "projects_touched": len(result.per_project),
-            "retired_dates": ", ".join(d.isoformat() for d in result.retired_dates) or "none",
+            "retired_dates": ", ".join(d.isoformat() for d in result.retired_dates) or NONE,
             "settled_rewards": result.settled_rewards,
             "history_rewarded": result.history_rewarded,
         }

@@ -30,9 +30,11 @@ from dagster import (
 )
 
 from learning_loop.collector.platform import PLATFORM_TAG
-from learning_loop.defs.metadata import errors_metadata
+from learning_loop.defs.metadata import errors_metadata, recorded
 from learning_loop.defs.resources import LearningLoopDatabase, retry_transient_errors
 from learning_loop.services.collector import collect_metrics, projects_to_collect
+from learning_loop.services.run_metadata import CollectKey as Key
+from learning_loop.services.run_metadata import joined
 
 GROUP = "learning_loop"
 COLLECT_CRON = "*/15 * * * *"
@@ -68,20 +70,23 @@ def collected_metrics(
     for error in result.errors:
         context.log.warning(error)
     return MaterializeResult(
-        metadata={
-            "projects": result.projects,
-            "videos_due": result.videos_due,
-            "videos_polled": result.videos_polled,
-            "snapshots_written": result.snapshots_written,
-            "quota_units": result.quota_units,
-            "analytics_calls": result.analytics_calls,
-            "marks_missed": result.marks_missed,
-            "videos_gone": result.videos_gone,
-            "videos_deferred": result.videos_deferred,
-            "broken_connections": ",".join(str(p) for p in result.broken) or "none",
-            "seconds": result.seconds,
-            "errors": errors_metadata(result.errors),
-        }
+        metadata=recorded(
+            Key,
+            {
+                Key.PROJECTS: result.projects,
+                Key.VIDEOS_DUE: result.videos_due,
+                Key.VIDEOS_POLLED: result.videos_polled,
+                Key.SNAPSHOTS_WRITTEN: result.snapshots_written,
+                Key.QUOTA_UNITS: result.quota_units,
+                Key.ANALYTICS_CALLS: result.analytics_calls,
+                Key.MARKS_MISSED: result.marks_missed,
+                Key.VIDEOS_GONE: result.videos_gone,
+                Key.VIDEOS_DEFERRED: result.videos_deferred,
+                Key.BROKEN_CONNECTIONS: joined(result.broken),
+                Key.SECONDS: result.seconds,
+                Key.ERRORS: errors_metadata(result.errors),
+            },
+        )
     )
 
 

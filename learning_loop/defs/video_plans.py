@@ -22,7 +22,6 @@ from dagster import (
     DefaultScheduleStatus,
     DefaultSensorStatus,
     MaterializeResult,
-    MetadataValue,
     RunConfig,
     RunRequest,
     RunStatusSensorContext,
@@ -35,8 +34,9 @@ from dagster import (
 )
 
 from learning_loop.defs.jobs import plan_next_batch
-from learning_loop.defs.metadata import errors_metadata
+from learning_loop.defs.metadata import errors_metadata, recorded, seconds_metadata
 from learning_loop.defs.resources import LearningLoopDatabase, retry_transient_errors
+from learning_loop.services.run_metadata import VideoPlansKey as Key
 from learning_loop.services.video_plans import make_video_plans, projects_with_plans_due
 
 GROUP = "learning_loop"
@@ -52,10 +52,6 @@ class VideoPlansConfig(Config):
     job_ids: list[str] | None = None
     concurrency: int | None = None
     max_attempts: int | None = None
-
-
-def _seconds(value: float | None) -> MetadataValue:
-    return MetadataValue.float(value) if value is not None else MetadataValue.text("none")
 
 
 @asset(
@@ -82,21 +78,24 @@ def video_plans(
         f"pending, {result.re_asked} re-asked, of {result.jobs} job(s)"
     )
     return MaterializeResult(
-        metadata={
-            "jobs": result.jobs,
-            "plans_made": result.made,
-            "plans_failed": result.failed,
-            "failed_for_good": result.failed_for_good,
-            "left_pending": result.left_pending,
-            "re_asked": result.re_asked,
-            "backend_requests": result.requests,
-            "backend_latency_median_s": _seconds(result.latency_median_s),
-            "backend_latency_p95_s": _seconds(result.latency_p95_s),
-            "max_in_flight": result.max_in_flight,
-            "concurrency": result.concurrency,
-            "seconds": result.seconds,
-            "errors": errors_metadata(result.errors),
-        }
+        metadata=recorded(
+            Key,
+            {
+                Key.JOBS: result.jobs,
+                Key.PLANS_MADE: result.made,
+                Key.PLANS_FAILED: result.failed,
+                Key.FAILED_FOR_GOOD: result.failed_for_good,
+                Key.LEFT_PENDING: result.left_pending,
+                Key.RE_ASKED: result.re_asked,
+                Key.BACKEND_REQUESTS: result.requests,
+                Key.BACKEND_LATENCY_MEDIAN_S: seconds_metadata(result.latency_median_s),
+                Key.BACKEND_LATENCY_P95_S: seconds_metadata(result.latency_p95_s),
+                Key.MAX_IN_FLIGHT: result.max_in_flight,
+                Key.CONCURRENCY: result.concurrency,
+                Key.SECONDS: result.seconds,
+                Key.ERRORS: errors_metadata(result.errors),
+            },
+        )
     )
 
 
