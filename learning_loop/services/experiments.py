@@ -69,7 +69,7 @@ def _baseline_jobs(stamp: Any, end: dt.datetime) -> Any:
     published_at for the arm, created_at for what was planned)."""
     return (
         (VideoJob.project_id == Experiment.project_id)
-        & (VideoJob.generation_mode == BASELINE_MODE.value)
+        & (VideoJob.generation_mode == BASELINE_MODE)
         & (VideoJob.recipe_hash == BASELINE_RECIPE.recipe_hash)
         & (stamp >= Experiment.started_at)
         & (stamp < end)
@@ -111,7 +111,7 @@ def _arm_rewards(
     one primary-key lookup, instead of working out every video's current reward in the database.
     """
     end = evaluation_end(as_of)
-    running = [Experiment.status == ExperimentStatus.RUNNING.value, Experiment.started_at < end]
+    running = [Experiment.status == ExperimentStatus.RUNNING, Experiment.started_at < end]
     if scope is not None:
         running.append(Experiment.project_id.in_(scope))
     if experiment_ids is not None:
@@ -267,7 +267,7 @@ def evaluate_experiments(
         stmt = (
             select(Experiment, Project)
             .join(Project, Project.id == Experiment.project_id)
-            .where(Experiment.status == ExperimentStatus.RUNNING.value, Experiment.started_at < end)
+            .where(Experiment.status == ExperimentStatus.RUNNING, Experiment.started_at < end)
             .order_by(Experiment.started_at, Experiment.id)
         )
         if project_ids is not None:
@@ -297,7 +297,7 @@ def evaluate_experiments(
             completed.append(
                 {
                     "id": experiment.id,
-                    "status": ExperimentStatus.COMPLETED.value,
+                    "status": ExperimentStatus.COMPLETED,
                     "completed_at": now,
                     "decided_as_of": as_of,
                     "baseline_avg_reward": verdict.baseline_mean,
@@ -372,7 +372,7 @@ def experiment_views(
         stmt = stmt.limit(limit).offset(offset)
     rows = session.execute(stmt).all()
     standings = _standings(
-        session, [exp for exp, *_ in rows if exp.status == ExperimentStatus.RUNNING.value]
+        session, [exp for exp, *_ in rows if exp.status == ExperimentStatus.RUNNING]
     )
     out = []
     for exp, base_hash, variant_hash, n in rows:

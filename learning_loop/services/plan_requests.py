@@ -79,7 +79,7 @@ def mark_plan_request(
     only_if: Sequence[PlanRequestStatus] | None = None,
 ) -> bool:
     """Move a request to `status`; with `only_if`, only from those states. True if it moved."""
-    values: dict[str, Any] = {"status": status.value, "updated_at": dt.datetime.now(dt.UTC)}
+    values: dict[str, Any] = {"status": status, "updated_at": dt.datetime.now(dt.UTC)}
     if run_id is not None:
         values["run_id"] = run_id
     if batch_id is not None:
@@ -89,7 +89,7 @@ def mark_plan_request(
     with db.transaction() as session:
         stmt = update(PlanRequest).where(PlanRequest.id == request_id).values(**values)
         if only_if is not None:
-            stmt = stmt.where(PlanRequest.status.in_([state.value for state in only_if]))
+            stmt = stmt.where(PlanRequest.status.in_(list(only_if)))
         # An UPDATE's result is a CursorResult (Session.execute is typed for any statement).
         result = cast("CursorResult[Any]", session.execute(stmt))
         return bool(result.rowcount)
@@ -153,7 +153,7 @@ def resume_dead_requests(
             f"its run {run_id} ended ({status or 'unknown to the instance'}) without finishing it"
         )
         values: dict[str, Any] = {
-            "status": (PlanRequestStatus.PENDING if again else PlanRequestStatus.FAILED).value,
+            "status": PlanRequestStatus.PENDING if again else PlanRequestStatus.FAILED,
             "attempts": attempts,
             "updated_at": now,
             "error": f"{what}; retried (attempt {attempts + 1} of {PLAN_REQUEST_MAX_ATTEMPTS})"

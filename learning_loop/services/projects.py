@@ -205,7 +205,7 @@ def show_settings(db: Database, project_id: uuid.UUID) -> ProjectSettingsView:
 
 def _presets_of_running_experiments(session: Session, project_id: uuid.UUID) -> set[str]:
     running = (Experiment.project_id == project_id) & (
-        Experiment.status == ExperimentStatus.RUNNING.value
+        Experiment.status == ExperimentStatus.RUNNING
     )
     found: set[str] = set()
     for column in (Experiment.baseline_recipe_id, Experiment.variant_recipe_id):

@@ -27,9 +27,6 @@ from learning_loop.domain.sampler import (
 from learning_loop.domain.statuses import (
     ExperimentStatus,
     ExploitScope,
-    GenerationMode,
-    JobStatus,
-    PlanStatus,
 )
 from learning_loop.domain.topics import topic_hash
 from learning_loop.services.estimates import project_estimates, videos_of
@@ -66,7 +63,7 @@ _EXPERIMENTS = (
         *(getattr(VARIANT_RECIPE, f) for f in RECIPE_FIELDS),
         case(
             (
-                Experiment.status == ExperimentStatus.RUNNING.value,
+                Experiment.status == ExperimentStatus.RUNNING,
                 select(func.count())
                 .where(VideoJob.experiment_id == Experiment.id)
                 .correlate(Experiment)
@@ -79,7 +76,7 @@ _EXPERIMENTS = (
     .where(
         Experiment.project_id == bindparam("project_id"),
         or_(
-            Experiment.status == ExperimentStatus.RUNNING.value,
+            Experiment.status == ExperimentStatus.RUNNING,
             BASELINE_RECIPE.recipe_hash == bindparam("baseline_hash"),
         ),
     )
@@ -207,8 +204,8 @@ def job_view(job: VideoJob, recipe: Recipe) -> JobView:
     return JobView(
         id=job.id,
         batch_id=job.batch_id,
-        generation_mode=GenerationMode(job.generation_mode),
-        status=JobStatus(job.status),
+        generation_mode=job.generation_mode,
+        status=job.status,
         topic=job.topic,
         recipe=RecipeFields.of(recipe),
         recipe_hash=job.recipe_hash,
@@ -216,7 +213,7 @@ def job_view(job: VideoJob, recipe: Recipe) -> JobView:
         external_id=job.external_id,
         published_at=job.published_at,
         plan=job.plan,
-        plan_status=PlanStatus(job.plan_status) if job.plan_status else None,
+        plan_status=job.plan_status,
         plan_error=job.plan_error,
         selection_probability=job.selection_probability,
     )

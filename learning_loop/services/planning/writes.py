@@ -45,7 +45,7 @@ def write_plan(
             variable_tested=new.variable_tested,
             baseline_value=new.baseline_value,
             variant_value=new.variant_value,
-            status=ExperimentStatus.RUNNING.value,
+            status=ExperimentStatus.RUNNING,
             started_at=now,
         )
         session.add(exp)
@@ -93,9 +93,9 @@ def write_plan(
             batch_position=position,
             topic=rec.topic,
             topic_hash=rec.topic_hash,
-            status=JobStatus.QUEUED.value,
+            status=JobStatus.QUEUED,
             plan=plan_doc,
-            plan_status=(PlanStatus.READY if inline else PlanStatus.PENDING).value,
+            plan_status=PlanStatus.READY if inline else PlanStatus.PENDING,
             plan_attempts=0,
             selection_probability=rec.probability,
             created_at=now,
