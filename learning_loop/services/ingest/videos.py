@@ -1,0 +1,333 @@
+"""Importing a channel's existing videos as published manual jobs (their recipes come later,
+by `backfill`): each row's fields and checks, and the import's staging, judging and writing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    String,
+    Table,
+    Text,
+    and_,
+    case,
+    exists,
+    literal,
+    select,
+)
+from sqlalchemy.engine import Row
+from sqlalchemy.sql import Executable
+
+from learning_loop.db.engine import Database
+from learning_loop.db.models import UTCDateTime, VideoJob
+from learning_loop.db.queries import refresh_statistics
+from learning_loop.db.staging import ordered_uuid, stage_table
+from learning_loop.domain.buckets import InvalidRawValue, density_bucket, wpm_bucket
+from learning_loop.domain.recipe import (
+    ENDING_TYPES,
+    HOOK_TYPES,
+    SCENE_COUNT_MAX,
+    SCENE_COUNT_MIN,
+    InvalidRecipe,
+    Recipe,
+)
+from learning_loop.domain.statuses import GenerationMode, JobStatus
+from learning_loop.domain.topics import TOPIC_MAX_LENGTH, InvalidTopic, clean_topic, topic_hash
+from learning_loop.errors import RowError
+from learning_loop.services import columns
+from learning_loop.services.ingest.loading import (
+    Checked,
+    Checker,
+    Load,
+    Rows,
+    as_columns,
+    load_rows,
+    naive,
+)
+from learning_loop.services.projects import get_project
+from learning_loop.services.row_files import Chunk, CsvChunk, Progress
+from learning_loop.services.rows import (
+    RowProblem,
+    check_rows,
+    float_field,
+    int_field,
+    parse_fields,
+    text_field,
+    timestamp_field,
+)
+
+VIDEO_COLUMNS = (
+    "external_id",
+    "topic",
+    "published_at",
+    "preset",
+    "hook_type",
+    "scene_count",
+    "narration_wpm",
+    "caption_density",
+    "ending_type",
+)
+
+
+@dataclass(frozen=True)
+class ImportedVideo:
+    external_id: str
+    topic: str
+    topic_hash: str
+    published_at: dt.datetime
+    preset: str
+    hook_type: str
+    scene_count: int
+    narration_wpm: float
+    caption_density: float
+    ending_type: str
+
+    def recipe(self) -> Recipe:
+        return Recipe(
+            self.preset,
+            self.hook_type,
+            self.scene_count,
+            wpm_bucket(self.narration_wpm),
+            density_bucket(self.caption_density),
+            self.ending_type,
+        )
+
+    def staged(self) -> tuple[Any, ...]:
+        return (
+            self.external_id,
+            self.topic,
+            self.topic_hash,
+            naive(self.published_at),
+            self.preset,
+            self.hook_type,
+            self.scene_count,
+            self.narration_wpm,
+            self.caption_density,
+            self.ending_type,
+        )
+
+
+class ImportResult(BaseModel):
+    project_id: uuid.UUID
+    rows: int
+    imported: int
+    unchanged: int
+
+
+def _topic_field(row: Mapping[str, Any], key: str) -> str:
+    try:
+        return clean_topic(text_field(row, key, max_len=500))
+    except InvalidTopic as exc:
+        raise RowProblem(f"topic: {exc}") from None
+
+
+_VIDEO_FIELDS: dict[str, Callable[[Mapping[str, Any], str], Any]] = {
+    "external_id": text_field,
+    "topic": _topic_field,
+    "published_at": timestamp_field,
+    "preset": lambda row, key: text_field(row, key, 64),
+    "hook_type": lambda row, key: text_field(row, key, 20),
+    "scene_count": int_field,
+    "narration_wpm": float_field,
+    "caption_density": float_field,
+    "ending_type": lambda row, key: text_field(row, key, 20),
+}
+
+
+def _check_video_row(
+    presets: list[str], project_id: uuid.UUID
+) -> Callable[[Mapping[str, Any]], ImportedVideo]:
+    def check(row: Mapping[str, Any]) -> ImportedVideo:
+        values = parse_fields(row, _VIDEO_FIELDS)
+        video = ImportedVideo(**values, topic_hash=topic_hash(values["topic"]))
+        try:
+            recipe = video.recipe()
+        except (InvalidRecipe, InvalidRawValue) as exc:
+            raise RowProblem(str(exc)) from None
+        if recipe.preset not in presets:
+            raise RowProblem(
+                f"preset {recipe.preset} is not in the project's catalogue "
+                f"({', '.join(presets)}); add it with: shorts-engine projects configure "
+                f"--project {project_id} --add-preset {recipe.preset}"
+            )
+        return video
+
+    return check
+
+
+_VIDEO_STAGE = stage_table(
+    "import_videos_stage",
+    Column("external_id", String(200)),
+    Column("topic", Text),
+    Column("topic_hash", String(64)),
+    Column("published_at", UTCDateTime),
+    Column("preset", String(64)),
+    Column("hook_type", String(20)),
+    Column("scene_count", Integer),
+    Column("narration_wpm", Float),
+    Column("caption_density", Float),
+    Column("ending_type", String(20)),
+)
+
+
+def _video_columns(chunk: CsvChunk, presets: list[str]) -> list[list[Any]] | None:
+    """A clean CSV chunk's staged columns, checked a column at a time; None if a row may be bad."""
+    cells = chunk.cells
+    # The cheap checks first: a bad chunk goes to the row checks as soon as it is seen.
+    preset = columns.choice(cells("preset"), presets)
+    hook = preset and columns.choice(cells("hook_type"), HOOK_TYPES)
+    ending = hook and columns.choice(cells("ending_type"), ENDING_TYPES)
+    scenes = ending and columns.whole(cells("scene_count"), SCENE_COUNT_MIN, SCENE_COUNT_MAX)
+    wpm = scenes and columns.number(cells("narration_wpm"))
+    density = wpm and columns.number(cells("caption_density"))
+    external = density and columns.text(cells("external_id"), 200)
+    published = external and columns.timestamp(cells("published_at"))
+    topic = published and columns.text(cells("topic"), min(500, TOPIC_MAX_LENGTH))
+    hashes = topic and columns.topic_hashes(topic)
+    if not (hashes and topic and published and external and density and wpm and scenes):
+        return None
+    assert preset and hook and ending
+    return [external, topic, hashes, published, preset, hook, scenes, wpm, density, ending]
+
+
+def _video_checker(presets: list[str], project_id: uuid.UUID) -> Checker:
+    by_row = _check_video_row(presets, project_id)
+
+    def check(chunk: Chunk) -> tuple[Checked | None, list[RowError]]:
+        if isinstance(chunk, CsvChunk):
+            values = _video_columns(chunk, presets)
+            if values is not None:
+                return (chunk.lines, values), []
+        good, errors = check_rows(chunk.rows(), by_row)
+        staged = [v.staged() for _, v in good]
+        return ([line for line, _ in good], as_columns(staged, 10)), errors
+
+    return check
+
+
+def import_videos(
+    db: Database,
+    project_id: uuid.UUID,
+    rows: Rows,
+    what: str = "videos file",
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import existing videos as published manual jobs; all rows or none.
+
+    A row whose external_id is already in the project with the same data is left as it is
+    (so loading a file twice adds nothing); with different data it is an error.
+    """
+    with db.transaction() as session:
+        project = get_project(session, project_id)
+        plan = _video_load(db, project.id, list(project.presets))
+        loaded = load_rows(session, project.id, rows, what, progress, plan)
+        result = ImportResult(
+            project_id=project.id,
+            rows=loaded.rows,
+            imported=loaded.written,
+            unchanged=loaded.unchanged,
+        )
+    refresh_statistics(db, "video_jobs", result.imported)
+    return result
+
+
+def _video_load(db: Database, project_id: uuid.UUID, presets: list[str]) -> Load:
+    """How an import of videos judges and writes its staged rows."""
+
+    def stored(s: Table) -> ColumnElement[bool]:
+        return and_(VideoJob.project_id == project_id, VideoJob.external_id == s.c.external_id)
+
+    def compare(stage: Table) -> Select[Any]:
+        s = stage.c
+        same = and_(
+            VideoJob.generation_mode == GenerationMode.MANUAL.value,
+            VideoJob.topic == s.topic,
+            VideoJob.published_at == s.published_at,
+            VideoJob.source_preset == s.preset,
+            VideoJob.source_hook_type == s.hook_type,
+            VideoJob.source_scene_count == s.scene_count,
+            VideoJob.source_narration_wpm == s.narration_wpm,
+            VideoJob.source_caption_density == s.caption_density,
+            VideoJob.source_ending_type == s.ending_type,
+        )
+        return (
+            select(s.line, s.external_id, case((same, 1), else_=0).label("same"))
+            .join(VideoJob, stored(stage))
+            .order_by(s.line)
+        )
+
+    def write(stage: Table) -> Executable:
+        s = stage.c
+        created = dt.datetime.now(dt.UTC)
+        return VideoJob.__table__.insert().from_select(
+            [
+                "id",
+                "project_id",
+                "generation_mode",
+                "status",
+                "external_id",
+                "topic",
+                "topic_hash",
+                "published_at",
+                "source_preset",
+                "source_hook_type",
+                "source_scene_count",
+                "source_narration_wpm",
+                "source_caption_density",
+                "source_ending_type",
+                "created_at",
+                "batch_position",
+            ],
+            select(
+                ordered_uuid(db.dialect, int(created.timestamp() * 1000), s.line),
+                literal(project_id, VideoJob.project_id.type),
+                literal(GenerationMode.MANUAL.value),
+                literal(JobStatus.PUBLISHED.value),
+                s.external_id,
+                s.topic,
+                s.topic_hash,
+                s.published_at,
+                s.preset,
+                s.hook_type,
+                s.scene_count,
+                s.narration_wpm,
+                s.caption_density,
+                s.ending_type,
+                literal(created, UTCDateTime()),
+                # One creation time for the whole import: its rows are listed in the file's
+                # order by their position, which is their line.
+                s.line,
+            )
+            .where(~exists().where(stored(stage)))
+            .order_by(s.line),
+        )
+
+    return Load(
+        stage=_VIDEO_STAGE,
+        check=_video_checker(presets, project_id),
+        key=("external_id",),
+        repeats=_repeats,
+        stored=compare,
+        differs=_differs,
+        write=write,
+        field="videos",
+        compare_repeats=True,
+    )
+
+
+def _repeats(row: Row[Any], first: int) -> str:
+    return f"external_id {row.external_id} repeats line {first}"
+
+
+def _differs(row: Row[Any]) -> str:
+    return f"external_id {row.external_id} already exists in the project with different data"
