@@ -10,25 +10,21 @@ over the staging table, and the new rows are copied into the product table by on
 SELECT. Any bad row rejects the whole file and nothing is written (one transaction).
 
 One module a job: `videos` (import), `backfill` (their recipes), `metrics` (snapshots); the
-path the two imports share, from staging to writing, is `loading`.
+path the two imports share, from staging to writing, is `loading`; the fields of their files
+and each field's rules, row by row and column by column, are `fields`.
 """
 
 from learning_loop.services.ingest.backfill import BackfillResult, backfill_recipes
+from learning_loop.services.ingest.fields import METRIC_COLUMNS, VIDEO_COLUMNS
 from learning_loop.services.ingest.loading import Rows
 from learning_loop.services.ingest.metrics import (
-    METRIC_COLUMNS,
     IngestResult,
     Snapshot,
     _check_snapshot,
     ingest_metrics,
     ingest_snapshots,
 )
-from learning_loop.services.ingest.videos import (
-    VIDEO_COLUMNS,
-    ImportedVideo,
-    ImportResult,
-    import_videos,
-)
+from learning_loop.services.ingest.videos import ImportedVideo, ImportResult, import_videos
 
 __all__ = [
     "METRIC_COLUMNS",

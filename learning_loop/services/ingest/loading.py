@@ -22,8 +22,8 @@ from sqlalchemy.sql import Executable
 from learning_loop.db.queries import lock_project_imports
 from learning_loop.db.staging import load, staged
 from learning_loop.errors import RowError
-from learning_loop.services.row_files import Chunk, Progress, RowFile, row_chunks
-from learning_loop.services.rows import reject_if_any
+from learning_loop.services.row_files import Chunk, CsvChunk, Progress, RowFile, row_chunks
+from learning_loop.services.rows import check_rows, reject_if_any
 
 # What an import reads: a file (in chunks), or rows already in memory (an API request's body).
 Rows = RowFile | Iterable[tuple[int, Mapping[str, Any]]]
@@ -58,7 +58,7 @@ class _Reading:
 
 @dataclass(frozen=True)
 class Load:
-    """What one kind of import stages, and how its staged rows are judged and written.
+    """What one kind of import stages, and how its rows are checked, judged and written.
 
     Each statement takes the staging table. The rows are judged in this order, the first
     failure being a row's error: `unknown` (rows refused before anything else, e.g. the
@@ -68,7 +68,11 @@ class Load:
     """
 
     stage: Table
-    check: Checker
+    # A clean CSV chunk's staged columns, or None if a row may be bad.
+    by_columns: Callable[[CsvChunk], list[list[Any]] | None]
+    # A row's checked value (RowProblem names its faults), and that value's staged columns.
+    by_row: Callable[[Mapping[str, Any]], Any]
+    staged: Callable[[Any], Sequence[Any]]
     key: tuple[str, ...]
     repeats: Callable[[Row[Any], int], str]
     stored: Callable[[Table], Select[Any]]
@@ -102,7 +106,7 @@ def load_rows(
     InvalidFile, and nothing written, on any bad row."""
     lock_project_imports(session, project_id)
     with staged(session, plan.stage) as stage:
-        count, errors = _stage_checked(session, stage, _Reading(rows, progress), plan.check)
+        count, errors = _stage_checked(session, stage, _Reading(rows, progress), _checker(plan))
         refused: set[int] = set()
         if plan.unknown is not None:
             query, reason = plan.unknown
@@ -169,11 +173,22 @@ def _written(session: Session, statement: Executable) -> int:
     return cast(CursorResult[Any], session.execute(statement)).rowcount or 0
 
 
-def as_columns(values: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
-    """Rows as `width` columns."""
-    if not values:
-        return [[] for _ in range(width)]
-    return [list(c) for c in zip(*values, strict=True)]
+def _checker(plan: Load) -> Checker:
+    """A CSV chunk checked a column at a time; a chunk in which a row may be bad, and rows
+    given as objects, checked row by row (naming each bad row); the good rows as columns."""
+    width = len(plan.stage.columns) - 1
+
+    def check(chunk: Chunk) -> tuple[Checked | None, list[RowError]]:
+        if isinstance(chunk, CsvChunk):
+            values = plan.by_columns(chunk)
+            if values is not None:
+                return (chunk.lines, values), []
+        good, errors = check_rows(chunk.rows(), plan.by_row)
+        rows = [plan.staged(value) for _, value in good]
+        columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+        return ([line for line, _ in good], columns), errors
+
+    return check
 
 
 def naive(moment: dt.datetime) -> dt.datetime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -34,38 +34,23 @@ from learning_loop.db.models import MetricSnapshot, RewardBacklog, UTCDateTime, 
 from learning_loop.db.queries import dialect_insert, refresh_statistics
 from learning_loop.db.staging import stage_table
 from learning_loop.domain.statuses import JobStatus, SnapshotSource, Views6hBasis
-from learning_loop.errors import RowError
-from learning_loop.services import columns
-from learning_loop.services.ingest.loading import (
-    Checked,
-    Checker,
-    Load,
-    Rows,
-    as_columns,
-    load_rows,
-    naive,
+from learning_loop.services.ingest.fields import (
+    COLLECTED_FIELDS,
+    METRIC_COLUMNS,
+    SNAPSHOT_FIELDS,
+    snapshot_columns,
 )
+from learning_loop.services.ingest.loading import Load, Rows, load_rows, naive
 from learning_loop.services.projects import get_project
-from learning_loop.services.row_files import Chunk, CsvChunk, Progress
-from learning_loop.services.rows import (
-    RowProblem,
-    check_rows,
-    float_field,
-    int_field,
-    parse_fields,
-    text_field,
-    timestamp_field,
-)
+from learning_loop.services.row_files import Progress
+from learning_loop.services.rows import RowProblem, parse_fields
 
-METRIC_COLUMNS = (
-    "external_id",
-    "captured_at",
-    "views",
-    "views_6h",
-    "avg_view_duration_s",
-    "likes",
-    "comments",
-)
+
+class IngestResult(BaseModel):
+    project_id: uuid.UUID
+    rows: int
+    ingested: int
+    unchanged: int
 
 
 @dataclass(frozen=True)
@@ -79,8 +64,10 @@ class Snapshot:
     comments: int
     views_6h_basis: str | None = Views6hBasis.REPORTED.value
 
-    def values(self) -> tuple[int, int | None, float | None, int, int, str | None]:
+    def staged(self) -> tuple[Any, ...]:
         return (
+            self.external_id,
+            naive(self.captured_at),
             self.views,
             self.views_6h,
             self.avg_view_duration_s,
@@ -90,26 +77,8 @@ class Snapshot:
         )
 
 
-class IngestResult(BaseModel):
-    project_id: uuid.UUID
-    rows: int
-    ingested: int
-    unchanged: int
-
-
-_SNAPSHOT_FIELDS: dict[str, Callable[[Mapping[str, Any], str], Any]] = {
-    "external_id": text_field,
-    "captured_at": timestamp_field,
-    "views": int_field,
-    "views_6h": int_field,
-    "avg_view_duration_s": float_field,
-    "likes": int_field,
-    "comments": int_field,
-}
-
-
 def _check_snapshot(row: Mapping[str, Any]) -> Snapshot:
-    return _checked_views_6h(Snapshot(**parse_fields(row, _SNAPSHOT_FIELDS)))
+    return _checked_views_6h(Snapshot(**parse_fields(row, SNAPSHOT_FIELDS)))
 
 
 def _checked_views_6h(snap: Snapshot) -> Snapshot:
@@ -118,28 +87,8 @@ def _checked_views_6h(snap: Snapshot) -> Snapshot:
     return snap
 
 
-def _unless_unknown(
-    parse: Callable[[Mapping[str, Any], str], Any],
-) -> Callable[[Mapping[str, Any], str], Any]:
-    """`parse`, but a value the platform has not given yet (null) stays null."""
-
-    def parse_known(row: Mapping[str, Any], key: str) -> Any:
-        return None if row.get(key) is None else parse(row, key)
-
-    return parse_known
-
-
-# A collector's row: the same checks, but `views_6h` before the 6-hour mark and the duration
-# before the platform's analytics are null.
-_COLLECTED_FIELDS = {
-    **_SNAPSHOT_FIELDS,
-    "views_6h": _unless_unknown(int_field),
-    "avg_view_duration_s": _unless_unknown(float_field),
-}
-
-
 def _check_collected(row: Mapping[str, Any]) -> Snapshot:
-    values = parse_fields(row, _COLLECTED_FIELDS)
+    values = parse_fields(row, COLLECTED_FIELDS)
     basis = None if values["views_6h"] is None else str(Views6hBasis(row["views_6h_basis"]))
     return _checked_views_6h(Snapshot(**values, views_6h_basis=basis))
 
@@ -155,39 +104,6 @@ _SNAPSHOT_STAGE = stage_table(
     Column("comments", BigInteger),
     Column("views_6h_basis", String(12)),
 )
-
-
-def _snapshot_columns(chunk: CsvChunk) -> list[list[Any]] | None:
-    """A clean CSV chunk's staged columns, checked a column at a time; None if a row may be bad."""
-    cells = chunk.cells
-    views = columns.whole(cells("views"))
-    views_6h = views and columns.whole(cells("views_6h"))
-    likes = views_6h and columns.whole(cells("likes"))
-    comments = likes and columns.whole(cells("comments"))
-    duration = comments and columns.number(cells("avg_view_duration_s"))
-    external = duration and columns.text(cells("external_id"), 200)
-    captured = external and columns.timestamp(cells("captured_at"))
-    if not (captured and external and duration and comments and likes and views_6h and views):
-        return None
-    if not columns.at_most(views_6h, views):
-        return None
-    reported = [Views6hBasis.REPORTED.value] * len(views)
-    return [external, captured, views, views_6h, duration, likes, comments, reported]
-
-
-def _snapshot_checker(source: SnapshotSource) -> Checker:
-    check_row = _check_collected if source == SnapshotSource.COLLECTOR else _check_snapshot
-
-    def check(chunk: Chunk) -> tuple[Checked | None, list[RowError]]:
-        if isinstance(chunk, CsvChunk):
-            values = _snapshot_columns(chunk)
-            if values is not None:
-                return (chunk.lines, values), []
-        good, errors = check_rows(chunk.rows(), check_row)
-        staged = [(s.external_id, naive(s.captured_at), *s.values()) for _, s in good]
-        return ([line for line, _ in good], as_columns(staged, 8)), errors
-
-    return check
 
 
 def ingest_metrics(
@@ -275,18 +191,7 @@ def _snapshot_load(session: Session, project_id: uuid.UUID, source: SnapshotSour
     def write(stage: Table) -> Executable:
         s = stage.c
         return MetricSnapshot.__table__.insert().from_select(
-            [
-                "project_id",
-                "video_id",
-                "captured_at",
-                "views",
-                "views_6h",
-                "avg_view_duration_s",
-                "likes",
-                "comments",
-                "source",
-                "views_6h_basis",
-            ],
+            ["project_id", "video_id", *METRIC_COLUMNS[1:], "source", "views_6h_basis"],
             select(
                 literal(project_id, MetricSnapshot.project_id.type),
                 VideoJob.id,
@@ -314,7 +219,9 @@ def _snapshot_load(session: Session, project_id: uuid.UUID, source: SnapshotSour
 
     return Load(
         stage=_SNAPSHOT_STAGE,
-        check=_snapshot_checker(source),
+        by_columns=snapshot_columns,
+        by_row=_check_collected if source == SnapshotSource.COLLECTOR else _check_snapshot,
+        staged=Snapshot.staged,
         key=("external_id", "captured_at"),
         repeats=_repeats,
         stored=compare,

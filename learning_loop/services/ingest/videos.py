@@ -34,49 +34,16 @@ from learning_loop.db.queries import refresh_statistics
 from learning_loop.db.staging import ordered_uuid, stage_table
 from learning_loop.domain.buckets import InvalidRawValue, density_bucket, wpm_bucket
 from learning_loop.domain.recipe import (
-    ENDING_TYPES,
-    HOOK_TYPES,
-    SCENE_COUNT_MAX,
-    SCENE_COUNT_MIN,
     InvalidRecipe,
     Recipe,
 )
 from learning_loop.domain.statuses import GenerationMode, JobStatus
-from learning_loop.domain.topics import TOPIC_MAX_LENGTH, InvalidTopic, clean_topic, topic_hash
-from learning_loop.errors import RowError
-from learning_loop.services import columns
-from learning_loop.services.ingest.loading import (
-    Checked,
-    Checker,
-    Load,
-    Rows,
-    as_columns,
-    load_rows,
-    naive,
-)
+from learning_loop.domain.topics import topic_hash
+from learning_loop.services.ingest.fields import VIDEO_FIELDS, video_columns
+from learning_loop.services.ingest.loading import Load, Rows, load_rows, naive
 from learning_loop.services.projects import get_project
-from learning_loop.services.row_files import Chunk, CsvChunk, Progress
-from learning_loop.services.rows import (
-    RowProblem,
-    check_rows,
-    float_field,
-    int_field,
-    parse_fields,
-    text_field,
-    timestamp_field,
-)
-
-VIDEO_COLUMNS = (
-    "external_id",
-    "topic",
-    "published_at",
-    "preset",
-    "hook_type",
-    "scene_count",
-    "narration_wpm",
-    "caption_density",
-    "ending_type",
-)
+from learning_loop.services.row_files import Progress
+from learning_loop.services.rows import RowProblem, parse_fields
 
 
 @dataclass(frozen=True)
@@ -124,31 +91,11 @@ class ImportResult(BaseModel):
     unchanged: int
 
 
-def _topic_field(row: Mapping[str, Any], key: str) -> str:
-    try:
-        return clean_topic(text_field(row, key, max_len=500))
-    except InvalidTopic as exc:
-        raise RowProblem(f"topic: {exc}") from None
-
-
-_VIDEO_FIELDS: dict[str, Callable[[Mapping[str, Any], str], Any]] = {
-    "external_id": text_field,
-    "topic": _topic_field,
-    "published_at": timestamp_field,
-    "preset": lambda row, key: text_field(row, key, 64),
-    "hook_type": lambda row, key: text_field(row, key, 20),
-    "scene_count": int_field,
-    "narration_wpm": float_field,
-    "caption_density": float_field,
-    "ending_type": lambda row, key: text_field(row, key, 20),
-}
-
-
 def _check_video_row(
     presets: list[str], project_id: uuid.UUID
 ) -> Callable[[Mapping[str, Any]], ImportedVideo]:
     def check(row: Mapping[str, Any]) -> ImportedVideo:
-        values = parse_fields(row, _VIDEO_FIELDS)
+        values = parse_fields(row, VIDEO_FIELDS)
         video = ImportedVideo(**values, topic_hash=topic_hash(values["topic"]))
         try:
             recipe = video.recipe()
@@ -178,41 +125,6 @@ _VIDEO_STAGE = stage_table(
     Column("caption_density", Float),
     Column("ending_type", String(20)),
 )
-
-
-def _video_columns(chunk: CsvChunk, presets: list[str]) -> list[list[Any]] | None:
-    """A clean CSV chunk's staged columns, checked a column at a time; None if a row may be bad."""
-    cells = chunk.cells
-    # The cheap checks first: a bad chunk goes to the row checks as soon as it is seen.
-    preset = columns.choice(cells("preset"), presets)
-    hook = preset and columns.choice(cells("hook_type"), HOOK_TYPES)
-    ending = hook and columns.choice(cells("ending_type"), ENDING_TYPES)
-    scenes = ending and columns.whole(cells("scene_count"), SCENE_COUNT_MIN, SCENE_COUNT_MAX)
-    wpm = scenes and columns.number(cells("narration_wpm"))
-    density = wpm and columns.number(cells("caption_density"))
-    external = density and columns.text(cells("external_id"), 200)
-    published = external and columns.timestamp(cells("published_at"))
-    topic = published and columns.text(cells("topic"), min(500, TOPIC_MAX_LENGTH))
-    hashes = topic and columns.topic_hashes(topic)
-    if not (hashes and topic and published and external and density and wpm and scenes):
-        return None
-    assert preset and hook and ending
-    return [external, topic, hashes, published, preset, hook, scenes, wpm, density, ending]
-
-
-def _video_checker(presets: list[str], project_id: uuid.UUID) -> Checker:
-    by_row = _check_video_row(presets, project_id)
-
-    def check(chunk: Chunk) -> tuple[Checked | None, list[RowError]]:
-        if isinstance(chunk, CsvChunk):
-            values = _video_columns(chunk, presets)
-            if values is not None:
-                return (chunk.lines, values), []
-        good, errors = check_rows(chunk.rows(), by_row)
-        staged = [v.staged() for _, v in good]
-        return ([line for line, _ in good], as_columns(staged, 10)), errors
-
-    return check
 
 
 def import_videos(
@@ -314,7 +226,9 @@ def _video_load(db: Database, project_id: uuid.UUID, presets: list[str]) -> Load
 
     return Load(
         stage=_VIDEO_STAGE,
-        check=_video_checker(presets, project_id),
+        by_columns=lambda chunk: video_columns(chunk, presets),
+        by_row=_check_video_row(presets, project_id),
+        staged=ImportedVideo.staged,
         key=("external_id",),
         repeats=_repeats,
         stored=compare,
