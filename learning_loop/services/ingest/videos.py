@@ -33,10 +33,7 @@ from learning_loop.db.models import UTCDateTime, VideoJob
 from learning_loop.db.queries import refresh_statistics
 from learning_loop.db.staging import ordered_uuid, stage_table
 from learning_loop.domain.buckets import InvalidRawValue, density_bucket, wpm_bucket
-from learning_loop.domain.recipe import (
-    InvalidRecipe,
-    Recipe,
-)
+from learning_loop.domain.recipe import InvalidRecipe, Recipe
 from learning_loop.domain.statuses import GenerationMode, JobStatus
 from learning_loop.domain.topics import topic_hash
 from learning_loop.services.ingest.fields import VIDEO_FIELDS, video_columns
