@@ -99,7 +99,7 @@ def big_videos(tmp_path_factory) -> Path:
 def row_checks(monkeypatch) -> list[int]:
     """How many rows went through the row-by-row checks (the rest were checked as columns)."""
     calls = [0]
-    by_row = ingest._check_video_row
+    by_row = ingest.videos._check_video_row
 
     def counting(presets, project_id):
         check = by_row(presets, project_id)
@@ -110,7 +110,7 @@ def row_checks(monkeypatch) -> list[int]:
 
         return counted
 
-    monkeypatch.setattr(ingest, "_check_video_row", counting)
+    monkeypatch.setattr(ingest.videos, "_check_video_row", counting)
     return calls
 
 
