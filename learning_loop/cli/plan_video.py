@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from learning_loop.cli.common import JsonOpt, MaybeProjectOpt, database
-from learning_loop.cli.output import print_json, print_table
+from learning_loop.cli.output import print_table, show
 from learning_loop.domain.recipe import (
     DEFAULT_RECIPE,
     DENSITY_BUCKETS,
@@ -104,10 +104,7 @@ def plan_video(
         plan = asyncio.run(planner.plan(idea=idea, recipe=recipe))
     except PlannerError as exc:
         raise InvalidInput(exc.message, _option(exc.field)) from None
-    if json_:
-        print_json(plan)
-    else:
-        _print_plan(plan)
+    show(json_, plan, lambda: _print_plan(plan))
 
 
 def _option(field: str | None) -> str | None:

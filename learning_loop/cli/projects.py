@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from learning_loop.cli import collect
+from learning_loop.cli import collect, output
 from learning_loop.cli.common import JsonOpt, ProjectOpt, database
-from learning_loop.cli.output import fmt, print_json, print_table
+from learning_loop.cli.output import fmt, print_table
+from learning_loop.cli.services import projects as service
 from learning_loop.cli.setting_options import settings_change, with_setting_options
 from learning_loop.domain.project_settings import SETTINGS, Kind, Setting
 from learning_loop.domain.setting_rules import ProjectSettings
 
-# The commands import the services when they run (docs/decisions.md, "CLI start").
+if TYPE_CHECKING:
+    from learning_loop.services.views import ProjectSettingsView, ProjectView
 
 app = typer.Typer(help="Projects (channels) the loop learns for.", no_args_is_help=True)
 app.command("connect-youtube")(collect.connect_youtube)
@@ -28,25 +30,21 @@ def create(
     **settings: Any,
 ) -> None:
     """Create a project (contract defaults for every setting not given) and print its id."""
-    from learning_loop.services.projects import create_project, merge_settings
 
-    merged = merge_settings(ProjectSettings(), settings_change(settings))
-    project = create_project(database(), name, merged)
-    if json_:
-        print_json(project)
-    else:
-        typer.echo(str(project.id))
+    merged = service.merge_settings(ProjectSettings(), settings_change(settings))
+    project = service.create_project(database(), name, merged)
+    output.show(json_, project, [str(project.id)])
 
 
 @app.command("list")
 def list_(json_: JsonOpt = False) -> None:
     """List projects."""
-    from learning_loop.services.projects import list_projects
 
-    projects = list_projects(database())
-    if json_:
-        print_json(projects)
-        return
+    projects = service.list_projects(database())
+    output.show(json_, projects, lambda: _table(projects))
+
+
+def _table(projects: list[ProjectView]) -> None:
     listed = [s for s in SETTINGS if s.listed]
     print_table(
         "Projects",
@@ -83,18 +81,15 @@ def configure(
     **settings: Any,
 ) -> None:
     """Change any of a project's settings and its nightly auto-planning."""
-    from learning_loop.services.projects import configure_project
 
     change = settings_change(settings, add_preset, remove_preset)
-    p = configure_project(database(), project, change=change)
-    if json_:
-        print_json(p)
-    else:
-        typer.echo(
-            f"project {p.name}: policy {p.policy}, auto-plan "
-            f"{'on' if p.auto_plan else 'off'} ({p.auto_plan_count} a night), "
-            f"{len(p.topic_backlog)} topic(s) in the backlog"
-        )
+    p = service.configure_project(database(), project, change=change)
+    summary = (
+        f"project {p.name}: policy {p.policy}, auto-plan "
+        f"{'on' if p.auto_plan else 'off'} ({p.auto_plan_count} a night), "
+        f"{len(p.topic_backlog)} topic(s) in the backlog"
+    )
+    output.show(json_, p, [summary])
 
 
 def _shown(setting: Setting, value: Any) -> object:
@@ -117,12 +112,12 @@ def _shown(setting: Setting, value: Any) -> object:
 @app.command("show")
 def show(project: ProjectOpt, json_: JsonOpt = False) -> None:
     """Print every setting of a project and the recorded changes."""
-    from learning_loop.services.projects import show_settings
 
-    v = show_settings(database(), project)
-    if json_:
-        print_json(v)
-        return
+    v = service.show_settings(database(), project)
+    output.show(json_, v, lambda: _settings_tables(v))
+
+
+def _settings_tables(v: ProjectSettingsView) -> None:
     doc = v.model_dump(mode="json")
     rows: list[tuple[str, object]] = [
         ("id", v.id),

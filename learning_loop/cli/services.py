@@ -1,4 +1,4 @@
-"""The service modules the `learn` commands use, named once and imported on first use.
+"""The service modules the commands use, named once and imported on first use.
 
 A command module imports its services from here (`from learning_loop.cli.services import
 runs`): each name stands for its module and imports it, through `lazy.lazy_module`, when a
@@ -16,9 +16,11 @@ __all__ = [
     "experiments",
     "ingest",
     "planning",
+    "projects",
     "refs",
     "runs",
     "stats",
+    "tokens",
     "video_jobs",
     "video_plans",
 ]
@@ -29,9 +31,11 @@ if TYPE_CHECKING:
         experiments,
         ingest,
         planning,
+        projects,
         refs,
         runs,
         stats,
+        tokens,
         video_jobs,
         video_plans,
     )
@@ -40,8 +44,10 @@ else:
     experiments = lazy_module("learning_loop.services.experiments")
     ingest = lazy_module("learning_loop.services.ingest")
     planning = lazy_module("learning_loop.services.planning")
+    projects = lazy_module("learning_loop.services.projects")
     refs = lazy_module("learning_loop.services.refs")
     runs = lazy_module("learning_loop.services.runs")
     stats = lazy_module("learning_loop.services.stats")
+    tokens = lazy_module("learning_loop.services.tokens")
     video_jobs = lazy_module("learning_loop.services.video_jobs")
     video_plans = lazy_module("learning_loop.services.video_plans")

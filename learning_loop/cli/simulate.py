@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from learning_loop.cli.common import JsonOpt
-from learning_loop.cli.output import print_json, print_table
+from learning_loop.cli.output import print_table, show
 from learning_loop.errors import InvalidInput
 from learning_loop.simulation.policy_names import POLICIES, parse_policies
 
@@ -106,24 +106,26 @@ def simulate(
         workers=workers,
     )
     knobs = {"effect_sd": effect_sd, "noise_sd": noise_sd, "interaction_sd": interaction_sd}
-    if json_out:
-        print_json([{**r.as_dict(), **knobs} for r in results])
-        return
-    print_table(
-        f"Cumulative regret: {seeds} seeds x {days} days x {per_day}/day, sd effect "
-        f"{effect_sd:g} noise {noise_sd:g} interaction {interaction_sd:g}",
-        [
-            "policy",
-            "regret_mean",
-            "regret_se",
-            "gap_closed",
-            "regret_per_video",
-            "experiments_completed",
-            "experiments_decided",
-            "experiments_wrong",
-            "days_to_decision_median",
-        ],
-        [_row(r.as_dict()) for r in results],
+    document = [{**r.as_dict(), **knobs} for r in results]
+    show(
+        json_out,
+        document,
+        lambda: print_table(
+            f"Cumulative regret: {seeds} seeds x {days} days x {per_day}/day, sd effect "
+            f"{effect_sd:g} noise {noise_sd:g} interaction {interaction_sd:g}",
+            [
+                "policy",
+                "regret_mean",
+                "regret_se",
+                "gap_closed",
+                "regret_per_video",
+                "experiments_completed",
+                "experiments_decided",
+                "experiments_wrong",
+                "days_to_decision_median",
+            ],
+            [_row(r.as_dict()) for r in results],
+        ),
     )
 
 

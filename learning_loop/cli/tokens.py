@@ -13,14 +13,11 @@ from learning_loop.cli.common import (
     database,
     parse_id_ref,
 )
-from learning_loop.cli.output import print_json, print_table
-from learning_loop.lazy import lazy_module
+from learning_loop.cli.output import print_table, show
+from learning_loop.cli.services import refs, tokens
 
 if TYPE_CHECKING:
-    from learning_loop.services import refs, tokens
-else:
-    refs = lazy_module("learning_loop.services.refs")
-    tokens = lazy_module("learning_loop.services.tokens")
+    from learning_loop.services.tokens import TokenView
 
 app = typer.Typer(help="Tokens of the admin API that open one project only.", no_args_is_help=True)
 
@@ -38,12 +35,12 @@ def create(
 ) -> None:
     """Make a token for one project; it is printed once and stored only as a digest."""
     made = tokens.create_token(database(), project, read_only, name)
-    if json_:
-        print_json(made)
-        return
     kind = "read-only" if made.read_only else "read-write"
-    typer.echo(f"token {made.id} ({kind}) for project {made.project_id}; shown once:")
-    typer.echo(made.token)
+    show(
+        json_,
+        made,
+        [f"token {made.id} ({kind}) for project {made.project_id}; shown once:", made.token],
+    )
 
 
 @app.command("list")
@@ -53,9 +50,10 @@ def list_(
 ) -> None:
     """The project tokens (never the tokens themselves: their first characters)."""
     rows = tokens.list_tokens(database(), project)
-    if json_:
-        print_json(rows)
-        return
+    show(json_, rows, lambda: _table(rows))
+
+
+def _table(rows: list[TokenView]) -> None:
     print_table(
         "API tokens",
         ["id", "project", "name", "access", "starts with", "created (UTC)", "revoked (UTC)"],
@@ -90,7 +88,4 @@ def revoke(
     """Revoke a token: it opens nothing from now on."""
     db = database()
     view = tokens.revoke_token(db, refs.resolve_token(db, token_id))
-    if json_:
-        print_json(view)
-    else:
-        typer.echo(f"token {view.id} revoked")
+    show(json_, view, [f"token {view.id} revoked"])
