@@ -12,6 +12,7 @@ from learning_loop.cli.output import print_table, show
 from learning_loop.cli.services import experiments as experiments_service
 from learning_loop.cli.services import stats
 from learning_loop.domain.formatting import interval_text
+from learning_loop.domain.guardrail import REASON_GUARDRAIL, state_text
 from learning_loop.domain.recipe import RECIPE_FIELDS
 from learning_loop.domain.refs import short_id
 from learning_loop.domain.statuses import ExperimentStatus
@@ -139,7 +140,8 @@ def experiments(
     arm, the difference with its always-valid interval, expected days to the verdict), a
     completed one with the minimum effect its test could detect (MDE). Both show the pooled,
     adjusted difference (every rewarded video, adjusted for the other fields) with its
-    always-valid interval, and a completed one which evidence decided it."""
+    always-valid interval, and a completed one which evidence decided it and its guardrail
+    (the component, whether the variant hurt it and the p-value)."""
     rows = experiments_service.list_experiments(database(), project, status)
     show(
         json_,
@@ -163,6 +165,7 @@ EXPERIMENT_COLUMNS = (
     "winner",
     "decided by",
     "MDE",
+    "guardrail",
     "days to verdict",
 )
 
@@ -192,16 +195,20 @@ def _experiment_cells(e: ExperimentView) -> tuple[object, ...]:
         _winner_text(e.winner, e.reason, pooled.allocation_p_value),
         e.decision_rule,
         e.mde,
+        state_text(e.guardrail, e.guardrail_p_value, e.reason),
         days,
     )
 
 
 def _winner_text(winner: str | None, reason: str | None, allocation: float | None) -> str | None:
-    """The winner, or why there is none: the allocation check holding the verdict back."""
+    """The winner, or why there is none: the allocation check or the guardrail holding the
+    verdict back."""
     from learning_loop.domain.experiments import ALLOCATION_ALPHA, REASON_ALLOCATION
 
     if reason == REASON_ALLOCATION:
         return f"{winner} (allocation mismatch)"
+    if reason == REASON_GUARDRAIL:
+        return f"{winner} (guardrail)"
     if winner is None and allocation is not None and allocation < ALLOCATION_ALPHA:
         return "waits: allocation mismatch"
     return winner

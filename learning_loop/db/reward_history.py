@@ -147,8 +147,9 @@ def current_rewards(
     )
 
 
-def newest_reward_of(video_id: Any, as_of: dt.date) -> Any:
-    """A scalar expression: the reward of `video_id`'s newest row up to `as_of` (None if none).
+def newest_reward_of(video_id: Any, as_of: dt.date, field: str = "reward") -> Any:
+    """A scalar expression: the reward of `video_id`'s newest row up to `as_of` (None if none);
+    or that row's `field` (a reward component, say).
 
     Index probes (the daily history's key, the settled row's), for small sets of videos such
     as an experiment's arms.
@@ -182,8 +183,10 @@ def newest_reward_of(video_id: Any, as_of: dt.date) -> Any:
         newest_daily(daily.reward_date), dt.date.min
     )
     return case(
-        (settled_is_newer, settled(SettledReward.reward)),
-        else_=func.coalesce(newest_daily(daily.reward), settled(SettledReward.reward)),
+        (settled_is_newer, settled(getattr(SettledReward, field))),
+        else_=func.coalesce(
+            newest_daily(getattr(daily, field)), settled(getattr(SettledReward, field))
+        ),
     )
 
 

@@ -22,6 +22,7 @@ from learning_loop.domain.experiments import (
     decide,
     past_deadline,
 )
+from learning_loop.domain.guardrail import GuardrailArms, guard
 from learning_loop.domain.statuses import GenerationMode
 
 if TYPE_CHECKING:  # imported where used: the CLI's start must not pay for numpy
@@ -94,6 +95,7 @@ def verdict(
     rule: VerdictRule,
     pooled: Pooled | None = None,
     planned: tuple[int, int] | None = None,
+    guardrail: GuardrailArms | None = None,
 ) -> Verdict | None:
     """The verdict of an experiment started at `started_at`, looked at on the evaluation date
     that ends at `end`, from its arms' current rewards (None: it runs on; `experiments.decide`).
@@ -101,12 +103,14 @@ def verdict(
     `pooled` is the experiment's pooled test as `experiments.pooled_tests` gives it, when its
     project's pooled evidence was looked at (None: the arms decide alone). `planned` is its
     planned videos, (baseline arm, variant arm), for the allocation check (None: no check).
+    `guardrail` is the project's guardrail with the arms' values of its component
+    (`guardrail.guard`: it can hold a variant's win back; None: no guardrail).
     """
     allocation = (
         None if planned is None else allocation_p_value(planned, (len(baseline), len(variant)))
     )
     test, rejected = pooled if pooled is not None else (None, False)
-    return decide(
+    found = decide(
         baseline,
         variant,
         rule.alpha,
@@ -120,3 +124,4 @@ def verdict(
         rule.shares if pooled is not None else None,
         allocation,
     )
+    return None if found is None else guard(found, guardrail, rule.alpha)

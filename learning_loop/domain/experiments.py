@@ -29,7 +29,7 @@ RULE_POOLED_FINAL = "pooled_look"  # decided at the final look by the pooled con
 @dataclass(frozen=True)
 class Verdict:
     winner: str  # "variant" | "baseline" | "inconclusive"
-    reason: str  # "significant" | "not_significant" | "insufficient_samples"
+    reason: str  # "significant" | "not_significant" | "insufficient_samples" | "guardrail" ...
     baseline_mean: float | None
     variant_mean: float | None
     baseline_n: int
@@ -46,6 +46,8 @@ class Verdict:
     pooled_ci_low: float | None = None
     pooled_ci_high: float | None = None
     pooled_p_value: float | None = None
+    guardrail: str | None = None  # the component judged with (`domain.guardrail`), and its p
+    guardrail_p_value: float | None = None
 
 
 def _arm(name: str, values: Sequence[float]) -> np.ndarray:

@@ -24,7 +24,7 @@ from learning_loop.domain.decay import (
 )
 from learning_loop.domain.recipe import DEFAULT_PRESETS, DEFAULT_RECIPE
 from learning_loop.domain.rewards import RewardWeights
-from learning_loop.domain.statuses import ExploitScope, PlannerBackend, Policy
+from learning_loop.domain.statuses import ExploitScope, Guardrail, PlannerBackend, Policy
 
 
 class Kind(enum.Enum):
@@ -217,6 +217,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Recipes exploit slots may take: catalogue (every recipe, ranked by estimate, default) "
         "or made (only recipes with a rewarded video).",
         choices=ExploitScope,
+    ),
+    Setting(
+        "guardrail",
+        Kind.CHOICE,
+        Guardrail.ENGAGEMENT,
+        "The reward component a variant's win must not significantly hurt: engagement "
+        "(default), avg_view_duration, views_6h, or none.",
+        choices=Guardrail,
     ),
     Setting(
         "topic_backlog",

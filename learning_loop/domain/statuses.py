@@ -80,6 +80,17 @@ class ExploitScope(StrEnum):
     MADE = "made"
 
 
+class Guardrail(StrEnum):
+    """Which reward component guards a variant's win (contract §7): a variant whose per-video
+    percentile of it is significantly lower than the baseline arm's is not declared the winner.
+    `none`: no guardrail."""
+
+    ENGAGEMENT = "engagement"
+    AVG_VIEW_DURATION = "avg_view_duration"
+    VIEWS_6H = "views_6h"
+    NONE = "none"
+
+
 class SnapshotSource(StrEnum):
     """Where a metric snapshot came from (contract §12)."""
 

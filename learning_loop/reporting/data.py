@@ -70,15 +70,19 @@ class ExperimentRow:
     decided_by: str | None = None  # the verdict's decision_rule
     pooled: PooledRow | None = None
     allocation_mismatch: bool = False  # the allocation check made it inconclusive
+    guardrail: str | None = None  # how its guardrail stood (`guardrail.state_text`)
+    guardrail_held: bool = False  # the guardrail made it inconclusive
 
     @property
     def label(self) -> str:
         mde = "" if self.mde is None else f", MDE {self.mde:.3f}"
         by = "" if self.decided_by is None else f", by {self.decided_by}"
         why = ": allocation mismatch" if self.allocation_mismatch else ""
+        why += ": guardrail" if self.guardrail_held else ""
+        guard = "" if self.guardrail is None else f", guardrail {self.guardrail}"
         return (
             f"{self.variable_tested}: {self.baseline_value} → {self.variant_value} "
-            f"({self.winner}{why}{by}{mde})"
+            f"({self.winner}{why}{by}{mde}{guard})"
         )
 
 

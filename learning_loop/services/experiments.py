@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 from sqlalchemy import and_, func, select, true, update
@@ -25,7 +25,7 @@ from learning_loop.db.models import (
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.queries import BASELINE_RECIPE, VARIANT_RECIPE, chunks
 from learning_loop.db.reward_history import newest_reward_of
-from learning_loop.domain import arms, sequential
+from learning_loop.domain import arms, guardrail, sequential
 from learning_loop.domain.additive_model import EvidenceSummary, catalogue
 from learning_loop.domain.arms import BASELINE_MODE, baseline_arm, evaluation_end
 from learning_loop.domain.experiments import (
@@ -35,9 +35,10 @@ from learning_loop.domain.experiments import (
     pooled_fields,
     pooled_tests,
 )
+from learning_loop.domain.guardrail import GuardrailArms
 from learning_loop.domain.linear_sequential import ContrastTest
 from learning_loop.domain.recipe import RECIPE_FIELDS
-from learning_loop.domain.statuses import ExperimentStatus
+from learning_loop.domain.statuses import ExperimentStatus, Guardrail
 from learning_loop.services.projects import get_project
 from learning_loop.services.views import ExperimentStanding, ExperimentView
 
@@ -52,6 +53,8 @@ class Decision(BaseModel):
     reason: str
     difference: float | None
     p_value: float | None
+    guardrail: str | None = None
+    guardrail_p_value: float | None = None
 
 
 class EvaluationResult(BaseModel):
@@ -97,14 +100,26 @@ def _in_arm(rows: Sequence[Any], end: dt.datetime) -> list[bool]:
     return taken
 
 
+# An arm's video as the verdict reads it: its current reward, and that reward row's components
+# (the guardrail's values; None when they were not read).
+class Scored(NamedTuple):
+    reward: float
+    components: dict[str, float] | None = None
+
+
+Arms = dict[uuid.UUID, list[Scored]]
+
+
 def _arm_rewards(
     session: Session,
     as_of: dt.date,
     scope: Sequence[uuid.UUID] | None,
     experiment_ids: Sequence[uuid.UUID] | None = None,
-) -> tuple[dict[uuid.UUID, list[float]], dict[uuid.UUID, list[float]]]:
+    components: bool = False,
+) -> tuple[Arms, Arms]:
     """Current rewards (as of the date) of the arms of the experiments running on the date (only
-    those of `experiment_ids` when given: a listed page).
+    those of `experiment_ids` when given: a listed page), with each reward row's components
+    when `components` (the guardrail's values).
 
     The arms' videos are found first (the variant arm's by their link, the baseline arm's by
     `arms.baseline_arm` over the candidates the index reads); each one's newest reward is then
@@ -133,33 +148,68 @@ def _arm_rewards(
         .where(*running)
         .subquery("baseline_candidates")
     )
-    variant: dict[uuid.UUID, list[float]] = defaultdict(list)
-    for exp_id, _, reward in session.execute(_scored(variant_arm, as_of)):
-        variant[exp_id].append(float(reward))
+    read = COMPONENT_COLUMNS if components else ()
+    rest = 3 + len(read)  # where a row's arm columns begin
+
+    def scored(row: Any) -> Scored:
+        values = dict(zip(read, map(float, row[3:rest]), strict=True)) if read else None
+        return Scored(float(row[2]), values)
+
+    variant: Arms = defaultdict(list)
+    for row in session.execute(_scored(variant_arm, as_of, read)):
+        variant[row[0]].append(scored(row))
     found: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for row in session.execute(_scored(candidates, as_of)):
+    for row in session.execute(_scored(candidates, as_of, read)):
         found[row[0]].append(row)
-    baseline: dict[uuid.UUID, list[float]] = defaultdict(list)
+    baseline: Arms = defaultdict(list)
     for exp_id, rows in found.items():
-        taken = _in_arm([row[3:] for row in rows], end)
-        baseline[exp_id] = [float(row[2]) for row, t in zip(rows, taken, strict=True) if t]
+        taken = _in_arm([row[rest:] for row in rows], end)
+        baseline[exp_id] = [scored(row) for row, t in zip(rows, taken, strict=True) if t]
     return variant, baseline
 
 
-def _scored(arm: Any, as_of: dt.date) -> Any:
-    """(experiment_id, video_id, current reward, the arm's other columns...) of the arm's
-    videos with a reward as of the date, by video. The date's own row is the newest; only a
-    video outside the date's window (or without a snapshot by its end) needs the probes of its
-    newest older row."""
+# The reward components a guardrail may read, as the reward rows name them.
+COMPONENT_COLUMNS: tuple[str, ...] = tuple(guardrail.COLUMNS.values())
+
+
+def _scored(arm: Any, as_of: dt.date, components: Sequence[str] = ()) -> Any:
+    """(experiment_id, video_id, current reward, its row's `components`..., the arm's other
+    columns...) of the arm's videos with a reward as of the date, by video. The date's own row
+    is the newest; only a video outside the date's window (or without a snapshot by its end)
+    needs the probes of its newest older row."""
     today = aliased(VideoReward, name="today")
     reward = func.coalesce(today.reward, newest_reward_of(arm.c.video_id, as_of)).label("reward")
+    values = [
+        func.coalesce(getattr(today, name), newest_reward_of(arm.c.video_id, as_of, name)).label(
+            name
+        )
+        for name in components
+    ]
     rest = [c for c in arm.c if c.key not in ("experiment_id", "video_id")]
     scored = (
-        select(arm.c.experiment_id, arm.c.video_id, reward, *rest)
+        select(arm.c.experiment_id, arm.c.video_id, reward, *values, *rest)
         .outerjoin(today, and_(today.video_id == arm.c.video_id, today.reward_date == as_of))
         .subquery("scored")
     )
     return select(*scored.c).where(scored.c.reward.is_not(None)).order_by(scored.c.video_id)
+
+
+def _values(arm: Sequence[Scored]) -> list[float]:
+    return [s.reward for s in arm]
+
+
+def _guardrail_arms(
+    component: Guardrail, baseline: Sequence[Scored], variant: Sequence[Scored]
+) -> GuardrailArms:
+    """The project's guardrail and its arms' values of the component (`domain.guardrail`)."""
+    if component is Guardrail.NONE:
+        return GuardrailArms(component)
+    column = guardrail.COLUMNS[component]
+
+    def of(arm: Sequence[Scored]) -> list[float]:
+        return [s.components[column] for s in arm if s.components is not None]
+
+    return GuardrailArms(component, of(baseline), of(variant))
 
 
 def _planned(
@@ -274,14 +324,17 @@ def evaluate_experiments(
             stmt = stmt.where(Experiment.project_id.in_(list(project_ids)))
         pairs = session.execute(stmt).all()
         scope = None if project_ids is None else list(project_ids)
-        variant, baseline = _arm_rewards(session, as_of, scope) if pairs else ({}, {})
+        variant, baseline = (
+            _arm_rewards(session, as_of, scope, components=True) if pairs else ({}, {})
+        )
         pooled = pooled_evidence(session, as_of, pairs)
         planned = _planned(session, as_of, [experiment.id for experiment, _ in pairs])
         decisions = []
         completed: list[dict[str, Any]] = []
         now = dt.datetime.now(dt.UTC)
         for experiment, project in pairs:
-            b, v = baseline.get(experiment.id, []), variant.get(experiment.id, [])
+            b_arm, v_arm = baseline.get(experiment.id, []), variant.get(experiment.id, [])
+            b, v = _values(b_arm), _values(v_arm)
             planned_arms = planned[experiment.id]
             verdict = arms.verdict(
                 b,
@@ -291,6 +344,7 @@ def evaluate_experiments(
                 arms.VerdictRule(project.alpha, project.min_samples, project.max_days),
                 pooled.get(experiment.id),
                 planned_arms,
+                _guardrail_arms(project.guardrail, b_arm, v_arm),
             )
             if verdict is None:
                 continue
@@ -317,6 +371,8 @@ def evaluate_experiments(
                     "pooled_ci_high": verdict.pooled_ci_high,
                     "pooled_p_value": verdict.pooled_p_value,
                     "allocation_p_value": allocation_p_value(planned_arms, (len(b), len(v))),
+                    "guardrail": verdict.guardrail,
+                    "guardrail_p_value": verdict.guardrail_p_value,
                 }
             )
             decisions.append(
@@ -330,6 +386,8 @@ def evaluate_experiments(
                     reason=verdict.reason,
                     difference=verdict.difference,
                     p_value=verdict.p_value,
+                    guardrail=verdict.guardrail,
+                    guardrail_p_value=verdict.guardrail_p_value,
                 )
             )
         if completed:
@@ -405,7 +463,8 @@ def _standings(
     planned = _planned(session, as_of, [e.id for e in running])
     out = {}
     for experiment in running:
-        b, v = baseline.get(experiment.id, []), variant.get(experiment.id, [])
+        b = _values(baseline.get(experiment.id, []))
+        v = _values(variant.get(experiment.id, []))
         now_stands = sequential.standing(b, v, project.alpha)
         test = pooled.get(experiment.id, (None, False))[0]
         days_running = max(0.0, (now - experiment.started_at).total_seconds() / 86400.0)

@@ -15,6 +15,7 @@ from learning_loop.db.models import PlannedBatch, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.experiments import ALLOCATION_ALPHA, REASON_ALLOCATION
+from learning_loop.domain.guardrail import REASON_GUARDRAIL, state_text
 from learning_loop.domain.statuses import ExperimentStatus, GenerationMode, Winner
 from learning_loop.reporting.data import (
     GENERATION_MODES,
@@ -177,6 +178,8 @@ def report_data(db: Database, project_id: uuid.UUID) -> ProjectReportData:
             decided_by=e.decision_rule,
             pooled=_pooled_row(e.pooled_difference, e.pooled_ci_low, e.pooled_ci_high),
             allocation_mismatch=e.reason == REASON_ALLOCATION,
+            guardrail=state_text(e.guardrail, e.guardrail_p_value, e.reason),
+            guardrail_held=e.reason == REASON_GUARDRAIL,
         )
         for e in experiments
         if e.status == ExperimentStatus.COMPLETED

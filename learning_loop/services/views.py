@@ -261,6 +261,12 @@ class ExperimentView(View):
     # The allocation check: the p-value that both arms had the same share of their planned
     # videos rewarded; below 0.001 the arms are not comparable (sample-ratio mismatch).
     allocation_p_value: float | None = None
+    # Completed (from 0016): the guardrail the verdict was judged with (the project's setting:
+    # a reward component, or "none") and its one-sided p-value that the variant hurt it, when
+    # tested (a verdict that would have named the variant). Below alpha it held the variant's
+    # win back: reason "guardrail".
+    guardrail: str | None = None
+    guardrail_p_value: float | None = None
     # Running: where the experiment stands now (None for a completed one).
     standing: ExperimentStanding | None = None
 

@@ -14,6 +14,7 @@ from learning_loop.domain.statuses import (
     ExperimentStatus,
     ExploitScope,
     GenerationMode,
+    Guardrail,
     JobStatus,
     PlannerBackend,
     PlanRequestStatus,
@@ -37,11 +38,12 @@ ENUM_COLUMNS = [
     ("video_jobs", "plan_status", PlanStatus),
     ("projects", "planner_backend", PlannerBackend),
     ("projects", "exploit_scope", ExploitScope),
+    ("projects", "guardrail", Guardrail),
 ]
 
 
 def test_the_migrations_reach_the_models_head(db: Database):
-    assert current_revision(db.engine) == head_revision() == "0015"
+    assert current_revision(db.engine) == head_revision() == "0016"
 
 
 @pytest.mark.parametrize(("table", "column", "enum"), ENUM_COLUMNS)

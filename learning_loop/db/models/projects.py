@@ -26,6 +26,7 @@ from learning_loop.db.models.base import Base, Stated, UTCDateTime, one_of, utcn
 from learning_loop.domain.statuses import (
     ConnectionStatus,
     ExploitScope,
+    Guardrail,
     PlannerBackend,
     Policy,
 )
@@ -66,6 +67,10 @@ class Project(Base):
     exploit_scope: Mapped[ExploitScope] = mapped_column(
         Stated(ExploitScope, 20), default=ExploitScope.CATALOGUE, server_default="catalogue"
     )
+    # Which reward component guards a variant's win (0016).
+    guardrail: Mapped[Guardrail] = mapped_column(
+        Stated(Guardrail, 20), default=Guardrail.ENGAGEMENT, server_default="engagement"
+    )
     # The date the recipes' history sums are as of, and the window length and half-life they
     # were built with; null: to be built by the next recipe-stats run (0010).
     evidence_as_of: Mapped[dt.date | None] = mapped_column(Date)
@@ -78,6 +83,7 @@ class Project(Base):
         one_of("policy", Policy),
         one_of("planner_backend", PlannerBackend),
         one_of("exploit_scope", ExploitScope),
+        one_of("guardrail", Guardrail),
     )
 
 

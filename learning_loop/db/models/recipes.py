@@ -178,6 +178,10 @@ class Experiment(Base):
     pooled_p_value: Mapped[float | None] = mapped_column(Float)
     # The allocation check at the verdict (0011): below 0.001, a sample-ratio mismatch.
     allocation_p_value: Mapped[float | None] = mapped_column(Float)
+    # The guardrail the verdict was judged with (the project's setting; null before 0016) and
+    # its one-sided p-value, when tested (a verdict that would have named the variant).
+    guardrail: Mapped[str | None] = mapped_column(String(20))
+    guardrail_p_value: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
         Index(None, "project_id", "status"),
