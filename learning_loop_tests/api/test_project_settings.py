@@ -33,6 +33,7 @@ CUSTOM = {
     "planner_backend": "openai",
     "half_life_days": 30,
     "exploit_scope": "made",
+    "guardrail": "views_6h",
 }
 
 
@@ -78,6 +79,7 @@ async def test_create_with_settings_get_and_patch(client):
         ({"half_life_days": 3}, "half_life_days"),
         ({"half_life_days": "soon"}, "half_life_days"),
         ({"exploit_scope": "all"}, "exploit_scope"),
+        ({"guardrail": "reach"}, "guardrail"),
         ({"presets": []}, "presets"),
         ({"remove_presets": ["DARK_DYSTOPIAN_ANIME"]}, "remove_preset"),
         ({"default_recipe": {"preset": "NOPE"}}, "default_recipe"),
@@ -190,3 +192,37 @@ async def test_evaluate_experiments_takes_a_json_body_or_the_query(client, world
     assert both.status_code == 422 and both.json()["field"] == "body"
     late = await client.post(f"{ADMIN}/evaluate-experiments", json={**body, "as_of": "2099-01-01"})
     assert late.status_code == 422 and late.json()["field"] == "as_of"
+
+
+async def test_the_guardrail_setting_and_the_verdicts_guardrail(client, counts, db):
+    """A bad guardrail is a 422 naming the allowed values; the experiments listing shows the
+    guardrail each verdict was judged with, and when it held the variant's win back."""
+    import datetime as dt
+    import uuid
+
+    from learning_loop.services.experiments import evaluate_experiments
+    from learning_loop_tests.services.test_guardrail import better_on_reward_worse_on_engagement
+
+    body = {"name": "g", "guardrail": "reach"}
+    answer = await expect(client, counts, 422, "guardrail", "POST", f"{ADMIN}/projects", json=body)
+    assert all(v in answer["detail"] for v in ("engagement", "avg_view_duration", "views_6h"))
+    created = await client.post(
+        f"{ADMIN}/projects", json={"name": "g", "min_samples": 3, "explore_rate": 0.5}
+    )
+    pid = created.json()["id"]
+    assert created.json()["guardrail"] == "engagement"  # the default
+    day = better_on_reward_worse_on_engagement(db, uuid.UUID(pid))
+    evaluate_experiments(db, day + dt.timedelta(days=40))
+    listed = await client.get(
+        f"{ADMIN}/experiments", params={"project_id": pid, "status": "completed"}
+    )
+    assert listed.status_code == 200, listed.text
+    rows = listed.json()["items"]
+    held = [r for r in rows if r["reason"] == "guardrail"]
+    assert held and all(r["winner"] == "inconclusive" for r in held)
+    assert all(r["guardrail"] == "engagement" and r["guardrail_p_value"] < 0.05 for r in held)
+    patched = await client.patch(f"{ADMIN}/projects/{pid}", json={"guardrail": "none"})
+    assert patched.status_code == 200, patched.text
+    assert ("guardrail", "engagement", "none") in [
+        (c["setting"], c["old_value"], c["new_value"]) for c in patched.json()["changes"]
+    ]

@@ -35,6 +35,8 @@ EVERY_SETTING = (
     "never",
     "--exploit-scope",
     "made",
+    "--guardrail",
+    "views_6h",
 )
 
 
@@ -70,6 +72,7 @@ def test_create_with_every_setting_then_show(cli):
         "planner_backend": "openai",
         "half_life_days": None,
         "exploit_scope": "made",
+        "guardrail": "views_6h",
         "changes": [],
         "connection": None,
     }
@@ -109,12 +112,13 @@ def test_configure_every_setting_is_recorded_and_shown(cli):
     assert ("planner_backend", "template", "openai") in changed
     assert ("half_life_days", 180, None) in changed
     assert ("exploit_scope", "catalogue", "made") in changed
+    assert ("guardrail", "engagement", "views_6h") in changed
     assert changed[-1] == (
         "presets",
         ["DARK_DYSTOPIAN_ANIME", "New_1", "N2"],
         ["DARK_DYSTOPIAN_ANIME", "New_1"],
     )
-    assert len({c["setting"] for c in doc["changes"]}) == 15  # every setting but auto-planning
+    assert len({c["setting"] for c in doc["changes"]}) == 16  # every setting but auto-planning
     text = cli("projects", "show", "--project", pid).out
     assert "window_days" in text and "thompson" in text
 
@@ -130,6 +134,7 @@ def test_bad_settings_are_one_line_errors_and_write_nothing(cli):
         (("--half-life-days", "3"), "half_life_days must be within 7..3650"),
         (("--half-life-days", "soon"), "half_life_days must be a whole number of days or 'never'"),
         (("--exploit-scope", "all"), "exploit-scope"),
+        (("--guardrail", "reach"), "'engagement', 'avg_view_duration', 'views_6h', 'none'"),
         (("--top-k", "0"), "top_k must be within 1..100"),
         (("--alpha", "0.7"), "alpha must be within (0, 0.5]"),
         (("--default-recipe", "NOPE/question/7/medium/medium/loop"), "not in the preset"),
