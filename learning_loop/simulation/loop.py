@@ -360,6 +360,7 @@ class Loop:
                     self.rule,
                     pooled.get(e.number),
                     (int(planned.sum()), e.jobs),
+                    None,  # no guardrail: the simulated videos have no reward components
                 )
                 if found is not None:
                     e.winner, e.rule = found.winner, found.rule
