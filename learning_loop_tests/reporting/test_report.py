@@ -416,3 +416,33 @@ def test_running_experiments_show_where_they_stand_and_decided_ones_their_mde():
     assert "scene_count: 7 → 8 (running, n 5/4, verdict in ~6 d)" in labels(svg)
     assert "ending_type" not in svg  # no difference yet: nothing to draw
     assert svg.count('class="mark interval"') == 2
+
+
+def test_a_verdict_says_what_held_it_back_and_how_its_guardrail_stood():
+    held = ExperimentRow(
+        "hook_type", "question", "story", "inconclusive", 0.12, 0.03, 0.21,
+        guardrail="engagement: hurt, p=1.8e-05", guardrail_held=True,
+    )  # fmt: skip
+    passed = ExperimentRow(
+        "ending_type", "cta", "loop", "variant", 0.1, 0.02, 0.18,
+        guardrail="engagement: not hurt, p=0.41",
+    )  # fmt: skip
+    mismatched = ExperimentRow(
+        "scene_count", "7", "8", "inconclusive", 0.01, -0.2, 0.22, allocation_mismatch=True
+    )
+    waiting = RunningExperimentRow(
+        "preset", "a", "b", 9, 2, 0.05, -0.2, 0.3, 3.0, allocation_mismatch=True
+    )
+    svg = chart(
+        render_report(
+            dataclasses.replace(
+                full_data(), experiments=(held, passed, mismatched), running=(waiting,)
+            )
+        ),
+        "experiments",
+    )
+    drawn = " ".join(labels(svg))
+    assert "(inconclusive: guardrail, guardrail engagement: hurt, p=1.8e-05)" in drawn
+    assert "(variant, guardrail engagement: not hurt, p=0.41)" in drawn
+    assert "scene_count: 7 → 8 (inconclusive: allocation mismatch)" in drawn
+    assert "preset: a → b (running, n 9/2, waits: allocation mismatch)" in drawn
