@@ -91,5 +91,7 @@ def _short(value: Any) -> Any:
 
 
 def error_line(message: str) -> None:
-    text = " ".join(str(message).split())
+    # Typer reads option values with pydantic, whose messages start a validator's own words
+    # with "Value error, ": the person reading wants the words.
+    text = " ".join(str(message).split()).replace("Value error, ", "")
     sys.stderr.write(f"error: {text}\n")

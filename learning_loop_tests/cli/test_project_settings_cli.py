@@ -134,7 +134,11 @@ def test_bad_settings_are_one_line_errors_and_write_nothing(cli):
         (("--half-life-days", "3"), "half_life_days must be within 7..3650"),
         (("--half-life-days", "soon"), "half_life_days must be a whole number of days or 'never'"),
         (("--exploit-scope", "all"), "exploit-scope"),
-        (("--guardrail", "reach"), "'engagement', 'avg_view_duration', 'views_6h', 'none'"),
+        (
+            ("--guardrail", "reach"),
+            "Invalid value for '--guardrail': 'reach' is not one of 'engagement', "
+            "'avg_view_duration', 'views_6h', 'none'.",
+        ),
         (("--top-k", "0"), "top_k must be within 1..100"),
         (("--alpha", "0.7"), "alpha must be within (0, 0.5]"),
         (("--default-recipe", "NOPE/question/7/medium/medium/loop"), "not in the preset"),
