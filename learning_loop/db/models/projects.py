@@ -38,39 +38,38 @@ class Project(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Settings (contract §3-§7); defaults are the contract's.
-    weight_avg_view_duration: Mapped[float] = mapped_column(Float, default=0.5)
-    weight_views_6h: Mapped[float] = mapped_column(Float, default=0.3)
-    weight_engagement: Mapped[float] = mapped_column(Float, default=0.2)
-    window_days: Mapped[int] = mapped_column(Integer, default=30)
-    explore_rate: Mapped[float] = mapped_column(Float, default=0.3)
-    top_k: Mapped[int] = mapped_column(Integer, default=3)
-    max_running_experiments: Mapped[int] = mapped_column(Integer, default=6)
-    min_samples: Mapped[int] = mapped_column(Integer, default=8)
-    max_days: Mapped[int] = mapped_column(Integer, default=28)
-    alpha: Mapped[float] = mapped_column(Float, default=0.05)
+    # Settings (contract §3-§7). Their defaults are the declarations' (`domain.project_settings`):
+    # `create_project` writes every setting.
+    weight_avg_view_duration: Mapped[float] = mapped_column(Float)
+    weight_views_6h: Mapped[float] = mapped_column(Float)
+    weight_engagement: Mapped[float] = mapped_column(Float)
+    window_days: Mapped[int] = mapped_column(Integer)
+    explore_rate: Mapped[float] = mapped_column(Float)
+    top_k: Mapped[int] = mapped_column(Integer)
+    max_running_experiments: Mapped[int] = mapped_column(Integer)
+    min_samples: Mapped[int] = mapped_column(Integer)
+    max_days: Mapped[int] = mapped_column(Integer)
+    alpha: Mapped[float] = mapped_column(Float)
     default_recipe: Mapped[dict[str, Any]] = mapped_column(JSON)
     presets: Mapped[list[str]] = mapped_column(JSON)
-    target_duration_s: Mapped[float] = mapped_column(Float, default=45.0)
-    policy: Mapped[Policy] = mapped_column(Stated(Policy, 20), default=Policy.SEED)
-    auto_plan: Mapped[bool] = mapped_column(Boolean, default=False)
-    auto_plan_count: Mapped[int] = mapped_column(Integer, default=5)
-    topic_backlog: Mapped[list[str]] = mapped_column(JSON, default=list)
+    target_duration_s: Mapped[float] = mapped_column(Float)
+    policy: Mapped[Policy] = mapped_column(Stated(Policy, 20))
+    auto_plan: Mapped[bool] = mapped_column(Boolean)
+    auto_plan_count: Mapped[int] = mapped_column(Integer)
+    topic_backlog: Mapped[list[str]] = mapped_column(JSON)
     # Which LearningLoopPlanner backend makes the video plans of the project's jobs (0007).
     planner_backend: Mapped[PlannerBackend] = mapped_column(
-        Stated(PlannerBackend, 20), default=PlannerBackend.TEMPLATE, server_default="template"
+        Stated(PlannerBackend, 20), server_default="template"
     )
     # How fast old evidence fades in the recipe estimates, in days; None: never (0010). An
-    # INSERT takes None for the default: write `sqlalchemy.null()` for "never".
-    half_life_days: Mapped[int | None] = mapped_column(Integer, default=180, server_default="180")
+    # INSERT takes None for the server default: write `sqlalchemy.null()` for "never".
+    half_life_days: Mapped[int | None] = mapped_column(Integer, server_default="180")
     # Which recipes exploit slots may take (0010).
     exploit_scope: Mapped[ExploitScope] = mapped_column(
-        Stated(ExploitScope, 20), default=ExploitScope.CATALOGUE, server_default="catalogue"
+        Stated(ExploitScope, 20), server_default="catalogue"
     )
     # Which reward component guards a variant's win (0016).
-    guardrail: Mapped[Guardrail] = mapped_column(
-        Stated(Guardrail, 20), default=Guardrail.ENGAGEMENT, server_default="engagement"
-    )
+    guardrail: Mapped[Guardrail] = mapped_column(Stated(Guardrail, 20), server_default="engagement")
     # The date the recipes' history sums are as of, and the window length and half-life they
     # were built with; null: to be built by the next recipe-stats run (0010).
     evidence_as_of: Mapped[dt.date | None] = mapped_column(Date)
