@@ -10,7 +10,7 @@ import typer
 
 from learning_loop.cli.common import database, launcher, settings
 from learning_loop.cli.output import print_table
-from learning_loop.cli.recipes import print_recipes
+from learning_loop.cli.recipes import print_experiments, print_recipes
 
 
 def _leaderboard(pid: uuid.UUID, limit: int = 10) -> None:
@@ -65,33 +65,7 @@ def demo(
         )
     pid = result.project_id
     _leaderboard(pid)
-    experiments = list_experiments(database(), pid)
-    print_table(
-        "Experiments",
-        [
-            "variable",
-            "baseline -> variant",
-            "status",
-            "n base/var",
-            "diff",
-            "95% CI",
-            "p",
-            "winner",
-        ],
-        [
-            (
-                e.variable_tested,
-                f"{e.baseline_value} -> {e.variant_value}",
-                e.status,
-                f"{e.baseline_n}/{e.variant_n}" if e.baseline_n is not None else None,
-                e.difference,
-                f"[{e.ci_low:.3f}, {e.ci_high:.3f}]" if e.ci_low is not None else None,
-                e.p_value,
-                e.winner,
-            )
-            for e in experiments
-        ],
-    )
+    print_experiments(list_experiments(database(), pid))
     nxt = result.next_batch
     if nxt is not None:
         print_table(

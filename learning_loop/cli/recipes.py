@@ -3,6 +3,7 @@ tables; and the recipe's columns the other tables share."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -143,16 +144,18 @@ def experiments(
     always-valid interval, and a completed one which evidence decided it and its guardrail
     (the component, whether the variant hurt it and the p-value)."""
     rows = experiments_service.list_experiments(database(), project, status)
-    show(
-        json_,
-        rows,
-        lambda: print_table(
-            EXPERIMENTS_TITLE, EXPERIMENT_COLUMNS, [_experiment_cells(e) for e in rows]
-        ),
-    )
+    show(json_, rows, lambda: print_experiments(rows))
 
 
-EXPERIMENTS_TITLE = "Experiments (running: always-valid 95% intervals; completed: the verdict's)"
+def print_experiments(rows: Sequence[ExperimentView]) -> None:
+    """The experiments table of `learn experiments` (and of the demo's summary)."""
+    print_table(EXPERIMENTS_TITLE, EXPERIMENT_COLUMNS, [_experiment_cells(e) for e in rows])
+
+
+EXPERIMENTS_TITLE = (
+    "Experiments (running: always-valid 95% intervals; completed: the verdict's, and p the "
+    "deciding test's)"
+)
 EXPERIMENT_COLUMNS = (
     "id",
     "status",
@@ -190,9 +193,9 @@ def _experiment_cells(e: ExperimentView) -> tuple[object, ...]:
         e.variant_jobs,
         n_arms,
         _difference_text(diff, low, high),
-        e.p_value,
+        _deciding_p(e),
         _difference_text(pooled.pooled_difference, pooled.pooled_ci_low, pooled.pooled_ci_high),
-        _winner_text(e.winner, e.reason, pooled.allocation_p_value),
+        _winner_text(e, pooled.allocation_p_value),
         e.decision_rule,
         e.mde,
         state_text(e.guardrail, e.guardrail_p_value, e.reason),
@@ -200,18 +203,35 @@ def _experiment_cells(e: ExperimentView) -> tuple[object, ...]:
     )
 
 
-def _winner_text(winner: str | None, reason: str | None, allocation: float | None) -> str | None:
-    """The winner, or why there is none: the allocation check or the guardrail holding the
-    verdict back."""
-    from learning_loop.domain.experiments import ALLOCATION_ALPHA, REASON_ALLOCATION
+def _deciding_p(e: ExperimentView) -> float | None:
+    """The p-value of the test that decided a verdict: at a final look judged with the pooled
+    contrast, the pooled test's, even when it found nothing (the arms' Welch figures are shown
+    beside it but decide nothing there); else the verdict's own."""
+    from learning_loop.domain.experiments import RULE_FIXED_LOOK
 
-    if reason == REASON_ALLOCATION:
-        return f"{winner} (allocation mismatch)"
-    if reason == REASON_GUARDRAIL:
-        return f"{winner} (guardrail)"
-    if winner is None and allocation is not None and allocation < ALLOCATION_ALPHA:
-        return "waits: allocation mismatch"
-    return winner
+    if e.decision_rule == RULE_FIXED_LOOK and e.pooled_p_value is not None:
+        return e.pooled_p_value
+    return e.p_value
+
+
+def _winner_text(e: ExperimentView, allocation: float | None) -> str | None:
+    """The winner, and why a completed experiment has none when no test's p-value says it:
+    the allocation check or the guardrail held the verdict back, or too few videos by the
+    deadline."""
+    from learning_loop.domain.experiments import (
+        ALLOCATION_ALPHA,
+        REASON_ALLOCATION,
+        REASON_TOO_FEW,
+    )
+
+    if e.winner is None:
+        return "waits: allocation mismatch" if (allocation or 1.0) < ALLOCATION_ALPHA else None
+    why = {
+        REASON_ALLOCATION: "allocation mismatch",
+        REASON_GUARDRAIL: "guardrail",
+        REASON_TOO_FEW: "too few videos",
+    }.get(e.reason or "")
+    return e.winner if why is None else f"{e.winner} ({why})"
 
 
 def _difference_text(value: float | None, low: float | None, high: float | None) -> str | None:

@@ -93,7 +93,7 @@ def welch_verdict(
     if mean_b is None or mean_v is None or nb < MIN_ARM_SIZE or nv < MIN_ARM_SIZE:
         return Verdict(
             winner="inconclusive",
-            reason="insufficient_samples",
+            reason=REASON_TOO_FEW,
             baseline_mean=mean_b,
             variant_mean=mean_v,
             baseline_n=nb,
@@ -182,6 +182,7 @@ WITH_POOLED = AlphaShares(arms_early=0.1, pooled_early=0.05, pooled_final=0.75, 
 # the arms lost different shares of their planned videos, not chance.
 ALLOCATION_ALPHA = 0.001
 REASON_ALLOCATION = "sample_ratio_mismatch"
+REASON_TOO_FEW = "insufficient_samples"  # the deadline came with an arm under 2 videos
 
 
 def allocation_p_value(planned: tuple[int, int], rewarded: tuple[int, int]) -> float | None:
