@@ -17,12 +17,11 @@ from learning_loop.domain.statuses import Guardrail, Winner
 
 REASON_GUARDRAIL = "guardrail"
 
-# Each component's column of a reward row: the per-video percentile the reward is built from.
-COLUMNS: dict[Guardrail, str] = {
-    Guardrail.AVG_VIEW_DURATION: "pct_avg_view_duration",
-    Guardrail.VIEWS_6H: "pct_views_6h",
-    Guardrail.ENGAGEMENT: "pct_engagement",
-}
+
+def column_of(component: Guardrail) -> str:
+    """A component's column of a reward row: the per-video percentile the reward is built from
+    (`pct_engagement`, ...)."""
+    return f"pct_{component.value}"
 
 
 @dataclass(frozen=True)

@@ -269,6 +269,8 @@ def to_columns(setting: Setting, value: Any) -> dict[str, Any]:
     """The stored columns' values of a setting (`setting.columns`)."""
     if setting.kind is Kind.WEIGHTS:
         return dict(zip(setting.columns, value.as_tuple(), strict=True))
+    if isinstance(value, StrEnum):  # an enumeration's column takes the member itself
+        return dict(zip(setting.columns, [value], strict=True))
     return dict(zip(setting.columns, [to_json(setting, value)], strict=True))
 
 

@@ -169,7 +169,9 @@ def _arm_rewards(
 
 
 # The reward components a guardrail may read, as the reward rows name them.
-COMPONENT_COLUMNS: tuple[str, ...] = tuple(guardrail.COLUMNS.values())
+COMPONENT_COLUMNS: tuple[str, ...] = tuple(
+    guardrail.column_of(g) for g in Guardrail if g is not Guardrail.NONE
+)
 
 
 def _scored(arm: Any, as_of: dt.date, components: Sequence[str] = ()) -> Any:
@@ -204,7 +206,7 @@ def _guardrail_arms(
     """The project's guardrail and its arms' values of the component (`domain.guardrail`)."""
     if component is Guardrail.NONE:
         return GuardrailArms(component)
-    column = guardrail.COLUMNS[component]
+    column = guardrail.column_of(component)
 
     def of(arm: Sequence[Scored]) -> list[float]:
         return [s.components[column] for s in arm if s.components is not None]
