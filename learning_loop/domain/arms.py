@@ -9,7 +9,7 @@ differential test (`learning_loop_tests/simulation/test_differential.py`) checks
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,8 @@ from learning_loop.domain.statuses import GenerationMode
 if TYPE_CHECKING:  # imported where used: the CLI's start must not pay for numpy
     import numpy as np
     import numpy.typing as npt
+
+    from learning_loop.domain.linear_sequential import ContrastTest
 
 # The baseline arm is traffic the project publishes anyway: its exploit videos.
 BASELINE_MODE = GenerationMode.EXPLOIT
@@ -96,12 +98,15 @@ def verdict(
     pooled: Pooled | None = None,
     planned: tuple[int, int] | None = None,
     guardrail: GuardrailArms | None = None,
+    final: Callable[[], ContrastTest | None] | None = None,
 ) -> Verdict | None:
     """The verdict of an experiment started at `started_at`, looked at on the evaluation date
     that ends at `end`, from its arms' current rewards (None: it runs on; `experiments.decide`).
 
-    `pooled` is the experiment's pooled test as `experiments.pooled_tests` gives it, when its
-    project's pooled evidence was looked at (None: the arms decide alone). `planned` is its
+    `pooled` is the experiment's pooled test as `pooled.pooled_tests` gives it, when its
+    project's pooled evidence was looked at (None: the arms decide alone); `final` supplies
+    the final look's, adjusted for the publication time too (`pooled.adjusted_test`; called
+    only at that look). `planned` is its
     planned videos, (baseline arm, variant arm), for the allocation check (None: no check).
     `guardrail` is the project's guardrail with the arms' values of its component
     (`guardrail.guard`: it can hold a variant's win back; None: no guardrail).
@@ -123,5 +128,6 @@ def verdict(
         rejected,
         rule.shares if pooled is not None else None,
         allocation,
+        final,
     )
     return None if found is None else guard(found, guardrail, rule.alpha)

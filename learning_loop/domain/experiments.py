@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypedDict
@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, TypedDict
 if TYPE_CHECKING:  # imported where used: the CLI's start must not pay for numpy and scipy
     import numpy as np
 
-    from learning_loop.domain.additive_model import EvidenceSummary
     from learning_loop.domain.linear_sequential import ContrastTest
     from learning_loop.domain.sequential import Standing
 
@@ -218,6 +217,7 @@ def decide(
     pooled_rejected: bool = False,
     shares: AlphaShares | None = None,
     allocation: float | None = None,
+    final: Callable[[], ContrastTest | None] | None = None,
 ) -> Verdict | None:
     """The verdict of the experiment at this daily look, None while it runs on (contract §7).
 
@@ -238,7 +238,9 @@ def decide(
        pooled contrast, when e-BH over the project's running experiments rejects it at
        ``pooled_early * alpha`` (`pooled_rejected`).
     2. At the final look: the pooled contrast's t-test at ``pooled_final * alpha``; else the
-       arms' Welch test at ``welch * alpha``.
+       arms' Welch test at ``welch * alpha``. `final`, when given, supplies the contrast that
+       look uses instead (`pooled.adjusted_test`: also adjusted for the publication time); it
+       is called at the final look only, and its None leaves `pooled`.
 
     The pooled contrast decides only where the arms' own difference points the same way:
     where fields interact, the arms are the cleanest evidence of the change at this baseline,
@@ -271,18 +273,21 @@ def decide(
         return _arms_verdict(
             early, "inconclusive", REASON_ALLOCATION, None, None, RULE_FIXED_LOOK, pooled
         )
-    agrees = (
-        pooled is not None
-        and early.difference is not None
-        and early.difference != 0.0
-        and pooled.estimate != 0.0
-        and (early.difference > 0.0) == (pooled.estimate > 0.0)
-    )
+
+    def agrees(test: ContrastTest | None) -> bool:
+        return (
+            test is not None
+            and early.difference is not None
+            and early.difference != 0.0
+            and test.estimate != 0.0
+            and (early.difference > 0.0) == (test.estimate > 0.0)
+        )
+
     if early.significant:
         return _arms_verdict(
             early, early.winner, "significant", early.p_value, early.mde, RULE_SEQUENTIAL, pooled
         )
-    if pooled is not None and pooled_rejected and agrees:
+    if pooled is not None and pooled_rejected and agrees(pooled):
         winner = "variant" if pooled.estimate > 0 else "baseline"
         return _arms_verdict(
             early, winner, "significant", pooled.p_value, early.mde, RULE_POOLED, pooled
@@ -300,13 +305,14 @@ def decide(
             fixed = dataclasses.replace(fixed, winner="inconclusive", reason="not_significant")
         welch_alpha = alpha
     if pooled is not None and spend.pooled_final > 0.0:
+        pooled = (final() if final is not None else None) or pooled
         level = alpha * spend.pooled_final
         final_p = pooled.fixed_p_value()
         shown = pooled_fields(pooled, final=True)
         # The pooled test is the final look's power: its MDE is the verdict's.
         z = NormalDist()
         mde = pooled.se * (z.inv_cdf(1.0 - level / 2.0) + z.inv_cdf(0.8))
-        if final_p < level and agrees:
+        if final_p < level and agrees(pooled):
             return dataclasses.replace(
                 fixed,
                 winner="variant" if pooled.estimate > 0 else "baseline",
@@ -380,47 +386,6 @@ def pooled_fields(pooled: ContrastTest | None, final: bool = False) -> PooledFie
         "pooled_ci_high": pooled.high if math.isfinite(pooled.high) else None,
         "pooled_p_value": pooled.p_value,
     }
-
-
-def pooled_tests(
-    summary: EvidenceSummary,
-    pairs: Sequence[tuple[int, int]],
-    alpha: float,
-) -> list[tuple[ContrastTest | None, bool]]:
-    """The pooled, adjusted test of each of a project's running experiments, given as the
-    catalogue indices of its (baseline, variant) recipes, and whether e-BH over them all rejects
-    it at level alpha (contract §7).
-
-    The test is `linear_sequential.contrast_test` of the variant's one-hot row less the
-    baseline's (the tested field's two values: the other fields are the same) in the additive
-    model of every rewarded video: the project's evidence summary, as the nightly run stores it,
-    with an intercept. So every video with either value of the field counts, adjusted for the
-    other five fields. The summary's recency weights are taken as the videos' precisions.
-    """
-    import numpy as np
-
-    from learning_loop.domain.additive_model import catalogue
-    from learning_loop.domain.linear_sequential import LeastSquares, e_bh
-
-    if not pairs:
-        return []
-    cat = catalogue(summary.presets)
-    p = len(cat.columns)
-    gram = np.empty((p + 1, p + 1))
-    gram[0, 0] = summary.weight
-    gram[0, 1:] = summary.xw
-    gram[1:, 0] = summary.xw
-    gram[1:, 1:] = summary.gram
-    xy = np.concatenate([[summary.total], summary.xy])
-    fit = LeastSquares.fit(gram, xy, summary.squares, summary.videos)
-    tests = [
-        None
-        if fit is None
-        else fit.test(np.concatenate([[0.0], cat.design[variant] - cat.design[baseline]]), alpha)
-        for baseline, variant in pairs
-    ]
-    e_values = [0.0 if t is None else math.exp(min(t.log_e, 700.0)) for t in tests]
-    return list(zip(tests, e_bh(e_values, alpha), strict=True))
 
 
 def fixed_horizon_mde(verdict: Verdict, alpha: float) -> float | None:

@@ -58,6 +58,18 @@ def _day(dialect: str, day: dt.date) -> Any:
     return literal(day, Date) if dialect == "postgresql" else literal(day.isoformat())
 
 
+def age_weight(dialect: str, as_of: dt.date) -> Any:
+    """A video's weight as of `as_of` (`decay.decay_weight`), in SQL over `videos` joined to
+    `projects`: ``0.5 ** (age / half_life_days)``, age in whole days from its publication
+    date, 1 when its project never fades evidence."""
+    age = _days_from(dialect, _day(dialect, as_of), VideoJob.published_at)
+    # Float throughout: an integer divisor would make PostgreSQL divide in numeric.
+    return case(
+        (Project.half_life_days.is_(None), literal(1.0, Float)),
+        else_=func.exp(cast(age, Float) * (-_LN2) / cast(Project.half_life_days, Float)),
+    )
+
+
 def _weighted_sums(
     session: Session,
     dialect: str,
@@ -69,12 +81,7 @@ def _weighted_sums(
     meet `where`: the videos and the sums of their weights, weighted rewards and weighted
     squared rewards, each video weighted ``0.5 ** (age / half_life_days)`` as of `as_of` (1
     when its project never fades evidence), age in whole days from its publication date."""
-    age = _days_from(dialect, _day(dialect, as_of), VideoJob.published_at)
-    # Float throughout: an integer divisor would make PostgreSQL divide in numeric.
-    weight = case(
-        (Project.half_life_days.is_(None), literal(1.0, Float)),
-        else_=func.exp(cast(age, Float) * (-_LN2) / cast(Project.half_life_days, Float)),
-    )
+    weight = age_weight(dialect, as_of)
     reward = rewarded.c.reward
     stmt = (
         select(

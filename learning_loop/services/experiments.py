@@ -10,35 +10,29 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
-from sqlalchemy import and_, func, select, true, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from learning_loop.db.engine import Database
 from learning_loop.db.models import (
     Experiment,
     Project,
-    RecipeModel,
     RewardDate,
     VideoJob,
     VideoReward,
 )
-from learning_loop.db.models import Recipe as RecipeRow
 from learning_loop.db.queries import BASELINE_RECIPE, VARIANT_RECIPE, chunks
 from learning_loop.db.reward_history import newest_reward_of
 from learning_loop.domain import arms, guardrail, sequential
-from learning_loop.domain.additive_model import EvidenceSummary, catalogue
 from learning_loop.domain.arms import BASELINE_MODE, baseline_arm, evaluation_end
 from learning_loop.domain.experiments import (
-    WITH_POOLED,
     allocation_p_value,
     expected_days_to_verdict,
     pooled_fields,
-    pooled_tests,
 )
 from learning_loop.domain.guardrail import GuardrailArms
-from learning_loop.domain.linear_sequential import ContrastTest
-from learning_loop.domain.recipe import RECIPE_FIELDS
 from learning_loop.domain.statuses import ExperimentStatus, Guardrail
+from learning_loop.services.pooled import final_look, pooled_evidence
 from learning_loop.services.projects import get_project
 from learning_loop.services.views import ExperimentStanding, ExperimentView
 
@@ -247,69 +241,6 @@ def _planned(
     return out
 
 
-# Each running experiment's recipes, with their fields: their rows of the catalogue.
-_RECIPE_FIELDS = select(RecipeRow.id, *(getattr(RecipeRow, f) for f in RECIPE_FIELDS))
-
-
-def pooled_evidence(
-    session: Session, as_of: dt.date | None, pairs: Sequence[Any]
-) -> dict[uuid.UUID, tuple[ContrastTest | None, bool]]:
-    """The pooled test of each running experiment of `pairs` ((Experiment, Project) rows) and
-    whether e-BH over its project's running experiments rejects it (`experiments.pooled_tests`
-    at ``WITH_POOLED.pooled_early * alpha``), from the project's evidence summary of `as_of` (None:
-    its latest, for a listing).
-
-    A project whose summary is not of `as_of` (its recipe stats were not computed for the date,
-    or were computed for a later one) or whose catalogue changed since gets no pooled test:
-    its verdicts are the arms' alone."""
-    if not pairs:
-        return {}
-    by_project: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for experiment, project in pairs:
-        by_project[project.id].append((experiment, project))
-    out: dict[uuid.UUID, tuple[ContrastTest | None, bool]] = {}
-    for part in chunks(list(by_project), 1000):
-        models = {
-            pid: (presets, summary)
-            for pid, presets, summary in session.execute(
-                select(RecipeModel.project_id, RecipeModel.presets, RecipeModel.summary).where(
-                    RecipeModel.project_id.in_(list(part)),
-                    RecipeModel.as_of == as_of if as_of is not None else true(),
-                )
-            ).tuples()
-        }
-        recipe_ids = {
-            rid
-            for pid in part
-            for experiment, _ in by_project[pid]
-            for rid in (experiment.baseline_recipe_id, experiment.variant_recipe_id)
-        }
-        fields = {
-            row[0]: tuple(row[1:])
-            for ids in chunks(list(recipe_ids))
-            for row in session.execute(_RECIPE_FIELDS.where(RecipeRow.id.in_(list(ids))))
-        }
-        for pid in part:
-            running = by_project[pid]
-            project = running[0][1]
-            key = tuple(dict.fromkeys(project.presets))
-            if pid not in models or tuple(models[pid][0]) != key:
-                continue
-            summary = EvidenceSummary.from_bytes(key, models[pid][1])
-            lookup = catalogue(key).lookup
-            known = []
-            for experiment, _ in running:
-                b = lookup.get(fields.get(experiment.baseline_recipe_id, ()))
-                v = lookup.get(fields.get(experiment.variant_recipe_id, ()))
-                if b is not None and v is not None:
-                    known.append((experiment.id, (b, v)))
-            tests = pooled_tests(
-                summary, [pair for _, pair in known], project.alpha * WITH_POOLED.pooled_early
-            )
-            out.update((eid, test) for (eid, _), test in zip(known, tests, strict=True))
-    return out
-
-
 def evaluate_experiments(
     db: Database, as_of: dt.date, project_ids: Sequence[uuid.UUID] | None = None
 ) -> EvaluationResult:
@@ -329,7 +260,8 @@ def evaluate_experiments(
         variant, baseline = (
             _arm_rewards(session, as_of, scope, components=True) if pairs else ({}, {})
         )
-        pooled = pooled_evidence(session, as_of, pairs)
+        pooled, indices = pooled_evidence(session, as_of, pairs)
+        held: dict[uuid.UUID, Any] = {}  # each project's time cells, read at a final look
         planned = _planned(session, as_of, [experiment.id for experiment, _ in pairs])
         decisions = []
         completed: list[dict[str, Any]] = []
@@ -347,6 +279,7 @@ def evaluate_experiments(
                 pooled.get(experiment.id),
                 planned_arms,
                 _guardrail_arms(project.guardrail, b_arm, v_arm),
+                final_look(session, db.dialect, as_of, project, indices.get(experiment.id), held),
             )
             if verdict is None:
                 continue
@@ -461,7 +394,7 @@ def _standings(
     newest = session.execute(select(func.max(RewardDate.reward_date))).scalar()
     as_of = max(now.date(), newest) if newest is not None else now.date()
     variant, baseline = _arm_rewards(session, as_of, None, [e.id for e in running])
-    pooled = pooled_evidence(session, None, [(e, project) for e in running])
+    pooled, _ = pooled_evidence(session, None, [(e, project) for e in running])
     planned = _planned(session, as_of, [e.id for e in running])
     out = {}
     for experiment in running:

@@ -5,7 +5,7 @@ The model (README.md in this folder has the long version with the reasoning):
 Latent quality of a video made with recipe r, about topic t, on simulated day d::
 
     q(r, d) = sum_f beta_f[r_f](d) + gamma_HE[hook_type, ending_type] + gamma_PW[preset, wpm]
-    Q       = q(r, d) + tau(t) + eps,           eps ~ N(0, noise_sd^2)
+    Q       = q(r, d) + tau(t) + omega(d) + eps,  eps ~ N(0, noise_sd^2)
 
 - ``beta_f[v](0) = effect_sd * z`` with z standard normal, centred within each field and rescaled
   so that a field's values still have standard deviation ``effect_sd`` around their mean of 0;
@@ -14,6 +14,9 @@ Latent quality of a video made with recipe r, about topic t, on simulated day d:
   ``interaction_sd``; they do not drift.
 - ``tau(t) = topic_sd * z(t)``: z is a standard normal fixed by SHA-256 of the seed and the
   normalised topic; an anonymous topic (None) draws z afresh for each video.
+- ``omega(d) = weekday_sd * w[d mod 7]``: the pull of the day of the week a video is published on
+  (seven centred standard normals of the seed); 0 by default. It moves every video of a day
+  alike, so it is noise to a comparison of recipes that a regression on the weekday removes.
 
 Metrics of one video, each driven by Q plus its own standard-normal noise eta_*::
 
@@ -32,10 +35,10 @@ Ground truth. Each reward metric m (average view duration, views_6h, engagement)
 function of ``a_m*Q + s_m*eta_m``. Against a reference population of videos made with uniformly
 random recipes (with random topics and their own noise) the expected mid-rank percentile of a video
 with recipe r is ``mean over r' of Phi(k_m * (q(r) - q(r')))`` with
-``k_m = a_m / sqrt(2 * (a_m^2 * (noise_sd^2 + topic_sd^2) + s_m^2))``, and the expected contract §3
-reward is the weighted sum over the three metrics. It is computed for all recipes at once per day
-(a convolution on a 1024-point grid, accurate to about 1e-6) and cached. Regret of a choice is
-``expected_reward(best_recipe(d), d) - expected_reward(chosen, d)``.
+``k_m = a_m / sqrt(2 * (a_m^2 * (noise_sd^2 + topic_sd^2 + weekday_sd^2) + s_m^2))``, and the
+expected contract §3 reward is the weighted sum over the three metrics. It is computed for all
+recipes at once per day (a convolution on a 1024-point grid, accurate to about 1e-6) and cached.
+Regret of a choice is ``expected_reward(best_recipe(d), d) - expected_reward(chosen, d)``.
 """
 
 from __future__ import annotations
@@ -138,6 +141,9 @@ class SimulatedChannel:
         # numbers of a day never depend on which days were asked for first.
         self._drift_rng = stream(seed, "drift")
         self._drift_cum: FloatArray = np.zeros((1, self._n_values))
+        self._weekday: FloatArray = config.weekday_sd * centred(
+            stream(seed, "weekday").standard_normal(7)
+        )
 
         self._quality_cache: dict[int, FloatArray] = {}
         self._reward_cache: dict[int, FloatArray] = {}
@@ -230,6 +236,10 @@ class SimulatedChannel:
             self._topic_cache[key] = effect
         return effect
 
+    def weekday_effect(self, day: int) -> float:
+        """The pull of the day of the week of simulated day `day` (``omega``; 0 by default)."""
+        return float(self._weekday[_check_day(day) % 7])
+
     def quality(self, recipe: Recipe, topic: str | None = None, day: int = 0) -> float:
         """Latent true quality (noise-free) of the recipe, plus the topic's effect if named."""
         return float(self._all_qualities(day)[self.recipe_index(recipe)]) + self.topic_effect(topic)
@@ -245,7 +255,8 @@ class SimulatedChannel:
     def _rank_slope(self, loading: float, noise_sd: float) -> float:
         # Q's per-video noise (eps + the topic's effect) plus the metric's own noise, for two
         # independent videos: the spread of a_m*Q_1 + s_m*eta_1 - (a_m*Q_2 + s_m*eta_2).
-        var = loading**2 * (self.config.noise_sd**2 + self.config.topic_sd**2) + noise_sd**2
+        spread = self.config.noise_sd**2 + self.config.topic_sd**2 + self.config.weekday_sd**2
+        var = loading**2 * spread + noise_sd**2
         return loading / math.sqrt(2.0 * var)
 
     def expected_rewards(self, day: int = 0) -> FloatArray:
@@ -310,7 +321,8 @@ class SimulatedChannel:
     ) -> dict[str, npt.NDArray[Any]]:
         """draw_metrics as a dict of numpy arrays (no DataFrame overhead)."""
         topics = self._check_batch(recipes, topics)
-        finals = self._simulate(self.qualities(recipes, day), topics, rng)
+        q = self.qualities(recipes, day) + self.weekday_effect(day)
+        finals = self._simulate(q, topics, rng)
         return {name: getattr(finals, name) for name in METRIC_NAMES}
 
     def draw_metrics_for_indices(
@@ -319,7 +331,8 @@ class SimulatedChannel:
         """draw_metrics for recipes given by their all_recipes() indices, all topics anonymous:
         the fastest path, for benchmarks that work in index space."""
         idx = np.asarray(indices, dtype=np.int64)
-        finals = self._simulate(self._all_qualities(day)[idx], None, rng)
+        q = self._all_qualities(day)[idx] + self.weekday_effect(day)
+        finals = self._simulate(q, None, rng)
         return {name: getattr(finals, name) for name in METRIC_NAMES}
 
     def draw_metrics(
@@ -358,7 +371,7 @@ class SimulatedChannel:
             if not moments:
                 continue
             finals = self._simulate(
-                self.qualities([video.recipe], video.day),
+                self.qualities([video.recipe], video.day) + self.weekday_effect(video.day),
                 [video.topic],
                 self.video_rng(video.external_id),
             )

@@ -49,6 +49,7 @@ class ChannelConfig:
     noise_sd: float = 0.35
     interaction_sd: float = 0.0
     topic_sd: float = 0.1
+    weekday_sd: float = 0.0
     drift_sd_per_day: float = 0.0
     presets: tuple[str, ...] = DEFAULT_PRESETS
     base_log_views: float = 8.0
@@ -73,6 +74,7 @@ class ChannelConfig:
             "noise_sd",
             "interaction_sd",
             "topic_sd",
+            "weekday_sd",
             "drift_sd_per_day",
             "views_loading",
             "views_6h_share_loading",

@@ -18,7 +18,9 @@ the real ``compute_rewards``, ``recipe_stats`` and ``arms`` (or, for comparison,
   the day's window (``ranking="window"``);
 - experiments (contract §7): variant arm = the videos linked to it, baseline arm =
   ``arms.baseline_arm`` (the product's rule, by timestamp); verdicts by ``arms.verdict``,
-  evaluated daily until the verdict;
+  evaluated daily until the verdict, its final look on ``pooled.adjusted_test`` of the day's
+  rewarded videos by publication weekday and hour (the product's, as `services.pooled` reads
+  them);
 - Thompson's evidence: the same weighted evidence (``thompson_history="window"``: only the
   window's videos, unweighted).
 
@@ -28,7 +30,7 @@ day for all of them (those functions handle many projects at once).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -47,9 +49,16 @@ from learning_loop.domain.experiments import (
     RULE_WELCH,
     WITH_POOLED,
     AlphaShares,
-    pooled_tests,
     should_complete,
     welch_verdict,
+)
+from learning_loop.domain.linear_sequential import ContrastTest
+from learning_loop.domain.pooled import (
+    CellEvidence,
+    adjusted_test,
+    cell_evidence,
+    pooled_tests,
+    time_cells,
 )
 from learning_loop.domain.recipe import Recipe
 from learning_loop.domain.rewards import RewardWeights, compute_rewards
@@ -124,6 +133,9 @@ class LoopSettings:
     pooled: bool = True
     # How the rule spends alpha with pooled evidence (None: the product's ``WITH_POOLED``).
     shares: AlphaShares | None = None
+    # The final look's pooled contrast also adjusted for the publication weekday and hour (the
+    # product's rule); False: the summary's contrast, adjusted for the other fields alone.
+    adjusted: bool = True
 
     def __post_init__(self) -> None:
         if self.rule not in (RULE_SEQUENTIAL, RULE_WELCH):
@@ -325,6 +337,34 @@ class Loop:
         )
         return {e.number: test for e, test in zip(running, tests, strict=True)}
 
+    def _cells(self, day: int) -> CellEvidence:
+        """The day's rewarded videos by (recipe, publication time cell), weighted by age as the
+        evidence is: what the product's final look reads (`services.pooled.read_cells`)."""
+        done = np.flatnonzero(~np.isnan(self.reward[: self.count]))
+        ages = (day - self.day_of[done]).astype(np.float64)
+        minutes = self.published[done]
+        days = minutes // MINUTES_PER_DAY
+        cells = time_cells((START.weekday() + days) % 7, (minutes % MINUTES_PER_DAY) // 60)
+        weights = decay_weight(ages, self.settings.half_life_days)
+        return cell_evidence(self.recipe_of[done], cells, self.reward[done], weights)
+
+    def _final(
+        self, day: int, e: SimExperiment, held: dict[str, CellEvidence]
+    ) -> Callable[[], ContrastTest | None] | None:
+        """The supplier of the experiment's final-look contrast (None: the summary's)."""
+        settings = self.settings
+        if not settings.adjusted or settings.rule == RULE_WELCH or not settings.pooled:
+            return None
+        level = settings.alpha * (settings.shares or WITH_POOLED).pooled_final
+
+        def supply() -> ContrastTest | None:
+            if "cells" not in held:
+                held["cells"] = self._cells(day)
+            presets = settings.planner.presets
+            return adjusted_test(held["cells"], presets, e.baseline, e.variant, level)
+
+        return supply
+
     def evaluate_experiments(self, day: int) -> None:
         """The day's evaluation of the running experiments, by the product's rule."""
         settings = self.settings
@@ -334,6 +374,7 @@ class Loop:
         mode, recipe_of = self.mode[:n], self.recipe_of[:n]
         running = [e for e in self.experiments if e.winner is None]
         pooled = self._pooled(running)
+        held: dict[str, CellEvidence] = {}  # the day's cells, read at the first final look
         for e in running:
             variant = self.reward[:n][rewarded & (self.experiment_of[:n] == e.number)]
             in_arm = baseline_arm(mode, recipe_of, self.published[:n], e.baseline, e.started, end)
@@ -361,6 +402,7 @@ class Loop:
                     pooled.get(e.number),
                     (int(planned.sum()), e.jobs),
                     None,  # no guardrail: the simulated videos have no reward components
+                    self._final(day, e, held),
                 )
                 if found is not None:
                     e.winner, e.rule = found.winner, found.rule

@@ -252,7 +252,8 @@ def _summary_with_field_effect(effect: float, videos_per_recipe: int, seed: int 
 
 
 def test_the_pooled_contrast_decides_when_the_arms_agree() -> None:
-    from learning_loop.domain.experiments import RULE_POOLED, WITH_POOLED, pooled_tests
+    from learning_loop.domain.experiments import RULE_POOLED, WITH_POOLED
+    from learning_loop.domain.pooled import pooled_tests
 
     summary, baseline, variant = _summary_with_field_effect(0.15, 4)
     ((test, rejected),) = pooled_tests(
@@ -272,7 +273,8 @@ def test_the_pooled_contrast_decides_when_the_arms_agree() -> None:
 
 
 def test_the_final_look_tries_the_pooled_t_test_then_welch() -> None:
-    from learning_loop.domain.experiments import RULE_POOLED_FINAL, WITH_POOLED, pooled_tests
+    from learning_loop.domain.experiments import RULE_POOLED_FINAL, WITH_POOLED
+    from learning_loop.domain.pooled import pooled_tests
 
     summary, baseline, variant = _summary_with_field_effect(0.08, 3, seed=2)
     ((test, rejected),) = pooled_tests(

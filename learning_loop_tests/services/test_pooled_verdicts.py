@@ -11,7 +11,8 @@ import pytest
 
 from learning_loop.db.models import Project, RecipeModel
 from learning_loop.domain.additive_model import EvidenceSummary, catalogue_hashes
-from learning_loop.domain.experiments import WITH_POOLED, decide, pooled_tests
+from learning_loop.domain.experiments import WITH_POOLED, decide
+from learning_loop.domain.pooled import pooled_tests
 from learning_loop.services.experiments import evaluate_experiments, list_experiments
 from learning_loop.services.projects import ProjectSettings, create_project
 from learning_loop.services.recipes import compute_recipe_stats
