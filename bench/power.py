@@ -18,8 +18,10 @@ Two measurements, both through the product's code:
    contract §7), the arms alone (the rule before issue #26), the arms alone with both arms at
    min_samples and 3 experiments at once, and the former one (one Welch test at min_samples).
    Then the product's rule on the other channels of issue #26: effect sd 0.12 with noise sd 0.4,
-   and fields that interact (interaction sd 0.05; wrong direction judged against the difference
-   at the experiment's own baseline).
+   fields that interact (interaction sd 0.05; wrong direction judged against the difference
+   at the experiment's own baseline), and a channel whose weekday pulls every video of the day
+   (weekday sd 0.15: the final look's adjustment for the publication time, with and without it,
+   and with no true effect).
 
 The run fails (exit 1) when a measured error rate is above its goal by more than two standard
 errors: A/A decided share <= 5%, wrong-direction share of decided <= 3%.
@@ -76,11 +78,22 @@ RULES: tuple[tuple[str, str, LoopSettings], ...] = (
         ),
     ),
 )
-# The other channels of issue #26's goals, for the product's rule: (label, effect sd, noise sd,
-# interaction sd, goal on decided per channel or None).
-CHANNELS = (
-    ("effect sd 0.12, noise sd 0.4", 0.12, 0.4, 0.0, 3.78),
-    ("interactions (sd 0.05)", 0.15, 0.35, 0.05, None),
+# The other channels of issue #26's goals, for the product's rule unless said: (label, the
+# channel's knobs, the loop's settings, goal on decided per channel or None). The weekday rows
+# show the final look's adjustment for the publication time where the weekday pulls the reward,
+# with and without it, and that it keeps the error promise there.
+NOT_ADJUSTED = LoopSettings(adjusted=False)
+CHANNELS: tuple[tuple[str, dict[str, float], LoopSettings, float | None], ...] = (
+    ("effect sd 0.12, noise sd 0.4", {"effect_sd": 0.12, "noise_sd": 0.4}, LoopSettings(), 3.78),
+    ("interactions (sd 0.05)", {"interaction_sd": 0.05}, LoopSettings(), None),
+    ("weekday pull (sd 0.15)", {"weekday_sd": 0.15}, LoopSettings(), None),
+    ("weekday pull (sd 0.15), final look not adjusted", {"weekday_sd": 0.15}, NOT_ADJUSTED, None),
+    (
+        "weekday pull (sd 0.15), no true effect",
+        {"weekday_sd": 0.15, "effect_sd": 0.0},
+        LoopSettings(),
+        None,
+    ),
 )
 
 
@@ -88,14 +101,16 @@ def _loop(
     seeds: int,
     effect_sd: float,
     settings: LoopSettings,
-    noise_sd: float = 0.35,
-    interaction_sd: float = 0.0,
+    **knobs: float,
 ) -> PolicyResult:
     return compare(
         ["seed"],
         seeds=seeds,
         channel=ChannelConfig(
-            effect_sd=effect_sd, noise_sd=noise_sd, interaction_sd=interaction_sd
+            effect_sd=effect_sd,
+            noise_sd=knobs.get("noise_sd", 0.35),
+            interaction_sd=knobs.get("interaction_sd", 0.0),
+            weekday_sd=knobs.get("weekday_sd", 0.0),
         ),
         settings=settings,
     )[0]
@@ -156,8 +171,9 @@ def main(argv: list[str] | None = None) -> None:
             if null_share > GOAL_AA + 2 * _se(null_share, null_completed * seeds):
                 failures.append(f"decided share with no true effect {_pct(null_share)}")
     channel_rows = []
-    for label, effect_sd, noise_sd, interaction_sd, goal in CHANNELS:
-        got = _loop(seeds, effect_sd, LoopSettings(), noise_sd, interaction_sd).as_dict()
+    for label, knobs, settings, goal in CHANNELS:
+        channel = {"effect_sd": 0.15, **knobs}
+        got = _loop(seeds, channel.pop("effect_sd"), settings, **channel).as_dict()
         got_decided = float(got["experiments_decided"])  # type: ignore[arg-type]
         got_completed = float(got["experiments_completed"])  # type: ignore[arg-type]
         share = got_decided / got_completed if got_completed else 0.0
@@ -170,6 +186,10 @@ def main(argv: list[str] | None = None) -> None:
             if goal is None
             else f" (goal >= {goal}: {'met' if got_decided >= goal else 'NOT met'})"
         )
+        if knobs.get("effect_sd") == 0.0:  # no true effect: the decided share is the error
+            verdict = f" ({_pct(share)} +- {_pct(_se(share, got_completed * seeds))} decided)"
+            if share > GOAL_AA + 2 * _se(share, got_completed * seeds):
+                failures.append(f"decided share with no true effect {_pct(share)} ({label})")
         channel_rows.append(
             f"| {label} | {got_completed:.2f} | {got_decided:.2f} +- {per_se:.2f}{verdict} | "
             f"{_pct(wrong_of)} +- {_pct(_se(wrong_of, got_decided * seeds))} | "

@@ -69,6 +69,12 @@ def simulate(
         float,
         typer.Option("--interaction-sd", help="Sd of the true interactions between fields."),
     ] = 0.0,
+    weekday_sd: Annotated[
+        float,
+        typer.Option(
+            "--weekday-sd", help="Sd of the day of the week's pull on every video of the day."
+        ),
+    ] = 0.0,
     workers: Annotated[
         int | None, typer.Option("--workers", help="Worker processes (default: up to 2).")
     ] = None,
@@ -88,6 +94,7 @@ def simulate(
         ("effect_sd", effect_sd),
         ("noise_sd", noise_sd),
         ("interaction_sd", interaction_sd),
+        ("weekday_sd", weekday_sd),
     ):
         _check_sd(name, value)
 
@@ -101,18 +108,27 @@ def simulate(
         days=days,
         per_day=per_day,
         channel=ChannelConfig(
-            effect_sd=effect_sd, noise_sd=noise_sd, interaction_sd=interaction_sd
+            effect_sd=effect_sd,
+            noise_sd=noise_sd,
+            interaction_sd=interaction_sd,
+            weekday_sd=weekday_sd,
         ),
         workers=workers,
     )
-    knobs = {"effect_sd": effect_sd, "noise_sd": noise_sd, "interaction_sd": interaction_sd}
+    knobs = {
+        "effect_sd": effect_sd,
+        "noise_sd": noise_sd,
+        "interaction_sd": interaction_sd,
+        "weekday_sd": weekday_sd,
+    }
     document = [{**r.as_dict(), **knobs} for r in results]
     show(
         json_out,
         document,
         lambda: print_table(
             f"Cumulative regret: {seeds} seeds x {days} days x {per_day}/day, sd effect "
-            f"{effect_sd:g} noise {noise_sd:g} interaction {interaction_sd:g}",
+            f"{effect_sd:g} noise {noise_sd:g} interaction {interaction_sd:g} weekday "
+            f"{weekday_sd:g}",
             [
                 "policy",
                 "regret_mean",

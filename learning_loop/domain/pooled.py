@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 if TYPE_CHECKING:
     from learning_loop.domain.additive_model import EvidenceSummary
-    from learning_loop.domain.linear_sequential import ContrastTest
+    from learning_loop.domain.linear_sequential import ContrastTest, LeastSquares
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -40,6 +40,9 @@ WEEKDAYS = 7  # Monday 0 ... Sunday 6, as Python's `weekday()`
 HOURS_PER_BLOCK = 6
 BLOCKS = 24 // HOURS_PER_BLOCK  # 00-06, 06-12, 12-18, 18-24 UTC
 CELLS = WEEKDAYS * BLOCKS
+# The time columns are used where they explain the reward: their F-test beside the recipe fields
+# below this level. Elsewhere they would only cost precision (docs/decisions.md has the figures).
+ADJUST_P = 0.01
 
 
 def time_cells(weekdays: npt.ArrayLike, hours: npt.ArrayLike) -> IntArray:
@@ -117,17 +120,30 @@ def adjusted_test(
     block = np.zeros((rows, BLOCKS))
     block[np.arange(rows), evidence.cell % BLOCKS] = 1.0
     x = np.hstack([np.ones((rows, 1)), cat.design[evidence.index], day, block])
-    fit = LeastSquares.fit(
-        (x * evidence.weight[:, None]).T @ x,
-        evidence.total @ x,
-        float(evidence.squares.sum()),
-        int(evidence.videos.sum()),
-    )
-    if fit is None:
+    fields = 1 + len(cat.columns)
+    gram = (x * evidence.weight[:, None]).T @ x
+    xy = evidence.total @ x
+    yy, n = float(evidence.squares.sum()), int(evidence.videos.sum())
+    fit = LeastSquares.fit(gram, xy, yy, n)
+    reduced = LeastSquares.fit(gram[:fields, :fields], xy[:fields], yy, n)
+    if fit is None or reduced is None or _time_p_value(fit, reduced) >= ADJUST_P:
         return None
     contrast = np.zeros(x.shape[1])
     contrast[1 : 1 + len(cat.columns)] = cat.design[variant] - cat.design[baseline]
     return fit.test(contrast, alpha)
+
+
+def _time_p_value(fit: LeastSquares, reduced: LeastSquares) -> float:
+    """The F-test of the time columns: does the weekday and the block of the day explain the
+    reward beyond the recipe fields? (the residual sums of squares of the two fits)."""
+    from scipy import stats
+
+    extra = reduced.dof - fit.dof
+    if extra <= 0:
+        return 1.0
+    rss, rss_reduced = fit.s2 * fit.dof, reduced.s2 * reduced.dof
+    f = max(rss_reduced - rss, 0.0) / extra / fit.s2
+    return float(stats.f.sf(f, extra, fit.dof))
 
 
 def pooled_tests(
