@@ -59,6 +59,17 @@ def test_policy_option_repeated_or_comma_separated_and_table() -> None:
     assert "thompson" in table.stdout and "gap_closed" in table.stdout
 
 
+def test_a_weekday_pull_is_a_knob_of_the_channel() -> None:
+    """--weekday-sd reaches the channel: the same seeds give other figures, and the JSON says
+    the knob."""
+    plain = json.loads(_invoke(*SMALL, "--policy", "seed", "--json").stdout)
+    pulled = _invoke(*SMALL, "--policy", "seed", "--weekday-sd", "0.5", "--json")
+    assert pulled.exit_code == 0, pulled.output
+    rows = json.loads(pulled.stdout)
+    assert rows[0]["weekday_sd"] == 0.5 and plain[0]["weekday_sd"] == 0.0
+    assert rows[0]["regret_mean"] != plain[0]["regret_mean"]
+
+
 @pytest.mark.parametrize(
     ("args", "field"),
     [
@@ -72,17 +83,6 @@ def test_policy_option_repeated_or_comma_separated_and_table() -> None:
         (["--weekday-sd", "inf"], "weekday_sd"),
     ],
 )
-def test_a_weekday_pull_is_a_knob_of_the_channel() -> None:
-    """--weekday-sd reaches the channel: the same seeds give other figures, and the JSON says
-    the knob."""
-    plain = json.loads(_invoke(*SMALL, "--policy", "seed", "--json").stdout)
-    pulled = _invoke(*SMALL, "--policy", "seed", "--weekday-sd", "0.5", "--json")
-    assert pulled.exit_code == 0, pulled.output
-    rows = json.loads(pulled.stdout)
-    assert rows[0]["weekday_sd"] == 0.5 and plain[0]["weekday_sd"] == 0.0
-    assert rows[0]["regret_mean"] != plain[0]["regret_mean"]
-
-
 def test_bad_input_raises_invalid_input(args: list[str], field: str) -> None:
     result = _invoke(*args)
     assert result.exit_code != 0
