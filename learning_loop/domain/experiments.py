@@ -172,8 +172,9 @@ def arms_only(early_share: float = EARLY_ALPHA_SHARE) -> AlphaShares:
 
 # With pooled evidence (docs/decisions.md has the figures): the final look's pooled t-test is
 # where the power is, and the arms' Welch look adds almost nothing beside it; 0.1 of alpha is
-# kept unspent as a margin for what the pooled test's assumptions miss (recency weights taken
-# as precisions, rewards renormalised daily), which the A/A simulation measures.
+# kept unspent as a margin for what the pooled test's assumptions miss, above all that the
+# baseline recipe was chosen by the ranking from the same evidence (its values' lucky past
+# leans the contrast toward `baseline`), which the A/A simulation measures.
 WITH_POOLED = AlphaShares(arms_early=0.1, pooled_early=0.05, pooled_final=0.75, welch=0.0)
 
 

@@ -168,6 +168,7 @@ class SimExperiment:
     jobs: int = 0
     winner: str | None = None  # set when completed
     rule: str | None = None  # the verdict's decision rule (the product's `decision_rule`)
+    pooled_difference: float | None = None  # the verdict's pooled contrast, when it had one
     decided_day: int | None = None  # the day of a baseline/variant verdict
     wrong: bool = False  # that verdict picked the arm with the lower true expected reward
 
@@ -406,6 +407,7 @@ class Loop:
                 )
                 if found is not None:
                     e.winner, e.rule = found.winner, found.rule
+                    e.pooled_difference = found.pooled_difference
             if e.winner in (Winner.VARIANT, Winner.BASELINE):
                 e.decided_day = day
                 expected = self.channel.expected_rewards(day)

@@ -1,13 +1,17 @@
 """The simulator runs the product's rules: its loop and the real loop (database, Dagster runs,
-as the demo drives them) make the same choices, day after day, on a small channel."""
+as the demo drives them) make the same choices, day after day, on a small channel, and reach the
+same verdicts: with `min_samples` 2 experiments reach their final look within the days, and the
+channel's weekday pull makes that look judge on the contrast adjusted for the publication time."""
 
 from __future__ import annotations
 
 from learning_loop.cli import common
+from learning_loop.domain.batch import PlannerSettings
+from learning_loop.domain.experiments import RULE_FIXED_LOOK, RULE_POOLED_FINAL
 from learning_loop.domain.recipe import Recipe
 from learning_loop.services.experiments import list_experiments
 from learning_loop.services.ingest import ingest_metrics
-from learning_loop.services.projects import create_project
+from learning_loop.services.projects import ProjectSettings, create_project
 from learning_loop.services.runs import (
     evaluate_experiments_spec,
     run_plan_request,
@@ -20,14 +24,14 @@ from learning_loop.simulation.loop import Loop, LoopSettings, learn_day, moment
 
 DAYS = 8
 PER_DAY = 5
+MIN_SAMPLES = 2
 
 
 def test_the_simulator_and_the_real_loop_choose_the_same_recipes(cli_env):
-    channel = SimulatedChannel(ChannelConfig(seed=5))
+    channel = SimulatedChannel(ChannelConfig(seed=5, weekday_sd=0.6))
     recipes = channel.all_recipes()
-    loop = Loop(
-        channel, recipes, "seed", seed=5, days=DAYS, per_day=PER_DAY, settings=LoopSettings()
-    )
+    settings = LoopSettings(planner=PlannerSettings(min_samples=MIN_SAMPLES))
+    loop = Loop(channel, recipes, "seed", seed=5, days=DAYS, per_day=PER_DAY, settings=settings)
     seeds: list[int] = []
     draw = loop.next_plan_seed
 
@@ -37,7 +41,7 @@ def test_the_simulator_and_the_real_loop_choose_the_same_recipes(cli_env):
 
     loop.next_plan_seed = recorded  # type: ignore[method-assign]
     db, launcher = common.database(), common.launcher()
-    pid = create_project(db, "differential").id
+    pid = create_project(db, "differential", ProjectSettings(min_samples=MIN_SAMPLES)).id
     exploited: set[Recipe] = set()
     for day in range(DAYS):
         start = loop.count
@@ -95,12 +99,22 @@ def test_the_simulator_and_the_real_loop_choose_the_same_recipes(cli_env):
         learn_day([loop], day)
     # The same verdicts, by the same rule (the arms', or the pooled evidence's).
     verdicts = {
-        (e.baseline_recipe_hash, e.variable_tested, e.variant_value): (e.winner, e.decision_rule)
+        (e.baseline_recipe_hash, e.variable_tested, e.variant_value): (
+            e.winner,
+            e.decision_rule,
+            None if e.pooled_difference is None else round(e.pooled_difference, 9),
+        )
         for e in list_experiments(db, pid)
     }
     assert verdicts == {
-        (recipes[e.baseline].recipe_hash, e.variable_tested, e.variant_value): (e.winner, e.rule)
+        (recipes[e.baseline].recipe_hash, e.variable_tested, e.variant_value): (
+            e.winner,
+            e.rule,
+            None if e.pooled_difference is None else round(e.pooled_difference, 9),
+        )
         for e in loop.experiments
     }
+    final = [v for v in verdicts.values() if v[1] in (RULE_FIXED_LOOK, RULE_POOLED_FINAL)]
+    assert final and all(v[2] is not None for v in final)
     # Both learnt: exploit moved off the default recipe, and experiments were opened.
     assert len(seeds) == DAYS and len(verdicts) >= 2 and len(exploited) > 1
