@@ -70,6 +70,29 @@ def age_weight(dialect: str, as_of: dt.date) -> Any:
     )
 
 
+def weighted_sums_query(
+    dialect: str, as_of: dt.date, rewarded: Any, *where: Any, by: Sequence[Any] = ()
+) -> Any:
+    """The statement of `_weighted_sums`, grouped by recipe (its id as text) and the columns
+    `by`, which come after the id: (id, *by, videos, weight, w*reward, w*reward^2)."""
+    weight = age_weight(dialect, as_of)
+    reward = rewarded.c.reward
+    return (
+        select(
+            as_text(VideoJob.recipe_id),
+            *by,
+            func.count(),
+            func.sum(weight),
+            func.sum(weight * reward),
+            func.sum(weight * reward * reward),
+        )
+        .join(rewarded, rewarded.c.video_id == VideoJob.id)
+        .join(Project, Project.id == VideoJob.project_id)
+        .where(VideoJob.recipe_id.is_not(None), *where)
+        .group_by(VideoJob.recipe_id, *by)
+    )
+
+
 def _weighted_sums(
     session: Session,
     dialect: str,
@@ -81,21 +104,7 @@ def _weighted_sums(
     meet `where`: the videos and the sums of their weights, weighted rewards and weighted
     squared rewards, each video weighted ``0.5 ** (age / half_life_days)`` as of `as_of` (1
     when its project never fades evidence), age in whole days from its publication date."""
-    weight = age_weight(dialect, as_of)
-    reward = rewarded.c.reward
-    stmt = (
-        select(
-            as_text(VideoJob.recipe_id),
-            func.count(),
-            func.sum(weight),
-            func.sum(weight * reward),
-            func.sum(weight * reward * reward),
-        )
-        .join(rewarded, rewarded.c.video_id == VideoJob.id)
-        .join(Project, Project.id == VideoJob.project_id)
-        .where(VideoJob.recipe_id.is_not(None), *where)
-        .group_by(VideoJob.recipe_id)
-    )
+    stmt = weighted_sums_query(dialect, as_of, rewarded, *where)
     rows = session.execute(stmt).tuples().all()
     if not rows:
         return no_sums()

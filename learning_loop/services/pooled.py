@@ -15,8 +15,8 @@ import numpy as np
 from sqlalchemy import Integer, cast, extract, func, select, true
 from sqlalchemy.orm import Session
 
-from learning_loop.db.models import Project, RecipeModel, VideoJob
 from learning_loop.db.models import Recipe as RecipeRow
+from learning_loop.db.models import RecipeModel, VideoJob
 from learning_loop.db.queries import chunks
 from learning_loop.db.reward_history import current_rewards
 from learning_loop.domain.additive_model import EvidenceSummary, catalogue
@@ -31,7 +31,7 @@ from learning_loop.domain.pooled import (
     pooled_tests,
 )
 from learning_loop.domain.recipe import RECIPE_FIELDS
-from learning_loop.services.evidence import age_weight
+from learning_loop.services.evidence import id_text, weighted_sums_query
 
 # Each running experiment's recipes, with their fields: their rows of the catalogue.
 _RECIPE_FIELDS = select(RecipeRow.id, *(getattr(RecipeRow, f) for f in RECIPE_FIELDS))
@@ -128,36 +128,25 @@ def read_cells(session: Session, dialect: str, as_of: dt.date, project: Any) -> 
     end of the date, weighted by its age as the evidence is) grouped by recipe and publication
     time cell (`pooled.time_cells`): one grouped read of the project's videos."""
     current = current_rewards(dialect, as_of, [project.id])
-    weight = age_weight(dialect, as_of)
-    reward = current.c.reward
     cell = _weekday(dialect, VideoJob.published_at) * BLOCKS + (
         _hour(dialect, VideoJob.published_at) // HOURS_PER_BLOCK
     )
     rows = session.execute(
-        select(
-            VideoJob.recipe_id,
-            cell,
-            func.count(),
-            func.sum(weight),
-            func.sum(weight * reward),
-            func.sum(weight * reward * reward),
-        )
-        .join(current, current.c.video_id == VideoJob.id)
-        .join(Project, Project.id == VideoJob.project_id)
-        .where(
+        weighted_sums_query(
+            dialect,
+            as_of,
+            current,
             VideoJob.project_id == project.id,
             VideoJob.published_at < evaluation_end(as_of),
-            VideoJob.recipe_id.is_not(None),
+            by=(cell,),
         )
-        .group_by(VideoJob.recipe_id, cell)
     ).all()
     key = tuple(dict.fromkeys(project.presets))
     lookup = catalogue(key).lookup
-    recipe_ids = list({row[0] for row in rows})
+    # The recipes of the project with their fields, by id as the sums name them (text).
     index = {
-        row[0]: lookup.get(tuple(row[1:]), -1)
-        for ids in chunks(recipe_ids)
-        for row in session.execute(_RECIPE_FIELDS.where(RecipeRow.id.in_(list(ids))))
+        id_text(dialect, row[0]): lookup.get(tuple(row[1:]), -1)
+        for row in session.execute(_RECIPE_FIELDS.where(RecipeRow.project_id == project.id))
     }
     kept = [row for row in rows if index.get(row[0], -1) >= 0]
     column = list(zip(*kept, strict=True)) if kept else [()] * 6

@@ -20,16 +20,14 @@ from learning_loop.domain.experiments import (
     decide,
 )
 from learning_loop.domain.pooled import adjusted_test, cell_evidence, pooled_tests, time_cells
-from learning_loop.services import planning
 from learning_loop.services.experiments import evaluate_experiments, list_experiments
-from learning_loop.services.ingest import ingest_metrics
 from learning_loop.services.pooled import _hour, _weekday, read_cells
 from learning_loop.services.projects import ProjectSettings, create_project
 from learning_loop.services.recipes import compute_recipe_stats
 from learning_loop.services.rewards import compute_rewards_for_date
-from learning_loop.services.video_jobs import list_videos, publish_job
-from learning_loop_tests.factories import metric_row, numbered
-from learning_loop_tests.services.test_planning import arms_of
+from learning_loop.services.video_jobs import list_videos
+from learning_loop_tests.services.test_planning import _run_experiment_round, arms_of
+from learning_loop_tests.services.test_pooled_verdicts import assert_is_the_verdict
 
 JOBS = 16
 FINAL_RULES = (RULE_FIXED_LOOK, RULE_POOLED_FINAL)  # the rules of the final look
@@ -43,25 +41,9 @@ def _spread_channel(db):
     pid = create_project(
         db, "spread", ProjectSettings(min_samples=3, explore_rate=0.5, max_days=MAX_DAYS)
     ).id
-    out = planning.plan_and_write(db, pid, JOBS, [f"s-{i}" for i in range(JOBS)], seed=5)
-    start = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
-    snaps = []
-    for i, job in enumerate(out.jobs):
-        published = start + dt.timedelta(minutes=86 * i)
-        publish_job(db, pid, job.id, f"sp-{i}", published)
-        snaps.append(
-            metric_row(
-                f"sp-{i}",
-                published + dt.timedelta(seconds=30),
-                views=1000 + 37 * i,
-                # The block of the day pulls the reward: the adjustment has something to remove.
-                views_6h=100 + 13 * ((i * 7) % 11) + 300 * (published.hour // 6),
-                avg_view_duration_s=10 + (i * 5) % 17 + 20 * (published.hour // 6),
-                likes=10 + (i * 3) % 13,
-            )
-        )
-    ingest_metrics(db, pid, numbered(snaps))
-    late = (start + dt.timedelta(days=MAX_DAYS + 1)).date()
+    # The block of the day pulls the reward: the adjustment has something to remove.
+    out, first = _run_experiment_round(db, pid, JOBS, 5, minutes_apart=86, block_pull=300)
+    late = first + dt.timedelta(days=MAX_DAYS + 1)
     compute_rewards_for_date(db, late)
     return pid, out, late
 
@@ -159,14 +141,7 @@ def test_the_final_look_is_judged_on_the_contrast_adjusted_for_the_publication_t
             pooled_rejected=rejected,
             final=lambda final=final: final,
         )
-        assert expected is not None
-        assert (done.winner, done.reason, done.decision_rule) == (
-            expected.winner,
-            expected.reason,
-            expected.rule,
-        )
-        assert done.pooled_difference == pytest.approx(expected.pooled_difference)
-        assert done.pooled_p_value == pytest.approx(expected.pooled_p_value)
+        assert_is_the_verdict(done, expected)
         if final is not None and test is not None and done.decision_rule in FINAL_RULES:
             # The shown contrast is the adjusted one, not the summary's.
             assert done.pooled_difference == pytest.approx(final.estimate)

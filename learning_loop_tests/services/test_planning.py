@@ -217,22 +217,26 @@ def test_schema_refuses_duplicate_planned_jobs(db):
         )
 
 
-def _run_experiment_round(db, pid, n_topics, seed):
+def _run_experiment_round(db, pid, n_topics, seed, minutes_apart=0, block_pull=0):
+    """Plan a batch, publish every job (`minutes_apart` minutes after the one before; all at
+    once by default) and measure it; `block_pull` adds that much per block of the day (of six
+    hours) to the 6-hour views and ten times less to the view duration."""
     out = planning.plan_and_write(
         db, pid, n_topics, [f"t{seed}-{i}" for i in range(n_topics)], seed=seed
     )
     now = dt.datetime.now(dt.UTC)
     snaps = []
     for i, job in enumerate(out.jobs):
-        published = now + dt.timedelta(seconds=1)
+        published = now + dt.timedelta(seconds=1, minutes=minutes_apart * i)
         publish_job(db, pid, job.id, f"ext-{seed}-{i}", published)
+        block = published.hour // 6
         snaps.append(
             metric_row(
                 f"ext-{seed}-{i}",
                 published + dt.timedelta(seconds=30),
                 views=1000 + 37 * i,
-                views_6h=100 + 13 * ((i * 7) % 11),
-                avg_view_duration_s=10 + (i * 5) % 17,
+                views_6h=100 + 13 * ((i * 7) % 11) + block_pull * block,
+                avg_view_duration_s=10 + (i * 5) % 17 + block_pull // 15 * block,
                 likes=10 + (i * 3) % 13,
             )
         )

@@ -35,6 +35,21 @@ def _expected_pooled(db, pid, experiments):
     return {e.id: test for e, test in zip(experiments, tests, strict=True)}
 
 
+def assert_is_the_verdict(stored, expected):
+    """A completed experiment as listed holds the verdict the domain rule gives."""
+    assert expected is not None
+    assert (stored.winner, stored.reason, stored.decision_rule) == (
+        expected.winner,
+        expected.reason,
+        expected.rule,
+    )
+    assert stored.p_value == pytest.approx(expected.p_value)
+    assert stored.mde == pytest.approx(expected.mde)
+    assert stored.pooled_difference == pytest.approx(expected.pooled_difference)
+    assert stored.pooled_ci_low == pytest.approx(expected.pooled_ci_low)
+    assert stored.pooled_p_value == pytest.approx(expected.pooled_p_value)
+
+
 def test_running_experiments_show_the_pooled_contrast(db, cli):
     pid = create_project(db, "pooled", ProjectSettings(min_samples=40, explore_rate=0.5)).id
     _, day = _run_experiment_round(db, pid, 16, seed=5)
@@ -75,17 +90,7 @@ def test_verdicts_are_the_rule_on_the_arms_and_the_stored_evidence(db):
         baseline, variant = arms_of(out.jobs, exp, rewards)
         test, rejected = pooled[exp.id]
         expected = decide(baseline, variant, 0.05, 3, False, pooled=test, pooled_rejected=rejected)
-        assert expected is not None
-        assert (exp.winner, exp.reason, exp.decision_rule) == (
-            expected.winner,
-            expected.reason,
-            expected.rule,
-        )
-        assert exp.p_value == pytest.approx(expected.p_value)
-        assert exp.mde == pytest.approx(expected.mde)
-        assert exp.pooled_difference == pytest.approx(expected.pooled_difference)
-        assert exp.pooled_ci_low == pytest.approx(expected.pooled_ci_low)
-        assert exp.pooled_p_value == pytest.approx(expected.pooled_p_value)
+        assert_is_the_verdict(exp, expected)
         judged_with_pooled += test is not None
     assert judged_with_pooled >= 1
 
