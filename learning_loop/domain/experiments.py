@@ -293,9 +293,7 @@ def decide(
         return _arms_verdict(
             early, winner, "significant", pooled.p_value, early.mde, RULE_POOLED, pooled
         )
-    if not deadline and (
-        len(baseline) < baseline_ratio * min_samples or len(variant) < min_samples
-    ):
+    if not at_final_look(len(baseline), len(variant), min_samples, deadline, baseline_ratio):
         return None
     welch_alpha = alpha * spend.welch
     if welch_alpha > 0.0:
@@ -330,6 +328,19 @@ def decide(
         rule=RULE_FIXED_LOOK,
         **pooled_fields(pooled),
     )
+
+
+def at_final_look(
+    baseline_n: int,
+    variant_n: int,
+    min_samples: int,
+    deadline: bool,
+    baseline_ratio: int = BASELINE_RATIO,
+) -> bool:
+    """Whether an experiment with arms of these sizes is at its final look (if no early look
+    decides first): the deadline, or the variant arm at `min_samples` and the baseline arm at
+    ``baseline_ratio * min_samples``."""
+    return deadline or (variant_n >= min_samples and baseline_n >= baseline_ratio * min_samples)
 
 
 def _arms_verdict(

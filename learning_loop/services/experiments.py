@@ -27,12 +27,14 @@ from learning_loop.domain import arms, guardrail, sequential
 from learning_loop.domain.arms import BASELINE_MODE, baseline_arm, evaluation_end
 from learning_loop.domain.experiments import (
     allocation_p_value,
+    at_final_look,
     expected_days_to_verdict,
+    past_deadline,
     pooled_fields,
 )
 from learning_loop.domain.guardrail import GuardrailArms
 from learning_loop.domain.statuses import ExperimentStatus, Guardrail
-from learning_loop.services.pooled import final_look, pooled_evidence
+from learning_loop.services.pooled import final_look, pooled_evidence, read_cells
 from learning_loop.services.projects import get_project
 from learning_loop.services.views import ExperimentStanding, ExperimentView
 
@@ -261,7 +263,25 @@ def evaluate_experiments(
             _arm_rewards(session, as_of, scope, components=True) if pairs else ({}, {})
         )
         pooled, indices = pooled_evidence(session, as_of, pairs)
-        held: dict[uuid.UUID, Any] = {}  # each project's time cells, read at a final look
+        # The time cells of the projects with an experiment at its final look, read at once.
+        cells = read_cells(
+            session,
+            db.dialect,
+            as_of,
+            list(
+                {
+                    project.id: project
+                    for experiment, project in pairs
+                    if experiment.id in indices
+                    and at_final_look(
+                        len(baseline.get(experiment.id, [])),
+                        len(variant.get(experiment.id, [])),
+                        project.min_samples,
+                        past_deadline(experiment.started_at, end, project.max_days),
+                    )
+                }.values()
+            ),
+        )
         planned = _planned(session, as_of, [experiment.id for experiment, _ in pairs])
         decisions = []
         completed: list[dict[str, Any]] = []
@@ -279,7 +299,7 @@ def evaluate_experiments(
                 pooled.get(experiment.id),
                 planned_arms,
                 _guardrail_arms(project.guardrail, b_arm, v_arm),
-                final_look(session, db.dialect, as_of, project, indices.get(experiment.id), held),
+                final_look(cells.get(project.id), indices.get(experiment.id), project.alpha),
             )
             if verdict is None:
                 continue

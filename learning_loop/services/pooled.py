@@ -1,7 +1,8 @@
 """The pooled evidence of running experiments (contract §7): each experiment's pooled test from
 its project's stored evidence summary, looked at every day (`pooled_evidence`), and at the final
 look the contrast also adjusted for the publication weekday and hour, from the project's rewarded
-videos grouped by recipe and time cell (`final_look`, `read_cells`)."""
+videos grouped by recipe and time cell (`read_cells`, read for the projects with an experiment at
+its final look; `final_look`)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from learning_loop.domain.pooled import (
     pooled_tests,
 )
 from learning_loop.domain.recipe import RECIPE_FIELDS
-from learning_loop.services.evidence import id_text, weighted_sums_query
+from learning_loop.services.evidence import as_text, id_text, weighted_sums_query
 
 # Each running experiment's recipes, with their fields: their rows of the catalogue.
 _RECIPE_FIELDS = select(RecipeRow.id, *(getattr(RecipeRow, f) for f in RECIPE_FIELDS))
@@ -123,61 +124,64 @@ def _hour(dialect: str, stamp: Any) -> Any:
     return cast(func.strftime("%H", stamp), Integer)
 
 
-def read_cells(session: Session, dialect: str, as_of: dt.date, project: Any) -> CellEvidence:
-    """A project's rewarded videos as of `as_of` (each one's newest reward, published by the
+def read_cells(
+    session: Session, dialect: str, as_of: dt.date, projects: Sequence[Any]
+) -> dict[uuid.UUID, CellEvidence]:
+    """Each project's rewarded videos as of `as_of` (each one's newest reward, published by the
     end of the date, weighted by its age as the evidence is) grouped by recipe and publication
-    time cell (`pooled.time_cells`): one grouped read of the project's videos."""
-    current = current_rewards(dialect, as_of, [project.id])
+    time cell (`pooled.time_cells`): one grouped read per thousand projects."""
     cell = _weekday(dialect, VideoJob.published_at) * BLOCKS + (
         _hour(dialect, VideoJob.published_at) // HOURS_PER_BLOCK
     )
-    rows = session.execute(
-        weighted_sums_query(
-            dialect,
-            as_of,
-            current,
-            VideoJob.project_id == project.id,
-            VideoJob.published_at < evaluation_end(as_of),
-            by=(cell,),
-        )
-    ).all()
-    key = tuple(dict.fromkeys(project.presets))
-    lookup = catalogue(key).lookup
-    # The recipes of the project with their fields, by id as the sums name them (text).
-    index = {
-        id_text(dialect, row[0]): lookup.get(tuple(row[1:]), -1)
-        for row in session.execute(_RECIPE_FIELDS.where(RecipeRow.project_id == project.id))
-    }
-    kept = [row for row in rows if index.get(row[0], -1) >= 0]
-    column = list(zip(*kept, strict=True)) if kept else [()] * 6
-    return CellEvidence(
-        index=np.array([index[r] for r in column[0]], dtype=np.int64),
-        cell=np.asarray(column[1], dtype=np.int64),
-        videos=np.asarray(column[2], dtype=np.int64),
-        weight=np.asarray(column[3], dtype=np.float64),
-        total=np.asarray(column[4], dtype=np.float64),
-        squares=np.asarray(column[5], dtype=np.float64),
-    )
+    out: dict[uuid.UUID, CellEvidence] = {}
+    for part in chunks(list(projects), 1000):
+        ids = [project.id for project in part]
+        rows = session.execute(
+            weighted_sums_query(
+                dialect,
+                as_of,
+                current_rewards(dialect, as_of, ids),
+                VideoJob.project_id.in_(ids),
+                VideoJob.published_at < evaluation_end(as_of),
+                by=(as_text(VideoJob.project_id), cell),
+            )
+        ).all()
+        lookups = {
+            id_text(dialect, p.id): catalogue(tuple(dict.fromkeys(p.presets))).lookup for p in part
+        }
+        # The projects' recipes with their fields, by id as the sums name them (text).
+        index = {
+            id_text(dialect, row[0]): lookups[id_text(dialect, row[1])].get(tuple(row[2:]), -1)
+            for row in session.execute(
+                select(
+                    RecipeRow.id, RecipeRow.project_id, *_RECIPE_FIELDS.selected_columns[1:]
+                ).where(RecipeRow.project_id.in_(ids))
+            )
+        }
+        by_project: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            if index.get(row[0], -1) >= 0:
+                by_project[row[1]].append(row)
+        for project in part:
+            kept = by_project.get(id_text(dialect, project.id), [])
+            column = list(zip(*kept, strict=True)) if kept else [()] * 7
+            out[project.id] = CellEvidence(
+                index=np.array([index[r] for r in column[0]], dtype=np.int64),
+                cell=np.asarray(column[2], dtype=np.int64),
+                videos=np.asarray(column[3], dtype=np.int64),
+                weight=np.asarray(column[4], dtype=np.float64),
+                total=np.asarray(column[5], dtype=np.float64),
+                squares=np.asarray(column[6], dtype=np.float64),
+            )
+    return out
 
 
 def final_look(
-    session: Session,
-    dialect: str,
-    as_of: dt.date,
-    project: Any,
-    pair: Pair | None,
-    held: dict[uuid.UUID, CellEvidence],
+    cells: CellEvidence | None, pair: Pair | None, alpha: float
 ) -> Callable[[], ContrastTest | None] | None:
-    """The supplier of an experiment's final-look contrast (`arms.verdict`'s `final`): its
-    project's cells are read at the first final look of the evaluation and `held` for the
-    others. None when the experiment has no pooled test (its recipes are not in the catalogue)."""
-    if pair is None:
+    """The supplier of an experiment's final-look contrast (`arms.verdict`'s `final`), from
+    its project's cells (None: not read, or the experiment has no pooled test)."""
+    if cells is None or pair is None:
         return None
-
-    def supply() -> ContrastTest | None:
-        if project.id not in held:
-            held[project.id] = read_cells(session, dialect, as_of, project)
-        level = project.alpha * WITH_POOLED.pooled_final
-        return adjusted_test(held[project.id], pair.presets, pair.baseline, pair.variant, level)
-
-    return supply
+    level = alpha * WITH_POOLED.pooled_final
+    return lambda: adjusted_test(cells, pair.presets, pair.baseline, pair.variant, level)

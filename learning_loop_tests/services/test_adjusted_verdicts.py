@@ -93,7 +93,8 @@ def test_the_database_groups_the_videos_by_recipe_weekday_and_hour(db):
     pid, _, late = _spread_channel(db)
     _, expected = _expected_cells(db, pid, late)
     with db.read() as s:
-        got = read_cells(s, db.dialect, late, s.get(Project, pid))
+        project = s.get(Project, pid)
+        got = read_cells(s, db.dialect, late, [project])[pid]
     want, have = _sorted(expected), _sorted(got)
     assert len(np.unique(want["cell"])) >= 5  # the videos span many cells
     assert int(want["videos"].sum()) == JOBS
