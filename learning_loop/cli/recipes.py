@@ -20,6 +20,7 @@ from learning_loop.domain.statuses import ExperimentStatus
 
 if TYPE_CHECKING:
     from learning_loop.services.views import (
+        ExperimentStanding,
         ExperimentView,
         InsightsView,
         RecipeFields,
@@ -194,13 +195,20 @@ def _experiment_cells(e: ExperimentView) -> tuple[object, ...]:
         n_arms,
         _difference_text(diff, low, high),
         _deciding_p(e),
-        _difference_text(pooled.pooled_difference, pooled.pooled_ci_low, pooled.pooled_ci_high),
+        _pooled_text(e, pooled),
         _winner_text(e, pooled.allocation_p_value),
         e.decision_rule,
         e.mde,
         state_text(e.guardrail, e.guardrail_p_value, e.reason),
         days,
     )
+
+
+def _pooled_text(e: ExperimentView, pooled: ExperimentView | ExperimentStanding) -> str | None:
+    """The pooled difference and interval, marked when the final look adjusted it for the
+    publication time."""
+    text = _difference_text(pooled.pooled_difference, pooled.pooled_ci_low, pooled.pooled_ci_high)
+    return f"{text} (time-adj.)" if text and e.pooled_time_adjusted else text
 
 
 def _deciding_p(e: ExperimentView) -> float | None:

@@ -45,6 +45,7 @@ class Verdict:
     pooled_ci_low: float | None = None
     pooled_ci_high: float | None = None
     pooled_p_value: float | None = None
+    pooled_time_adjusted: bool | None = None  # that contrast also adjusted for the time
     guardrail: str | None = None  # the component judged with (`domain.guardrail`), and its p
     guardrail_p_value: float | None = None
 
@@ -304,10 +305,11 @@ def decide(
             fixed = dataclasses.replace(fixed, winner="inconclusive", reason="not_significant")
         welch_alpha = alpha
     if pooled is not None and spend.pooled_final > 0.0:
-        pooled = (final() if final is not None else None) or pooled
+        adjusted = final() if final is not None else None
+        pooled = adjusted or pooled
         level = alpha * spend.pooled_final
         final_p = pooled.fixed_p_value()
-        shown = pooled_fields(pooled, final=True)
+        shown = pooled_fields(pooled, final=True, adjusted=adjusted is not None)
         # The pooled test is the final look's power: its MDE is the verdict's.
         z = NormalDist()
         mde = pooled.se * (z.inv_cdf(1.0 - level / 2.0) + z.inv_cdf(0.8))
@@ -376,12 +378,15 @@ class PooledFields(TypedDict, total=False):
     pooled_ci_low: float | None
     pooled_ci_high: float | None
     pooled_p_value: float | None
+    pooled_time_adjusted: bool
 
 
-def pooled_fields(pooled: ContrastTest | None, final: bool = False) -> PooledFields:
+def pooled_fields(
+    pooled: ContrastTest | None, final: bool = False, adjusted: bool = False
+) -> PooledFields:
     """The pooled test as a verdict and the listings show it: its always-valid interval and
     p-value (an unbounded interval as None), or at the `final` look its ordinary 95% t interval
-    and p-value."""
+    and p-value; and whether it was `adjusted` for the publication time."""
     if pooled is None:
         return {}
     if final:
@@ -391,12 +396,14 @@ def pooled_fields(pooled: ContrastTest | None, final: bool = False) -> PooledFie
             "pooled_ci_low": low,
             "pooled_ci_high": high,
             "pooled_p_value": pooled.fixed_p_value(),
+            "pooled_time_adjusted": adjusted,
         }
     return {
         "pooled_difference": pooled.estimate,
         "pooled_ci_low": pooled.low if math.isfinite(pooled.low) else None,
         "pooled_ci_high": pooled.high if math.isfinite(pooled.high) else None,
         "pooled_p_value": pooled.p_value,
+        "pooled_time_adjusted": adjusted,
     }
 
 

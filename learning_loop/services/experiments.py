@@ -325,6 +325,7 @@ def evaluate_experiments(
                     "pooled_ci_low": verdict.pooled_ci_low,
                     "pooled_ci_high": verdict.pooled_ci_high,
                     "pooled_p_value": verdict.pooled_p_value,
+                    "pooled_time_adjusted": verdict.pooled_time_adjusted,
                     "allocation_p_value": allocation_p_value(planned_arms, (len(b), len(v))),
                     "guardrail": verdict.guardrail,
                     "guardrail_p_value": verdict.guardrail_p_value,

@@ -216,6 +216,9 @@ class ExperimentStanding(BaseModel):
     pooled_ci_low: float | None = None
     pooled_ci_high: float | None = None
     pooled_p_value: float | None = None
+    # False: a running experiment's contrast is the stored evidence's (the time adjustment is
+    # the final look's).
+    pooled_time_adjusted: bool | None = None
     # The allocation check: the p-value that both arms had the same share of their planned
     # videos rewarded; below 0.001 the arms are not comparable (sample-ratio mismatch).
     allocation_p_value: float | None = None
@@ -258,6 +261,9 @@ class ExperimentView(View):
     pooled_ci_low: float | None = None
     pooled_ci_high: float | None = None
     pooled_p_value: float | None = None
+    # Whether that contrast was also adjusted for the publication weekday and block of the day
+    # (a final look where they explain the reward; from 0017, null without a pooled contrast).
+    pooled_time_adjusted: bool | None = None
     # The allocation check: the p-value that both arms had the same share of their planned
     # videos rewarded; below 0.001 the arms are not comparable (sample-ratio mismatch).
     allocation_p_value: float | None = None

@@ -43,7 +43,7 @@ ENUM_COLUMNS = [
 
 
 def test_the_migrations_reach_the_models_head(db: Database):
-    assert current_revision(db.engine) == head_revision() == "0016"
+    assert current_revision(db.engine) == head_revision() == "0017"
 
 
 @pytest.mark.parametrize(("table", "column", "enum"), ENUM_COLUMNS)

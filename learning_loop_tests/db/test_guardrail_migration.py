@@ -9,12 +9,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import inspect, select
 
-from learning_loop.db.engine import Database, current_revision, head_revision, make_engine, upgrade
+from learning_loop.db.engine import Database, make_engine
 from learning_loop.db.models import Experiment, Project, VideoJob
 from learning_loop.domain.statuses import Guardrail
 from learning_loop.services.experiments import evaluate_experiments
 from learning_loop.services.projects import ProjectSettings, create_project
-from learning_loop_tests.db.test_reward_history_migration import _downgrade, own_url
+from learning_loop_tests.db.test_reward_history_migration import _downgrade, own_url, upgraded
 from learning_loop_tests.services.test_guardrail import better_on_reward_worse_on_engagement
 
 __all__ = ["own_url"]  # the fixture, imported for this module's tests
@@ -51,11 +51,7 @@ def test_down_and_up_keep_every_row_and_the_default_is_engagement(own_url):
     _downgrade(own_url, "0015")
     assert "guardrail" not in _columns(own_url, "projects")
     assert not {"guardrail", "guardrail_p_value"} & _columns(own_url, "experiments")
-    engine = make_engine(own_url)
-    upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0016"
-    engine.dispose()
-    db = Database.from_url(own_url)
+    db = upgraded(own_url)
     try:
         assert _counts(db) == counts  # nothing cascaded
         with db.read() as s:

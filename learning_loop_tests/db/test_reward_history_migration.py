@@ -52,6 +52,17 @@ def _downgrade(url: str, revision: str) -> None:
     engine.dispose()
 
 
+def upgraded(url: str) -> Database:
+    """The database at `url` upgraded to the head revision, opened."""
+    from learning_loop.db.engine import current_revision, head_revision
+
+    engine = make_engine(url)
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+    return Database.from_url(url)
+
+
 def _table(db: Database, model: type) -> list[tuple[object, ...]]:
     with db.read() as session:
         table = model.__table__  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ Checked against the domain recomputed from what the listings show, on both datab
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pytest
@@ -104,7 +105,15 @@ def test_the_database_groups_the_videos_by_recipe_weekday_and_hour(db):
         assert have[name] == pytest.approx(want[name], rel=1e-9), name
 
 
-def test_the_final_look_is_judged_on_the_contrast_adjusted_for_the_publication_time(db):
+def judged_spread_channel(db):
+    """`_spread_channel` with its recipe stats and its experiments' evaluation of the date."""
+    pid, out, late = _spread_channel(db)
+    compute_recipe_stats(db, late, None, [pid])
+    evaluate_experiments(db, late)
+    return pid, out, late
+
+
+def test_the_final_look_is_judged_on_the_contrast_adjusted_for_the_publication_time(db, cli):
     pid, out, late = _spread_channel(db)
     compute_recipe_stats(db, late, None, [pid])
     presets, cells = _expected_cells(db, pid, late)
@@ -143,9 +152,14 @@ def test_the_final_look_is_judged_on_the_contrast_adjusted_for_the_publication_t
             final=lambda final=final: final,
         )
         assert_is_the_verdict(done, expected)
+        assert done.pooled_time_adjusted == expected.pooled_time_adjusted
         if final is not None and test is not None and done.decision_rule in FINAL_RULES:
-            # The shown contrast is the adjusted one, not the summary's.
+            # The shown contrast is the adjusted one, not the summary's, and says so.
             assert done.pooled_difference == pytest.approx(final.estimate)
+            assert done.pooled_time_adjusted is True
             assert abs(final.estimate - test.estimate) > 1e-9
             adjusted_shown += 1
     assert adjusted_shown >= 1
+    rows = json.loads(cli("learn", "experiments", "--project", str(pid), "--json").out)
+    assert sum(r["pooled_time_adjusted"] is True for r in rows) == adjusted_shown
+    assert "(time-adj.)" in cli("learn", "experiments", "--project", str(pid)).out

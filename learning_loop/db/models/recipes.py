@@ -8,6 +8,7 @@ import uuid
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     Float,
     ForeignKey,
@@ -176,6 +177,8 @@ class Experiment(Base):
     pooled_ci_low: Mapped[float | None] = mapped_column(Float)
     pooled_ci_high: Mapped[float | None] = mapped_column(Float)
     pooled_p_value: Mapped[float | None] = mapped_column(Float)
+    # Whether that contrast was also adjusted for the publication time (0017; null without one).
+    pooled_time_adjusted: Mapped[bool | None] = mapped_column(Boolean)
     # The allocation check at the verdict (0011): below 0.001, a sample-ratio mismatch.
     allocation_p_value: Mapped[float | None] = mapped_column(Float)
     # The guardrail the verdict was judged with (the project's setting; null before 0016) and
