@@ -97,7 +97,9 @@ def test_the_database_groups_the_videos_by_recipe_weekday_and_hour(db):
         project = s.get(Project, pid)
         got = read_cells(s, db.dialect, late, [project])[pid]
     want, have = _sorted(expected), _sorted(got)
-    assert len(np.unique(want["cell"])) >= 5  # the videos span many cells
+    # 21.5 hours of publications cover every block of the day, over one or two weekdays: at
+    # least 4 cells whatever the hour the test starts.
+    assert len(np.unique(want["cell"])) >= 4
     assert int(want["videos"].sum()) == JOBS
     for name in ("index", "cell", "videos"):
         assert have[name].tolist() == want[name].tolist(), name
