@@ -154,7 +154,9 @@ def read_cells(
             id_text(dialect, row[0]): lookups[id_text(dialect, row[1])].get(tuple(row[2:]), -1)
             for row in session.execute(
                 select(
-                    RecipeRow.id, RecipeRow.project_id, *_RECIPE_FIELDS.selected_columns[1:]
+                    RecipeRow.id,
+                    RecipeRow.project_id,
+                    *(getattr(RecipeRow, f) for f in RECIPE_FIELDS),
                 ).where(RecipeRow.project_id.in_(ids))
             )
         }

@@ -30,6 +30,7 @@ day for all of them (those functions handle many projects at once).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -240,16 +241,20 @@ class Loop:
             existing_keys=frozenset(),
         )
 
+    def _rewarded(self, day: int) -> tuple[IntArray, FloatArray]:
+        """The rewarded videos (their indices) and their weights by age on `day`: the evidence
+        the product's estimates and pooled contrasts read."""
+        done = np.flatnonzero(~np.isnan(self.reward[: self.count]))
+        ages = (day - self.day_of[done]).astype(np.float64)
+        return done, decay_weight(ages, self.settings.half_life_days)
+
     def learn_evidence(self, day: int) -> None:
         """What the daily stats run of `day` leaves for the next plans: the weighted evidence
         of every rewarded video and, for the seed policy, the ranking by estimate."""
-        done = np.flatnonzero(~np.isnan(self.reward[: self.count]))
+        done, weights = self._rewarded(day)
         if self.policy == Policy.THOMPSON and self.settings.thompson_history == "window":
             done = done[done >= self.window_start(day)]
-            weights = None
-        else:
-            ages = (day - self.day_of[done]).astype(np.float64)
-            weights = decay_weight(ages, self.settings.half_life_days)
+            weights = np.ones(len(done))  # the window's videos, unweighted
         self.evidence = evidence_from_videos(self.recipe_of[done], self.reward[done], weights)
         if self.policy == Policy.SEED and self.settings.ranking == "estimate":
             planner = self.settings.planner
@@ -341,30 +346,23 @@ class Loop:
     def _cells(self, day: int) -> CellEvidence:
         """The day's rewarded videos by (recipe, publication time cell), weighted by age as the
         evidence is: what the product's final look reads (`services.pooled.read_cells`)."""
-        done = np.flatnonzero(~np.isnan(self.reward[: self.count]))
-        ages = (day - self.day_of[done]).astype(np.float64)
+        done, weights = self._rewarded(day)
         minutes = self.published[done]
         days = minutes // MINUTES_PER_DAY
         cells = time_cells((START.weekday() + days) % 7, (minutes % MINUTES_PER_DAY) // 60)
-        weights = decay_weight(ages, self.settings.half_life_days)
         return cell_evidence(self.recipe_of[done], cells, self.reward[done], weights)
 
     def _final(
-        self, day: int, e: SimExperiment, held: dict[str, CellEvidence]
+        self, e: SimExperiment, cells: Callable[[], CellEvidence]
     ) -> Callable[[], ContrastTest | None] | None:
-        """The supplier of the experiment's final-look contrast (None: the summary's)."""
+        """The supplier of the experiment's final-look contrast from the day's `cells` (None:
+        the summary's; the rule asks only where a pooled contrast was looked at)."""
         settings = self.settings
-        if not settings.adjusted or settings.rule == RULE_WELCH or not settings.pooled:
+        if not settings.adjusted:
             return None
         level = settings.alpha * (settings.shares or WITH_POOLED).pooled_final
-
-        def supply() -> ContrastTest | None:
-            if "cells" not in held:
-                held["cells"] = self._cells(day)
-            presets = settings.planner.presets
-            return adjusted_test(held["cells"], presets, e.baseline, e.variant, level)
-
-        return supply
+        presets = settings.planner.presets
+        return lambda: adjusted_test(cells(), presets, e.baseline, e.variant, level)
 
     def evaluate_experiments(self, day: int) -> None:
         """The day's evaluation of the running experiments, by the product's rule."""
@@ -375,7 +373,7 @@ class Loop:
         mode, recipe_of = self.mode[:n], self.recipe_of[:n]
         running = [e for e in self.experiments if e.winner is None]
         pooled = self._pooled(running)
-        held: dict[str, CellEvidence] = {}  # the day's cells, read at the first final look
+        cells = functools.cache(lambda: self._cells(day))  # made at the first final look
         for e in running:
             variant = self.reward[:n][rewarded & (self.experiment_of[:n] == e.number)]
             in_arm = baseline_arm(mode, recipe_of, self.published[:n], e.baseline, e.started, end)
@@ -403,7 +401,7 @@ class Loop:
                     pooled.get(e.number),
                     (int(planned.sum()), e.jobs),
                     None,  # no guardrail: the simulated videos have no reward components
-                    self._final(day, e, held),
+                    self._final(e, cells),
                 )
                 if found is not None:
                     e.winner, e.rule = found.winner, found.rule
